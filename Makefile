@@ -1,0 +1,101 @@
+# humpty - plain `make`; nothing but a C++17 compiler and POSIX threads.
+#
+#   make                 build/libhumpty.a and build/humpty
+#   make test            build and run the tests (Catch2, vendored)
+#   make bench           time the solver on the published puzzle (bench/run.sh)
+#   make sanitize        the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Switches: CXX=clang++, CXXFLAGS (default -O2 -g), WERROR=0 (for embedding), NATIVE=1
+# (-march=native), SANITIZE=1.
+
+CXXFLAGS ?= -O2 -g
+WERROR ?= 1
+NATIVE ?= 0
+SANITIZE ?= 0
+PREFIX ?= /usr/local
+BUILD ?= build
+
+# -ffp-contract=off: no fused multiply-add, so that every build and every kernel rounds alike.
+BASE_FLAGS := -std=c++17 -Wall -Wextra -Wpedantic -ffp-contract=off -pthread
+ifeq ($(WERROR),1)
+BASE_FLAGS += -Werror
+endif
+ifeq ($(NATIVE),1)
+BASE_FLAGS += -march=native
+endif
+ifeq ($(SANITIZE),1)
+BASE_FLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BUILD := build-sanitize
+endif
+ALL_CXXFLAGS := $(BASE_FLAGS) $(CXXFLAGS)
+LDLIBS += -pthread
+
+LIB_SRC := $(wildcard src/*.cpp)
+LIB_OBJ := $(LIB_SRC:src/%.cpp=$(BUILD)/obj/%.o)
+CLI_OBJ := $(BUILD)/obj/cli/main.o
+TEST_SRC := $(wildcard tests/test_*.cpp)
+TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o) $(BUILD)/obj/tests/support.o
+CATCH_OBJ := $(BUILD)/obj/tests/catch_main.o
+BENCH_OBJ := $(BUILD)/obj/bench/peak.o
+
+.PHONY: all test bench sanitize install clean
+all: $(BUILD)/libhumpty.a $(BUILD)/humpty
+
+# Objects are rebuilt when the compiler or the flags change, not only when sources do.
+$(BUILD)/build-flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CXX) $(ALL_CXXFLAGS)' | cmp -s - $@ || echo '$(CXX) $(ALL_CXXFLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: src/%.cpp $(BUILD)/build-flags
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -Iinclude -Isrc -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/cli/main.o: src/cli/main.cpp $(BUILD)/build-flags
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -Iinclude -MMD -MP \
+	  -DHUMPTY_BUILD_COMPILER='"$(CXX)"' -DHUMPTY_BUILD_FLAGS='"$(ALL_CXXFLAGS)"' -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.cpp $(BUILD)/build-flags
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -Iinclude -Isrc -isystem third_party/catch2 -MMD -MP \
+	  -DHUMPTY_CLI='"$(BUILD)/humpty"' -c $< -o $@
+
+$(BUILD)/obj/bench/%.o: bench/%.cpp $(BUILD)/build-flags
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -Iinclude -Isrc -MMD -MP -c $< -o $@
+
+$(BUILD)/libhumpty.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/humpty: $(CLI_OBJ) $(BUILD)/libhumpty.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/humpty_tests: $(TEST_OBJ) $(CATCH_OBJ) $(BUILD)/libhumpty.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/humpty_peak: $(BENCH_OBJ) $(BUILD)/libhumpty.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+test: $(BUILD)/humpty_tests $(BUILD)/humpty
+	./$(BUILD)/humpty_tests
+
+bench: $(BUILD)/humpty $(BUILD)/humpty_peak
+	BUILD=$(BUILD) bench/run.sh
+
+sanitize:
+	$(MAKE) SANITIZE=1 test
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/humpty
+	install -m 755 $(BUILD)/humpty $(DESTDIR)$(PREFIX)/bin/humpty
+	install -m 644 $(BUILD)/libhumpty.a $(DESTDIR)$(PREFIX)/lib/libhumpty.a
+	install -m 644 include/humpty/*.hpp $(DESTDIR)$(PREFIX)/include/humpty/
+
+clean:
+	rm -rf build build-sanitize
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CATCH_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

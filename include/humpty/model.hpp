@@ -1,0 +1,112 @@
+// humpty/model.hpp - the pieces of a network, the data it was run on, and an assembly of both.
+//
+// A puzzle is a shuffled residual MLP:
+//
+//     for k in 0..N-1:  x = x + out_k(relu(inp_k(x)))    inp_k: Linear(d->h), out_k: Linear(h->d)
+//     y = last(x)                                       last:  Linear(d->o), o < d
+//
+// cut into 2N+1 linear layers ("pieces"), numbered 0..2N. An assembly says which inp and out
+// piece form each block and in which order the blocks run; its answer string is the piece
+// indices in execution order, `inp_0,out_0,inp_1,out_1,...,last`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "humpty/result.hpp"
+
+namespace humpty {
+
+// One linear layer, as PyTorch's nn.Linear stores it: y = weight * x + bias.
+struct Layer {
+  std::size_t rows = 0;       // out_features
+  std::size_t cols = 0;       // in_features
+  std::vector<float> weight;  // rows x cols, row-major
+  std::vector<float> bias;    // rows values
+};
+
+enum class Role { inp, out, last };
+const char* role_name(Role role);
+
+// The pieces of one network with the role each plays, found from the shapes alone.
+struct Puzzle {
+  std::string source;         // where the pieces came from, for messages
+  std::vector<Layer> pieces;  // piece k is pieces[k]
+  std::vector<Role> roles;    // roles[k] is the role of piece k
+  std::size_t dim = 0;        // d: the width of the residual stream
+  std::size_t hidden = 0;     // h: the width inside a block
+  std::size_t outputs = 0;    // o: rows of the last layer
+  std::vector<int> inp_pieces;  // ascending piece indices
+  std::vector<int> out_pieces;  // ascending piece indices
+  int last_piece = -1;
+
+  std::size_t blocks() const { return inp_pieces.size(); }
+};
+
+// Classifies pieces by shape (inp h x d, out d x h, last o x d with o < d) and checks that they
+// form one network. Errors name what does not fit: "48 inp layers (96x48) but 47 out layers
+// (48x96)", "2 pieces have the last layer's shape 1x48 (piece 85, piece 90)", ...
+Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source);
+
+// Reads a puzzle: a directory of piece_<k>.pth files (piece k is file k; other files are ignored),
+// or a .humpty file. Errors name the file and the place in it.
+Result<Puzzle> read_puzzle(const std::string& path);
+
+// Reads one PyTorch nn.Linear state dict (`torch.save(layer.state_dict(), path)`): a ZIP of stored
+// entries holding a protocol-2 pickle and raw little-endian storages. float32, float64, float16 and
+// bfloat16 tensors are converted to float32. The pickle is never executed: only the calls PyTorch
+// writes for tensors are understood, anything else is rejected by name.
+Result<Layer> read_pth(const std::string& path);
+Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::string& name);
+
+// Rows the network was run on: features (every column before `pred`), the network's output
+// `pred`, and optionally the training target `true`.
+struct Dataset {
+  std::string source;
+  std::size_t rows = 0;
+  std::size_t features = 0;
+  std::vector<std::string> feature_names;
+  std::vector<float> x;       // rows x features, row-major
+  std::vector<double> pred;   // rows
+  std::vector<double> truth;  // rows, or empty when there is no `true` column
+  bool has_truth() const { return !truth.empty(); }
+};
+
+// Reads a CSV file: a header row, then one row of numbers per line (LF or CRLF), no quoting.
+// Columns after `pred` other than `true` are ignored. Errors read `path:line:column: ...`.
+Result<Dataset> read_csv(const std::string& path);
+Result<Dataset> parse_csv(std::string_view text, const std::string& name);
+
+// One residual block: which inp piece and which out piece.
+struct Block {
+  int inp = -1;
+  int out = -1;
+  bool operator==(const Block& other) const { return inp == other.inp && out == other.out; }
+  bool operator!=(const Block& other) const { return !(*this == other); }
+};
+
+// A full assembly: the blocks in execution order, then the last layer.
+struct Assembly {
+  std::vector<Block> blocks;
+  int last = -1;
+  bool operator==(const Assembly& other) const {
+    return blocks == other.blocks && last == other.last;
+  }
+  bool operator!=(const Assembly& other) const { return !(*this == other); }
+};
+
+// The answer string: piece indices in execution order joined by commas, no spaces.
+std::string format_answer(const Assembly& assembly);
+
+// Parses an answer string (surrounding whitespace allowed) and checks that it is a permutation of
+// the puzzle's pieces with each role in its place. `name` is used in messages.
+Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const std::string& name);
+
+// SHA-256 (FIPS 180-4) of bytes, as 64 lowercase hex digits.
+std::string sha256_hex(const void* data, std::size_t size);
+inline std::string sha256_hex(std::string_view text) { return sha256_hex(text.data(), text.size()); }
+
+}  // namespace humpty

@@ -1,0 +1,140 @@
+// humpty/solve.hpp - putting the pieces back together: pairing, ordering, search and proof.
+//
+// Each step returns not only its answer but how sure it is, because the fingerprints it relies
+// on (the pairing score, the out-bias path, the norm trend) are strong in some networks and weak
+// in others. Where there is data, the data decides; without data the result is a best guess
+// with the evidence reported next to it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "humpty/model.hpp"
+#include "humpty/result.hpp"
+
+namespace humpty {
+
+// Progress and findings, for a human: stage ("pairing", "order", "search", ...) and one line of
+// text. The library never prints; pass a logger to see what it does.
+using Logger = std::function<void(const std::string& stage, const std::string& message)>;
+
+// ---- Proof --------------------------------------------------------------------------------------
+
+// How well an assembly reproduces the data.
+struct Fit {
+  std::size_t rows = 0;
+  double mse_pred = 0;      // mean squared error against `pred`
+  double mse_true = -1;     // against `true`; -1 when the data has none
+  double max_error = 0;     // largest |output - pred|
+  double tolerance = 0;     // the MSE below which the output equals `pred` up to float rounding
+  bool exact() const { return mse_pred <= tolerance; }
+};
+
+// The MSE that float32 rounding alone can explain: 1e-10 times the mean square of `pred`.
+// A wrong assembly is many orders of magnitude above it.
+double rounding_tolerance(const Dataset& data);
+
+// Checks that the data fits the puzzle (one feature per stream value, one output). Errors say
+// what does not match, e.g. "data has 47 feature columns, the network's input width is 48".
+Status check_data(const Puzzle& puzzle, const Dataset& data);
+
+// Runs the assembled network on every row (threads <= 0: all cores). Precondition: check_data.
+Fit evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, int threads = 0);
+
+// ---- Pairing ------------------------------------------------------------------------------------
+
+// Which out layer goes with which inp layer. For the right pair, P = W_out W_in looks like a
+// negative multiple of the identity, so each pair is scored by |trace(P)| / ||P||_F and the
+// assignment that maximises the total score is taken (Hungarian algorithm).
+struct Pairing {
+  std::vector<Block> blocks;    // one per inp piece, in ascending inp piece order
+  std::vector<double> scores;   // the chosen pairs' scores
+  std::vector<double> table;    // N x N: table[i * N + o] = score of inp_pieces[i] with out_pieces[o]
+  double worst_chosen = 0;      // the lowest score among the chosen pairs
+  double best_rejected = 0;     // the highest score among all other pairs
+  std::size_t sure = 0;         // chosen pairs whose score is at least kSureRatio times every
+                                // other score in their row and column
+  static constexpr double kSureRatio = 1.5;
+};
+
+Pairing pair_layers(const Puzzle& puzzle);
+
+// ---- Ordering without data ----------------------------------------------------------------------
+
+// Consecutive blocks have close out-layer biases, and ||W_out||_F tends to grow with depth. The
+// order is the shortest path through the out-bias vectors, oriented so that the norm rises.
+struct ChainOrder {
+  std::vector<Block> order;   // blocks in execution order
+  double length = 0;          // the path's length (sum of Euclidean distances)
+  double runner_up = 0;       // length of the shortest different path the search met (>= length)
+  bool exact = false;         // the path is proven shortest (exhaustive for small N)
+  double norm_trend = 0;      // rank correlation of position and ||W_out||_F along the order, in
+                              // [-1, 1]; its sign chose the orientation, its size says how clearly
+};
+
+ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks);
+
+// The blocks sorted by ||W_out||_F ascending (ties by out piece index).
+std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> blocks);
+
+// ---- Ordering and pairing with data ------------------------------------------------------------
+
+struct SearchOptions {
+  std::uint64_t seed = 0x5eed;        // the annealer's seed
+  int threads = 0;                    // <= 0: all cores
+  std::size_t rows = 0;               // rows used to score moves; 0: min(all, 1536)
+  double time_limit = 0;              // seconds; 0: none
+  bool repair_pairs = true;           // also try moves that change the pairing
+  const std::atomic<bool>* stop = nullptr;  // set from elsewhere (e.g. on SIGINT) to stop early
+  Logger log;
+};
+
+struct SearchResult {
+  Assembly assembly;           // the best assembly found
+  Fit fit;                     // on all rows
+  std::string stopped;         // "exact", "time limit", "interrupted" or "stuck"
+  std::uint64_t moves = 0;     // moves scored
+  std::uint64_t block_rows = 0;  // block evaluations x rows, the unit of work
+  double seconds = 0;
+};
+
+// Searches pairings and orders for the assembly whose output matches `pred`, starting from the
+// best of `starts` (each a full assembly of this puzzle). Precondition: check_data(puzzle, data).
+SearchResult search_assembly(const Puzzle& puzzle, const Dataset& data,
+                             const std::vector<Assembly>& starts, const SearchOptions& options);
+
+// ---- The whole solve ----------------------------------------------------------------------------
+
+enum class OrderMethod {
+  automatic,  // chain order; with data, verified, and searched from when it is not exact
+  chain,      // chain order only (data, if any, only verifies)
+  search,     // order from the data alone, seeded by the norms; the bias path is not used
+};
+
+struct SolveOptions {
+  OrderMethod order = OrderMethod::automatic;
+  SearchOptions search;
+  std::vector<Assembly> starts;  // extra starting points for the search (e.g. a previous best)
+};
+
+struct SolveReport {
+  Assembly assembly;
+  std::string answer;          // format_answer(assembly)
+  std::string sha256;          // of the answer string
+  Pairing pairing;
+  ChainOrder chain;            // when the chain order was computed
+  bool used_chain = false;
+  bool searched = false;
+  SearchResult search;         // when searched
+  bool has_data = false;
+  Fit fit;                     // when there is data
+  std::vector<std::pair<std::string, double>> seconds;  // time of each stage
+};
+
+// Solves a puzzle; `data` may be null. Errors only for data that does not fit the puzzle.
+Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const SolveOptions& options);
+
+}  // namespace humpty

@@ -1,0 +1,157 @@
+// CSV reading: a header row, then rows of numbers. Parsed with std::from_chars (no locale, no
+// allocation per field) because the data files run to millions of fields.
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "humpty/model.hpp"
+#include "io.hpp"
+
+namespace humpty {
+namespace {
+
+// Datasets with more values than this are rejected as likely malformed.
+constexpr std::uint64_t kMaxDataValues = std::uint64_t(1) << 31;
+
+struct Line {
+  const char* begin;
+  const char* end;  // without the line ending
+};
+
+// Splits off the next line, dropping a CR before the LF.
+Line next_line(const char*& at, const char* end) {
+  const char* newline = static_cast<const char*>(std::memchr(at, '\n', std::size_t(end - at)));
+  Line line{at, newline ? newline : end};
+  at = newline ? newline + 1 : end;
+  if (line.end > line.begin && line.end[-1] == '\r') --line.end;
+  return line;
+}
+
+std::string preview(const char* begin, const char* end) {
+  std::size_t n = std::min<std::size_t>(std::size_t(end - begin), 24);
+  return std::string(begin, n) + (std::size_t(end - begin) > n ? "..." : "");
+}
+
+}  // namespace
+
+Result<Dataset> parse_csv(std::string_view text, const std::string& name) {
+  const char* at = text.data();
+  const char* end = text.data() + text.size();
+  if (text.empty()) return Status::failure(name + ":1:1: empty file; expected a header row");
+  Line header = next_line(at, end);
+  std::vector<std::string> columns;
+  for (const char* field = header.begin;;) {
+    const char* comma = static_cast<const char*>(std::memchr(field, ',', std::size_t(header.end - field)));
+    const char* field_end = comma ? comma : header.end;
+    columns.emplace_back(field, field_end);
+    if (columns.back().find('"') != std::string::npos) {
+      return Status::failure(name + ":1:" + std::to_string(field - header.begin + 1) +
+                             ": quoted fields are not supported");
+    }
+    if (!comma) break;
+    field = comma + 1;
+  }
+  std::size_t pred = columns.size(), truth = columns.size();
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    if (columns[c] == "pred") {
+      if (pred != columns.size()) return Status::failure(name + ":1: two 'pred' columns");
+      pred = c;
+    } else if (columns[c] == "true" && pred != columns.size()) {
+      if (truth != columns.size()) return Status::failure(name + ":1: two 'true' columns");
+      truth = c;
+    }
+  }
+  if (pred == columns.size()) {
+    return Status::failure(name + ":1: no 'pred' column in the header (the network's output, "
+                           "after the feature columns)");
+  }
+  if (pred == 0) return Status::failure(name + ":1: no feature columns before 'pred'");
+
+  // Count the rows first so that every buffer is allocated once, at its final size.
+  std::uint64_t rows = 0;
+  for (const char* p = at; p < end;) {
+    const char* newline = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)));
+    const char* line_end = newline ? newline : end;
+    if (line_end > p && !(line_end - p == 1 && *p == '\r')) ++rows;
+    p = newline ? newline + 1 : end;
+  }
+  if (rows == 0) return Status::failure(name + ":2:1: no data rows after the header");
+  if (rows * columns.size() > kMaxDataValues) {
+    return Status::failure(name + ": " + std::to_string(rows) + " rows of " +
+                           std::to_string(columns.size()) + " columns exceed the limit of " +
+                           std::to_string(kMaxDataValues) + " values; likely malformed");
+  }
+  Dataset data;
+  data.source = name;
+  data.rows = std::size_t(rows);
+  data.features = pred;
+  data.feature_names.assign(columns.begin(), columns.begin() + std::ptrdiff_t(pred));
+  data.x.resize(data.rows * data.features);
+  data.pred.resize(data.rows);
+  if (truth != columns.size()) data.truth.resize(data.rows);
+
+  std::size_t line_number = 1, row = 0;
+  while (at < end) {
+    Line line = next_line(at, end);
+    ++line_number;
+    if (line.begin == line.end) {
+      if (at >= end) break;  // a final empty line
+      return Status::failure(name + ":" + std::to_string(line_number) + ":1: empty line");
+    }
+    auto where = [&](const char* p) {
+      return name + ":" + std::to_string(line_number) + ":" + std::to_string(p - line.begin + 1) + ": ";
+    };
+    const char* p = line.begin;
+    float* x = data.x.data() + row * data.features;
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (c > 0) {
+        if (p == line.end || *p != ',') {
+          return Status::failure(where(p) + "expected " + std::to_string(columns.size()) +
+                                 " fields, got " + std::to_string(c));
+        }
+        ++p;
+      }
+      const char* field = p;
+      std::from_chars_result parsed{};
+      double value = 0;
+      if (c < pred) {
+        float f = 0;
+        parsed = std::from_chars(p, line.end, f);
+        value = f;
+        x[c] = f;
+      } else if (c == pred || c == truth) {
+        parsed = std::from_chars(p, line.end, value);
+      } else {  // an ignored column: skip to the next comma
+        const char* comma = static_cast<const char*>(std::memchr(p, ',', std::size_t(line.end - p)));
+        p = comma ? comma : line.end;
+        continue;
+      }
+      if (parsed.ec != std::errc() || (parsed.ptr != line.end && *parsed.ptr != ',')) {
+        const char* field_end = static_cast<const char*>(std::memchr(field, ',', std::size_t(line.end - field)));
+        return Status::failure(where(field) + "column '" + columns[c] + "': expected a number, got '" +
+                               preview(field, field_end ? field_end : line.end) + "'");
+      }
+      if (!std::isfinite(value)) {
+        return Status::failure(where(field) + "column '" + columns[c] + "': " +
+                               preview(field, parsed.ptr) + " is not a finite number");
+      }
+      if (c == pred) data.pred[row] = value;
+      if (c == truth) data.truth[row] = value;
+      p = parsed.ptr;
+    }
+    if (p != line.end) {
+      return Status::failure(where(p) + "expected " + std::to_string(columns.size()) +
+                             " fields, got more");
+    }
+    ++row;
+  }
+  return data;
+}
+
+Result<Dataset> read_csv(const std::string& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return bytes.status();
+  return parse_csv(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), path);
+}
+
+}  // namespace humpty

@@ -1,0 +1,78 @@
+#include "io.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace humpty {
+
+Result<std::vector<std::uint8_t>> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::failure(path + ": cannot open: " + std::strerror(errno));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::failure(path + ": cannot read: " + std::strerror(err));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return Status::failure(path + ": cannot read: " +
+                           (S_ISDIR(info.st_mode) ? "is a directory" : "not a regular file"));
+  }
+  if (std::uint64_t(info.st_size) > kMaxFileBytes) {
+    ::close(fd);
+    return Status::failure(path + ": file of " + std::to_string(info.st_size) +
+                           " bytes is larger than the limit of " + std::to_string(kMaxFileBytes) +
+                           " bytes; likely not a humpty input");
+  }
+  std::vector<std::uint8_t> bytes(std::size_t(info.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      return Status::failure(path + ": read failed at byte " + std::to_string(done) + ": " +
+                             (n == 0 ? "file shrank while reading" : std::strerror(err)));
+    }
+    done += std::size_t(n);
+  }
+  ::close(fd);
+  return bytes;
+}
+
+Status write_file_atomic(const std::string& path, const void* data, std::size_t size) {
+  std::string temp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::failure(temp + ": cannot create: " + std::strerror(errno));
+  const auto* p = static_cast<const std::uint8_t*>(data);
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd, p + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(temp.c_str());
+      return Status::failure(temp + ": write failed: " + std::strerror(err));
+    }
+    done += std::size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return Status::failure(temp + ": cannot flush: " + std::strerror(err));
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return Status::failure(path + ": cannot rename " + temp + " into place: " + std::strerror(err));
+  }
+  return Status();
+}
+
+}  // namespace humpty

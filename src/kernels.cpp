@@ -1,0 +1,173 @@
+#include "kernels.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+namespace humpty {
+
+PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, std::size_t stride) {
+  PackedLinear packed;
+  packed.in = width;
+  packed.out = count;
+  packed.out_padded = pad_to_panel(count);
+  packed.panels.assign(packed.out_padded * width, 0.0f);
+  packed.bias.assign(packed.out_padded, 0.0f);
+  for (std::size_t j = 0; j < count; ++j) {
+    float* panel = packed.panels.data() + (j / kPanel) * width * kPanel + j % kPanel;
+    const float* row = rows + j * stride;
+    for (std::size_t k = 0; k < width; ++k) panel[k * kPanel] = row[k];
+  }
+  return packed;
+}
+
+PackedLinear pack_linear(const Layer& layer) {
+  PackedLinear packed = pack_rows(layer.weight.data(), layer.rows, layer.cols, layer.cols);
+  std::copy(layer.bias.begin(), layer.bias.end(), packed.bias.begin());
+  return packed;
+}
+
+namespace {
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HUMPTY_ALWAYS_INLINE __attribute__((always_inline)) inline
+#define HUMPTY_LAMBDA_INLINE __attribute__((always_inline))
+#else
+#define HUMPTY_ALWAYS_INLINE inline
+#define HUMPTY_LAMBDA_INLINE
+#endif
+
+typedef float Float4 __attribute__((vector_size(16)));
+typedef float Float8 __attribute__((vector_size(32)));
+typedef int Int4 __attribute__((vector_size(16)));
+typedef int Int8 __attribute__((vector_size(32)));
+
+template <typename V>
+struct MaskOf;
+template <>
+struct MaskOf<Float4> {
+  using type = Int4;
+};
+template <>
+struct MaskOf<Float8> {
+  using type = Int8;
+};
+
+// Calls f(0), f(1), ..., f(N-1) with compile-time indices: the tile loops must be fully unrolled
+// for the accumulators to live in registers, and -O2 does not unroll them by itself.
+template <typename F, int... I>
+HUMPTY_ALWAYS_INLINE void unroll_each(F&& f, std::integer_sequence<int, I...>) {
+  (f(std::integral_constant<int, I>{}), ...);
+}
+template <int N, typename F>
+HUMPTY_ALWAYS_INLINE void unroll(F&& f) {
+  unroll_each(f, std::make_integer_sequence<int, N>{});
+}
+
+// kRows rows x kPanel columns of one panel, kept in registers across the whole inner dimension.
+template <typename V, int kRows>
+HUMPTY_ALWAYS_INLINE void tile(const float* x, std::size_t x_stride, std::size_t in, const float* panel,
+                               const float* bias, float* y, std::size_t y_stride, Epilogue epilogue) {
+  constexpr int kLanes = int(sizeof(V) / sizeof(float));
+  constexpr int kVectors = int(kPanel) / kLanes;
+  V acc[kRows][kVectors];
+  unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE {
+    V b;
+    std::memcpy(&b, bias + c * kLanes, sizeof b);
+    unroll<kRows>([&](auto r) HUMPTY_LAMBDA_INLINE { acc[r][c] = b; });
+  });
+  for (std::size_t k = 0; k < in; ++k) {
+    V w[kVectors];
+    unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE {
+      std::memcpy(&w[c], panel + k * kPanel + std::size_t(c * kLanes), sizeof(V));
+    });
+    unroll<kRows>([&](auto r) HUMPTY_LAMBDA_INLINE {
+      V a = V{} + x[std::size_t(r) * x_stride + k];  // a broadcast (GCC makes vaddss + vbroadcastss)
+      unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE { acc[r][c] += a * w[c]; });
+    });
+  }
+  unroll<kRows>([&](auto r) HUMPTY_LAMBDA_INLINE {
+    float* out = y + std::size_t(r) * y_stride;
+    unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE {
+      V v = acc[r][c];
+      if (epilogue == Epilogue::relu) {
+        using Mask = typename MaskOf<V>::type;
+        v = (V)((Mask)v & (Mask)(v > V{}));
+      } else if (epilogue == Epilogue::add) {
+        V old;
+        std::memcpy(&old, out + c * kLanes, sizeof old);
+        v = old + v;
+      }
+      std::memcpy(out + c * kLanes, &v, sizeof v);
+    });
+  });
+}
+
+template <typename V, int kRows>
+HUMPTY_ALWAYS_INLINE void rows_body(const PackedLinear& layer, const float* x, std::size_t x_stride,
+                                    std::size_t count, float* y, std::size_t y_stride, Epilogue epilogue) {
+  const std::size_t panels = layer.out_padded / kPanel;
+  std::size_t r = 0;
+  for (; r + kRows <= count; r += kRows) {
+    for (std::size_t p = 0; p < panels; ++p) {
+      tile<V, kRows>(x + r * x_stride, x_stride, layer.in, layer.panels.data() + p * layer.in * kPanel,
+                     layer.bias.data() + p * kPanel, y + r * y_stride + p * kPanel, y_stride, epilogue);
+    }
+  }
+  for (; r < count; ++r) {  // the rows left over, one at a time
+    for (std::size_t p = 0; p < panels; ++p) {
+      tile<V, 1>(x + r * x_stride, x_stride, layer.in, layer.panels.data() + p * layer.in * kPanel,
+                 layer.bias.data() + p * kPanel, y + r * y_stride + p * kPanel, y_stride, epilogue);
+    }
+  }
+}
+
+using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*,
+                            std::size_t, Epilogue);
+
+// Baseline: 128-bit vectors (SSE2 on x86-64, NEON on arm64), 2 rows x 16 columns = 8 registers.
+void rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+                  float* y, std::size_t y_stride, Epilogue epilogue) {
+  rows_body<Float4, 2>(layer, x, x_stride, count, y, y_stride, epilogue);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HUMPTY_HAVE_AVX2_KERNEL 1
+// 256-bit vectors, 4 rows x 16 columns = 8 of the 16 ymm registers (6 rows measured slower: spills). Chosen at run time, so the
+// default build stays portable to any x86-64 machine.
+__attribute__((target("avx2"))) void rows_avx2(const PackedLinear& layer, const float* x,
+                                               std::size_t x_stride, std::size_t count, float* y,
+                                               std::size_t y_stride, Epilogue epilogue) {
+  rows_body<Float8, 4>(layer, x, x_stride, count, y, y_stride, epilogue);
+}
+#endif
+
+struct KernelChoice {
+  RowsKernel rows;
+  const char* name;
+};
+
+KernelChoice choose_kernel() {
+#ifdef HUMPTY_HAVE_AVX2_KERNEL
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return {rows_avx2, "avx2"};
+#endif
+  return {rows_generic, "generic"};
+}
+
+const KernelChoice& kernel() {
+  static const KernelChoice choice = choose_kernel();
+  return choice;
+}
+
+}  // namespace
+
+void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+                 float* y, std::size_t y_stride, Epilogue epilogue) {
+  kernel().rows(layer, x, x_stride, count, y, y_stride, epilogue);
+}
+
+const char* kernel_name() { return kernel().name; }
+
+}  // namespace humpty

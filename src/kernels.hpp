@@ -1,0 +1,62 @@
+// kernels.hpp - the dense products every evaluation goes through.
+//
+// Why this shape: a forward pass is, per block, hidden = relu(x W_in^T + b_in) then
+// x += hidden W_out^T + b_out, over thousands of rows. The kernel keeps a tile of rows x 16 output
+// columns in registers and walks the inner dimension once, reading weights from "panels" (W^T cut
+// into 16-column strips, each contiguous) so that every load is sequential.
+//
+// Determinism: each output element is bias + x_0 w_0 + x_1 w_1 + ... summed in that order, one
+// rounded multiply and one rounded add per term (the build uses -ffp-contract=off, so no fused
+// multiply-add). Vector width only decides how many columns are done at once, never the order of
+// a sum, so the AVX2 and the generic kernels give bit-identical results.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "humpty/model.hpp"
+
+namespace humpty {
+
+// Output columns of every packed matrix and of every stream buffer are padded to a multiple of
+// this; the padding columns hold zeros and stay zero through a block.
+constexpr std::size_t kPanel = 16;
+inline std::size_t pad_to_panel(std::size_t n) { return (n + kPanel - 1) / kPanel * kPanel; }
+
+struct PackedLinear {
+  std::size_t in = 0;          // K, the input width
+  std::size_t out = 0;         // J, the output width
+  std::size_t out_padded = 0;  // J rounded up to kPanel
+  std::vector<float> panels;   // out_padded / kPanel panels, each in x kPanel, row-major
+  std::vector<float> bias;     // out_padded, zeros past `out`
+};
+
+PackedLinear pack_linear(const Layer& layer);
+
+// Packs `count` weight rows of `width` values (rows `stride` floats apart) with a zero bias: the
+// layer whose outputs are the dot products of an input row with each of these rows.
+PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, std::size_t stride);
+
+enum class Epilogue {
+  store,  // y = b + x W^T
+  relu,   // y = max(b + x W^T, 0)
+  add,    // y = y + (b + x W^T)
+};
+
+// Applies a packed layer to `count` rows of x (rows x_stride floats apart, `in` values used) and
+// writes `out_padded` columns to each row of y (rows y_stride floats apart). x and y must not overlap.
+void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+                 float* y, std::size_t y_stride, Epilogue epilogue);
+
+// One residual block, x += out(relu(inp(x))), on `count` rows of x (stride = out.out_padded).
+// `hidden` is scratch of count x inp.out_padded floats.
+inline void run_block(const PackedLinear& inp, const PackedLinear& out, float* x, std::size_t count,
+                      float* hidden) {
+  linear_rows(inp, x, out.out_padded, count, hidden, inp.out_padded, Epilogue::relu);
+  linear_rows(out, hidden, inp.out_padded, count, x, out.out_padded, Epilogue::add);
+}
+
+// "avx2" or "generic": which kernel this machine runs.
+const char* kernel_name();
+
+}  // namespace humpty

@@ -1,0 +1,60 @@
+#include "network.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace humpty {
+
+PackedPuzzle pack_puzzle(const Puzzle& puzzle) {
+  PackedPuzzle net;
+  net.dim = puzzle.dim;
+  net.hidden = puzzle.hidden;
+  net.dim_padded = pad_to_panel(puzzle.dim);
+  net.hidden_padded = pad_to_panel(puzzle.hidden);
+  net.pieces.resize(puzzle.pieces.size());
+  for (std::size_t k = 0; k < puzzle.pieces.size(); ++k) {
+    if (puzzle.roles[k] != Role::last) net.pieces[k] = pack_linear(puzzle.pieces[k]);
+  }
+  const Layer& last = puzzle.pieces[std::size_t(puzzle.last_piece)];
+  net.last_weight.assign(last.weight.begin(), last.weight.begin() + std::ptrdiff_t(last.cols));
+  net.last_bias = last.bias[0];
+  return net;
+}
+
+void load_rows(const Dataset& data, std::size_t first, std::size_t count, std::size_t dim_padded,
+               float* stream) {
+  for (std::size_t r = 0; r < count; ++r) {
+    const float* x = data.x.data() + (first + r) * data.features;
+    float* row = stream + r * dim_padded;
+    std::memcpy(row, x, data.features * sizeof(float));
+    std::fill(row + data.features, row + dim_padded, 0.0f);
+  }
+}
+
+void load_rows(const Dataset& data, const std::vector<std::size_t>& rows, std::size_t dim_padded,
+               float* stream) {
+  for (std::size_t r = 0; r < rows.size(); ++r) load_rows(data, rows[r], 1, dim_padded, stream + r * dim_padded);
+}
+
+std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly,
+                                   const Dataset& data, ThreadPool& pool) {
+  std::vector<float> outputs(data.rows);
+  const std::size_t chunks = (data.rows + kChunkRows - 1) / kChunkRows;
+  struct Scratch {
+    std::vector<float> stream, hidden;
+  };
+  std::vector<Scratch> scratch(std::size_t(pool.size()));
+  pool.run(chunks, [&](std::size_t chunk, int worker) {
+    Scratch& s = scratch[std::size_t(worker)];
+    s.stream.resize(kChunkRows * net.dim_padded);
+    s.hidden.resize(kChunkRows * net.hidden_padded);
+    std::size_t first = chunk * kChunkRows;
+    std::size_t count = std::min(kChunkRows, data.rows - first);
+    load_rows(data, first, count, net.dim_padded, s.stream.data());
+    run_blocks(net, assembly.blocks.data(), assembly.blocks.size(), s.stream.data(), count, s.hidden.data());
+    for (std::size_t r = 0; r < count; ++r) outputs[first + r] = output_of(net, s.stream.data() + r * net.dim_padded);
+  });
+  return outputs;
+}
+
+}  // namespace humpty

@@ -1,0 +1,294 @@
+// Ordering blocks without data: the shortest path through the out-layer bias vectors, oriented
+// by the trend of ||W_out||_F, and the plain norm order that seeds the data search.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "humpty/solve.hpp"
+
+namespace humpty {
+namespace {
+
+using Path = std::vector<std::size_t>;
+using Distances = std::vector<double>;  // n x n
+
+double path_length(const Path& path, const Distances& dist, std::size_t n) {
+  double length = 0;
+  for (std::size_t i = 1; i < path.size(); ++i) length += dist[path[i - 1] * n + path[i]];
+  return length;
+}
+
+// Paths with n <= this are solved exactly (Held-Karp, O(2^n n^2)).
+constexpr std::size_t kExactPathLimit = 12;
+
+// The shortest Hamiltonian path (any start, any end) by dynamic programming over subsets.
+Path exact_path(const Distances& dist, std::size_t n) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::size_t subsets = std::size_t(1) << n;
+  std::vector<double> best(subsets * n, inf);
+  std::vector<std::uint8_t> previous(subsets * n, 0);
+  for (std::size_t v = 0; v < n; ++v) best[(std::size_t(1) << v) * n + v] = 0;
+  for (std::size_t mask = 1; mask < subsets; ++mask) {
+    for (std::size_t last = 0; last < n; ++last) {
+      double here = best[mask * n + last];
+      if (!(mask >> last & 1) || here == inf) continue;
+      for (std::size_t next = 0; next < n; ++next) {
+        if (mask >> next & 1) continue;
+        std::size_t grown = mask | (std::size_t(1) << next);
+        double length = here + dist[last * n + next];
+        if (length < best[grown * n + next]) {
+          best[grown * n + next] = length;
+          previous[grown * n + next] = std::uint8_t(last);
+        }
+      }
+    }
+  }
+  std::size_t mask = subsets - 1, last = 0;
+  for (std::size_t v = 1; v < n; ++v) {
+    if (best[mask * n + v] < best[mask * n + last]) last = v;
+  }
+  Path path;
+  while (true) {
+    path.push_back(last);
+    std::size_t before = previous[mask * n + last];
+    mask &= ~(std::size_t(1) << last);
+    if (mask == 0) break;
+    last = before;
+  }
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+// The k nearest other nodes of every node, nearest first (ties by index).
+struct Neighbours {
+  std::size_t k = 0;
+  std::vector<std::size_t> list;  // n x k
+  Neighbours(const Distances& dist, std::size_t n, std::size_t wanted) : k(std::min(wanted, n - 1)) {
+    std::vector<std::size_t> others;
+    for (std::size_t v = 0; v < n; ++v) {
+      others.clear();
+      for (std::size_t u = 0; u < n; ++u) {
+        if (u != v) others.push_back(u);
+      }
+      std::stable_sort(others.begin(), others.end(),
+                       [&](std::size_t a, std::size_t b) { return dist[v * n + a] < dist[v * n + b]; });
+      list.insert(list.end(), others.begin(), others.begin() + std::ptrdiff_t(k));
+    }
+  }
+  struct Range {
+    const std::size_t* first;
+    const std::size_t* last;
+    const std::size_t* begin() const { return first; }
+    const std::size_t* end() const { return last; }
+  };
+  Range of(std::size_t v) const { return {list.data() + v * k, list.data() + (v + 1) * k}; }
+};
+constexpr std::size_t kNeighbours = 6;
+
+// Local search on an open path until no 2-opt (reverse a segment, ends included) or Or-opt (move
+// a segment of 1 to 3 nodes elsewhere, either way round) move shortens it. First improvement in a
+// fixed scan order, so the result depends only on the input.
+void improve_path(Path& path, const Distances& dist, std::size_t n, const Neighbours& near) {
+  auto d = [&](std::size_t a, std::size_t b) { return dist[path[a] * n + path[b]]; };
+  const std::size_t m = path.size();
+  std::vector<std::size_t> position(n);
+  for (std::size_t k = 0; k < m; ++k) position[path[k]] = k;
+  const double eps = 1e-12;
+  bool improved = true;
+  while (improved) {
+    improved = false;
+    // 2-opt: reverse path[i..j].
+    for (std::size_t i = 0; i + 1 < m; ++i) {
+      for (std::size_t j = i + 1; j < m; ++j) {
+        double before = (i > 0 ? d(i - 1, i) : 0) + (j + 1 < m ? d(j, j + 1) : 0);
+        double after = (i > 0 ? d(i - 1, j) : 0) + (j + 1 < m ? d(i, j + 1) : 0);
+        if (after < before - eps) {
+          std::reverse(path.begin() + std::ptrdiff_t(i), path.begin() + std::ptrdiff_t(j) + 1);
+          for (std::size_t k = i; k <= j; ++k) position[path[k]] = k;
+          improved = true;
+        }
+      }
+    }
+    // Or-opt: take path[i..j] (1 to 3 nodes) out and put it into gap g, between path[g-1] and
+    // path[g] (gap 0 is the front, gap m the back), either way round.
+    for (std::size_t len = 1; len <= 3 && len < m; ++len) {
+      for (std::size_t i = 0; i + len <= m; ++i) {
+        const std::size_t j = i + len - 1;
+        const double removed = (i > 0 ? d(i - 1, i) : 0) + (j + 1 < m ? d(j, j + 1) : 0) -
+                               (i > 0 && j + 1 < m ? d(i - 1, j + 1) : 0);
+        double best_gain = eps;
+        std::size_t best_gap = 0;
+        bool best_reversed = false;
+        // A move can only pay if a new edge is short, so only gaps next to a near neighbour of
+        // one of the segment's ends are tried.
+        for (std::size_t end : {i, j}) {
+          for (std::size_t v : near.of(path[end])) {
+            for (std::size_t g : {position[v], position[v] + 1}) {
+              if (g >= i && g <= j + 1) continue;  // the segment's own place
+              for (bool reversed : {false, true}) {
+                std::size_t first = reversed ? j : i, second = reversed ? i : j;
+                double added = (g > 0 ? d(g - 1, first) : 0) + (g < m ? d(second, g) : 0) -
+                               (g > 0 && g < m ? d(g - 1, g) : 0);
+                if (removed - added > best_gain) {
+                  best_gain = removed - added;
+                  best_gap = g;
+                  best_reversed = reversed;
+                }
+              }
+            }
+          }
+        }
+        if (best_gain > eps) {
+          auto at = [&](std::size_t k) { return path.begin() + std::ptrdiff_t(k); };
+          std::size_t placed;
+          if (best_gap < i) {
+            std::rotate(at(best_gap), at(i), at(j + 1));
+            placed = best_gap;
+          } else {
+            std::rotate(at(i), at(j + 1), at(best_gap));
+            placed = best_gap - len;
+          }
+          if (best_reversed) std::reverse(at(placed), at(placed + len));
+          for (std::size_t k = 0; k < m; ++k) position[path[k]] = k;
+          improved = true;
+        }
+      }
+    }
+  }
+}
+
+// An undirected path read in its canonical direction (smaller end first), for comparisons.
+Path canonical(Path path) {
+  if (!path.empty() && path.back() < path.front()) std::reverse(path.begin(), path.end());
+  return path;
+}
+
+// Nearest-neighbour paths are built from this many evenly spread start nodes.
+constexpr std::size_t kPathStarts = 16;
+
+// The shortest path found from nearest-neighbour starts at spread-out nodes, each improved locally.
+Path heuristic_path(const Distances& dist, std::size_t n, const Neighbours& near) {
+  Path best;
+  double best_length = std::numeric_limits<double>::infinity();
+  const std::size_t starts = std::min(n, kPathStarts);
+  for (std::size_t s = 0; s < starts; ++s) {
+    const std::size_t start = s * n / starts;
+    Path path{start};
+    std::vector<char> used(n, 0);
+    used[start] = 1;
+    for (std::size_t step = 1; step < n; ++step) {
+      std::size_t from = path.back(), next = n;
+      for (std::size_t v = 0; v < n; ++v) {
+        if (!used[v] && (next == n || dist[from * n + v] < dist[from * n + next])) next = v;
+      }
+      used[next] = 1;
+      path.push_back(next);
+    }
+    improve_path(path, dist, n, near);
+    double length = path_length(path, dist, n);
+    if (length < best_length - 1e-12 ||
+        (length <= best_length + 1e-12 && canonical(path) < canonical(best))) {
+      best_length = length;
+      best = path;
+    }
+  }
+  return canonical(best);
+}
+
+Path shortest_path(const Distances& dist, std::size_t n, const Neighbours& near) {
+  if (n <= 2) {
+    Path path(n);
+    std::iota(path.begin(), path.end(), std::size_t(0));
+    return path;
+  }
+  return n <= kExactPathLimit ? canonical(exact_path(dist, n)) : heuristic_path(dist, n, near);
+}
+
+// Spearman's rank correlation of values with their positions 0..n-1 (ties ranked by index).
+double rank_trend(const std::vector<double>& values) {
+  const std::size_t n = values.size();
+  if (n < 2) return 0;
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  double sum = 0;
+  for (std::size_t rank = 0; rank < n; ++rank) {
+    double diff = double(rank) - double(order[rank]);
+    sum += diff * diff;
+  }
+  double nn = double(n);
+  return 1 - 6 * sum / (nn * (nn * nn - 1));
+}
+
+double frobenius(const Layer& layer) {
+  double sum = 0;
+  for (float w : layer.weight) sum += double(w) * double(w);
+  return std::sqrt(sum);
+}
+
+}  // namespace
+
+std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> blocks) {
+  std::vector<double> norm(puzzle.pieces.size(), 0);
+  for (const Block& b : blocks) norm[std::size_t(b.out)] = frobenius(puzzle.pieces[std::size_t(b.out)]);
+  std::sort(blocks.begin(), blocks.end(), [&](const Block& a, const Block& b) {
+    double na = norm[std::size_t(a.out)], nb = norm[std::size_t(b.out)];
+    return na != nb ? na < nb : a.out < b.out;
+  });
+  return blocks;
+}
+
+ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks) {
+  const std::size_t n = blocks.size();
+  Distances dist(n * n, 0);
+  for (std::size_t a = 0; a < n; ++a) {
+    const auto& ba = puzzle.pieces[std::size_t(blocks[a].out)].bias;
+    for (std::size_t b = a + 1; b < n; ++b) {
+      const auto& bb = puzzle.pieces[std::size_t(blocks[b].out)].bias;
+      double sum = 0;
+      for (std::size_t k = 0; k < ba.size(); ++k) {
+        double diff = double(ba[k]) - double(bb[k]);
+        sum += diff * diff;
+      }
+      dist[a * n + b] = dist[b * n + a] = std::sqrt(sum);
+    }
+  }
+  ChainOrder chain;
+  const Neighbours near(dist, n, kNeighbours);
+  Path path = shortest_path(dist, n, near);
+  chain.length = path_length(path, dist, n);
+  chain.exact = n <= kExactPathLimit;
+
+  // The runner-up: for each edge of the path, the shortest path without it; a different path
+  // must leave out at least one of these edges, so the least of them is the second-best path
+  // (exactly so when the searches are exact).
+  chain.runner_up = std::numeric_limits<double>::infinity();
+  const double barrier = (chain.length + 1) * double(n) * 16;
+  for (std::size_t e = 0; e + 1 < path.size(); ++e) {
+    Distances without = dist;
+    without[path[e] * n + path[e + 1]] = without[path[e + 1] * n + path[e]] = barrier;
+    Path other;
+    if (n <= kExactPathLimit) {
+      other = exact_path(without, n);
+    } else {
+      other = path;  // start from the best path, with the edge now forbidden
+      improve_path(other, without, n, near);
+    }
+    double length = path_length(other, without, n);
+    if (length < barrier) chain.runner_up = std::min(chain.runner_up, length);
+  }
+  if (!std::isfinite(chain.runner_up)) chain.runner_up = chain.length;
+
+  std::vector<double> norms(n);
+  for (std::size_t p = 0; p < n; ++p) norms[p] = frobenius(puzzle.pieces[std::size_t(blocks[path[p]].out)]);
+  chain.norm_trend = rank_trend(norms);
+  if (chain.norm_trend < 0) {
+    std::reverse(path.begin(), path.end());
+    chain.norm_trend = -chain.norm_trend;
+  }
+  for (std::size_t p : path) chain.order.push_back(blocks[p]);
+  return chain;
+}
+
+}  // namespace humpty

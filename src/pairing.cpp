@@ -1,0 +1,100 @@
+// Pairing inp with out layers by how much W_out W_in looks like a multiple of the identity.
+#include <algorithm>
+#include <cmath>
+
+#include "humpty/solve.hpp"
+#include "hungarian.hpp"
+#include "kernels.hpp"
+
+namespace humpty {
+namespace {
+
+// The upper triangle (row by row, diagonal included) of the Gram matrix G[a][b] = t_a . t_b of
+// the rows of t (count x width), with the off-diagonal entries multiplied by `off_diagonal`. With
+// off_diagonal = 2 on one side, the dot product of two such triangles is the Frobenius inner
+// product of the two symmetric matrices, at half the cost of the full ones.
+void gram_triangle(const float* t, std::size_t count, std::size_t width, float off_diagonal,
+                   std::vector<float>& full, float* triangle) {
+  PackedLinear packed = pack_rows(t, count, width, width);
+  full.resize(count * packed.out_padded);
+  linear_rows(packed, t, width, count, full.data(), packed.out_padded, Epilogue::store);
+  for (std::size_t a = 0; a < count; ++a) {
+    const float* g = full.data() + a * packed.out_padded;
+    *triangle++ = g[a];
+    for (std::size_t b = a + 1; b < count; ++b) *triangle++ = off_diagonal * g[b];
+  }
+}
+
+// out[i * b_count + j] = a_i . b_j for rows of a and b (both `width` wide, contiguous), through
+// the packed kernel: float sums in a fixed order.
+std::vector<float> row_dots(const std::vector<float>& a, std::size_t a_count,
+                            const std::vector<float>& b, std::size_t b_count, std::size_t width) {
+  PackedLinear packed = pack_rows(b.data(), b_count, width, width);
+  std::vector<float> out(a_count * packed.out_padded);
+  linear_rows(packed, a.data(), width, a_count, out.data(), packed.out_padded, Epilogue::store);
+  std::vector<float> dense(a_count * b_count);
+  for (std::size_t i = 0; i < a_count; ++i) {
+    std::copy_n(out.data() + i * packed.out_padded, b_count, dense.data() + i * b_count);
+  }
+  return dense;
+}
+
+}  // namespace
+
+Pairing pair_layers(const Puzzle& puzzle) {
+  const std::size_t n = puzzle.blocks(), d = puzzle.dim, h = puzzle.hidden;
+  const std::size_t triangle = h * (h + 1) / 2;
+  // trace(W_out W_in) = <W_out, W_in^T>, and ||W_out W_in||_F^2 = <W_out^T W_out, W_in W_in^T>:
+  // one Gram matrix per layer (h x h), then all pairs at once as dot products of flattened
+  // matrices, never forming the n^2 products themselves.
+  std::vector<float> out_flat(n * d * h), inp_t_flat(n * d * h);
+  std::vector<float> out_gram(n * triangle), inp_gram(n * triangle), scratch, columns(d * h);
+  for (std::size_t o = 0; o < n; ++o) {
+    const Layer& w = puzzle.pieces[std::size_t(puzzle.out_pieces[o])];  // d x h
+    std::copy(w.weight.begin(), w.weight.end(), out_flat.begin() + std::ptrdiff_t(o * d * h));
+    for (std::size_t r = 0; r < d; ++r) {
+      for (std::size_t a = 0; a < h; ++a) columns[a * d + r] = w.weight[r * h + a];
+    }
+    gram_triangle(columns.data(), h, d, 2.0f, scratch, out_gram.data() + o * triangle);  // W^T W
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const Layer& w = puzzle.pieces[std::size_t(puzzle.inp_pieces[i])];  // h x d
+    float* t = inp_t_flat.data() + i * d * h;                           // W^T, d x h
+    for (std::size_t a = 0; a < h; ++a) {
+      for (std::size_t c = 0; c < d; ++c) t[c * h + a] = w.weight[a * d + c];
+    }
+    gram_triangle(w.weight.data(), h, d, 1.0f, scratch, inp_gram.data() + i * triangle);  // W W^T
+  }
+  std::vector<float> traces = row_dots(inp_t_flat, n, out_flat, n, d * h);  // [i][o]
+  std::vector<float> norms2 = row_dots(inp_gram, n, out_gram, n, triangle);  // [i][o]
+
+  Pairing pairing;
+  pairing.table.resize(n * n);
+  std::vector<double> cost(n * n);
+  for (std::size_t k = 0; k < n * n; ++k) {
+    double norm = std::sqrt(std::max(0.0, double(norms2[k])));
+    double score = norm > 0 ? std::fabs(double(traces[k])) / norm : 0.0;
+    pairing.table[k] = score;
+    cost[k] = -score;
+  }
+  std::vector<std::size_t> chosen = hungarian_min_cost(cost, n);
+  pairing.worst_chosen = n > 0 ? pairing.table[chosen[0]] : 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double score = pairing.table[i * n + chosen[i]];
+    pairing.blocks.push_back({puzzle.inp_pieces[i], puzzle.out_pieces[chosen[i]]});
+    pairing.scores.push_back(score);
+    pairing.worst_chosen = std::min(pairing.worst_chosen, score);
+    double rival = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != chosen[i]) rival = std::max(rival, pairing.table[i * n + k]);
+      if (k != i) rival = std::max(rival, pairing.table[k * n + chosen[i]]);
+    }
+    if (score >= Pairing::kSureRatio * rival) ++pairing.sure;
+    for (std::size_t o = 0; o < n; ++o) {
+      if (o != chosen[i]) pairing.best_rejected = std::max(pairing.best_rejected, pairing.table[i * n + o]);
+    }
+  }
+  return pairing;
+}
+
+}  // namespace humpty

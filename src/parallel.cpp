@@ -1,0 +1,76 @@
+#include "parallel.hpp"
+
+namespace humpty {
+
+int ThreadPool::hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : int(n);
+}
+
+ThreadPool::ThreadPool(int threads) {
+  if (threads <= 0) threads = hardware_threads();
+  for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { work(w); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& thread : workers_) thread.join();
+}
+
+std::size_t ThreadPool::drain(const std::function<void(std::size_t, int)>& task, std::size_t count,
+                              int worker) {
+  std::size_t done = 0;
+  for (std::size_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < count; ++done) {
+    task(i, worker);
+  }
+  return done;
+}
+
+void ThreadPool::work(int worker) {
+  std::size_t seen = 0;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+    if (stopping_) return;
+    seen = generation_;
+    // A worker joins a round only while holding the lock, and run() starts the next round only
+    // when no worker is inside one, so no worker ever takes a task index of the wrong round.
+    const auto* task = task_;
+    std::size_t count = count_;
+    ++active_;
+    lock.unlock();
+    std::size_t done = drain(*task, count, worker);
+    lock.lock();
+    --active_;
+    finished_ += done;
+    if (finished_ == count_ || active_ == 0) done_.notify_all();
+  }
+}
+
+void ThreadPool::run(std::size_t count, const std::function<void(std::size_t, int)>& task) {
+  if (count == 0) return;
+  if (workers_.empty() || count == 1) {
+    for (std::size_t i = 0; i < count; ++i) task(i, 0);
+    return;
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return active_ == 0; });
+    task_ = &task;
+    count_ = count;
+    finished_ = 0;
+    next_.store(0, std::memory_order_relaxed);
+    ++generation_;
+  }
+  wake_.notify_all();
+  std::size_t done = drain(task, count, 0);
+  std::unique_lock<std::mutex> lock(mutex_);
+  finished_ += done;
+  done_.wait(lock, [&] { return finished_ == count_; });
+}
+
+}  // namespace humpty

@@ -1,0 +1,49 @@
+// pickle.hpp - the `data.pkl` of a PyTorch state dict: read without executing anything, and written.
+//
+// torch.save pickles an OrderedDict whose values are rebuilt by calling
+// torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks), where each
+// storage is a persistent id ('storage', torch.FloatStorage, key, location, numel) whose bytes live
+// in the archive entry data/<key>. This module runs a pickle machine that knows only those calls:
+// any other global, and any opcode PyTorch does not write for a state dict, is rejected by name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "humpty/result.hpp"
+
+namespace humpty {
+
+enum class DType { f32, f64, f16, bf16 };
+const char* dtype_name(DType dtype);  // "float32", ...
+std::size_t dtype_size(DType dtype);
+
+// A tensor as the pickle describes it: a view (offset, shape, stride, in elements) of a storage.
+struct TensorRef {
+  std::string storage_key;
+  DType dtype = DType::f32;
+  std::uint64_t storage_elements = 0;
+  std::uint64_t offset = 0;
+  std::vector<std::uint64_t> shape;
+  std::vector<std::uint64_t> stride;
+};
+
+using StateDict = std::vector<std::pair<std::string, TensorRef>>;  // in pickle order
+
+// Pickles with more values than this are rejected as likely malformed.
+constexpr std::size_t kMaxPickleValues = 1u << 20;
+// Tensors with more dimensions than this are rejected.
+constexpr std::size_t kMaxTensorDims = 8;
+
+// Reads a state dict pickle (protocol 2, as torch.save writes it; protocol 4 framing accepted).
+// Errors read "name:offset: ..." with the byte offset of the opcode that failed.
+Result<StateDict> read_state_dict_pickle(const std::uint8_t* data, std::size_t size,
+                                         const std::string& name);
+
+// Writes a protocol-2 pickle of an OrderedDict of float32 tensors, byte for byte the form
+// torch.save uses (storage location "cpu", metadata {'': {'version': 1}}).
+std::vector<std::uint8_t> write_state_dict_pickle(const StateDict& tensors);
+
+}  // namespace humpty

@@ -1,0 +1,232 @@
+#include "pth.hpp"
+
+#include <cstring>
+
+#include "io.hpp"
+#include "pickle.hpp"
+#include "zip.hpp"
+
+namespace humpty {
+namespace {
+
+float half_to_float(std::uint16_t h) {
+  std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
+  std::uint32_t exponent = (h >> 10) & 0x1F;
+  std::uint32_t mantissa = h & 0x3FF;
+  std::uint32_t bits;
+  if (exponent == 0x1F) {
+    bits = sign | 0x7F800000u | (mantissa << 13);  // inf or nan
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {  // subnormal half: normalise
+    int shift = 0;
+    while (!(mantissa & 0x400)) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    bits = sign | (std::uint32_t(113 - shift) << 23) | ((mantissa & 0x3FF) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float element_to_float(const std::uint8_t* p, DType dtype) {
+  switch (dtype) {
+    case DType::f32: {
+      std::uint32_t bits = load_u32le(p);
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
+    case DType::f64: {
+      std::uint64_t bits = load_u64le(p);
+      double d;
+      std::memcpy(&d, &bits, 8);
+      return float(d);
+    }
+    case DType::f16: return half_to_float(load_u16le(p));
+    case DType::bf16: {
+      std::uint32_t bits = std::uint32_t(load_u16le(p)) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
+  }
+  return 0;
+}
+
+std::string shape_text(const std::vector<std::uint64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// Copies a strided view of a storage entry into a dense float32 row-major vector, after checking
+// that every element it touches lies inside the storage.
+Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::string& folder,
+                   const std::string& key, const TensorRef& ref, const std::string& name,
+                   std::vector<float>& out) {
+  std::string entry_name = folder + "data/" + ref.storage_key;
+  const ZipEntry* entry = zip.find(entry_name);
+  if (!entry) {
+    return Status::failure(name + ": tensor '" + key + "' uses storage '" + ref.storage_key +
+                           "', but the archive has no entry '" + entry_name + "'");
+  }
+  std::size_t element = dtype_size(ref.dtype);
+  if (ref.storage_elements > kMaxLayerElements ||
+      entry->size != ref.storage_elements * element) {
+    return Status::failure(name + ":" + std::to_string(entry->data_offset) + ": storage '" +
+                           entry_name + "' holds " + std::to_string(entry->size) +
+                           " bytes, expected " + std::to_string(ref.storage_elements) + " " +
+                           dtype_name(ref.dtype) + " values");
+  }
+  if (auto status = check_zip_crc(file, *entry, name); !status) return status;
+  std::uint64_t count = 1, last = ref.offset;
+  for (std::size_t d = 0; d < ref.shape.size(); ++d) {
+    if (ref.shape[d] == 0) {
+      count = 0;
+      break;
+    }
+    if (ref.shape[d] > kMaxLayerElements || count > kMaxLayerElements / ref.shape[d] ||
+        ref.stride[d] > kMaxLayerElements) {
+      return Status::failure(name + ": tensor '" + key + "' of shape " + shape_text(ref.shape) +
+                             " is larger than the limit of " + std::to_string(kMaxLayerElements) +
+                             " elements; likely malformed");
+    }
+    count *= ref.shape[d];
+    last += (ref.shape[d] - 1) * ref.stride[d];
+  }
+  if (count > 0 && last >= ref.storage_elements) {
+    return Status::failure(name + ": tensor '" + key + "' of shape " + shape_text(ref.shape) +
+                           " at offset " + std::to_string(ref.offset) + " reaches element " +
+                           std::to_string(last) + " of a storage of " +
+                           std::to_string(ref.storage_elements));
+  }
+  out.resize(std::size_t(count));
+  const std::uint8_t* base = file + entry->data_offset;
+  std::vector<std::uint64_t> index(ref.shape.size(), 0);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t at = ref.offset;
+    for (std::size_t d = 0; d < index.size(); ++d) at += index[d] * ref.stride[d];
+    out[std::size_t(i)] = element_to_float(base + at * element, ref.dtype);
+    for (std::size_t d = index.size(); d-- > 0;) {
+      if (++index[d] < ref.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::string& name) {
+  auto zip = read_zip(data, size, name);
+  if (!zip) return zip.status();
+  // The pickle is <folder>/data.pkl; the folder is "archive/" in new PyTorch, the file's stem in
+  // older versions, and every other entry lives under it.
+  const ZipEntry* pickle = nullptr;
+  std::string folder;
+  for (const auto& entry : zip->entries) {
+    std::size_t slash = entry.name.find('/');
+    if (slash != std::string::npos && entry.name.compare(slash, std::string::npos, "/data.pkl") == 0) {
+      if (pickle) {
+        return Status::failure(name + ": two pickles in one archive ('" + pickle->name + "' and '" +
+                               entry.name + "')");
+      }
+      pickle = &entry;
+      folder = entry.name.substr(0, slash + 1);
+    }
+  }
+  if (!pickle) {
+    return Status::failure(name + ": not a PyTorch file: the ZIP archive has no '<folder>/data.pkl'");
+  }
+  if (const ZipEntry* order = zip->find(folder + "byteorder")) {
+    std::string text(reinterpret_cast<const char*>(data + order->data_offset), std::size_t(order->size));
+    if (text != "little") {
+      return Status::failure(name + ": storages are stored '" + text +
+                             "'-endian; only little-endian is supported");
+    }
+  }
+  if (auto status = check_zip_crc(data, *pickle, name); !status) return status;
+  auto tensors = read_state_dict_pickle(data + pickle->data_offset, std::size_t(pickle->size),
+                                        name + "(" + pickle->name + ")");
+  if (!tensors) return tensors.status();
+
+  const TensorRef* weight = nullptr;
+  const TensorRef* bias = nullptr;
+  for (const auto& [key, ref] : *tensors) {
+    if (key == "weight") {
+      weight = &ref;
+    } else if (key == "bias") {
+      bias = &ref;
+    } else {
+      return Status::failure(name + ": unexpected tensor '" + key +
+                             "': a Linear layer's state dict holds only 'weight' and 'bias'");
+    }
+  }
+  if (!weight || !bias) {
+    return Status::failure(name + ": not a Linear layer's state dict: no '" +
+                           std::string(weight ? "bias" : "weight") + "' tensor");
+  }
+  if (weight->shape.size() != 2 || weight->shape[0] == 0 || weight->shape[1] == 0) {
+    return Status::failure(name + ": tensor 'weight' has wrong shape: got " +
+                           shape_text(weight->shape) + ", expected [rows,cols] with rows, cols > 0");
+  }
+  if (bias->shape.size() != 1 || bias->shape[0] != weight->shape[0]) {
+    return Status::failure(name + ": tensor 'bias' has wrong shape: got " + shape_text(bias->shape) +
+                           ", expected [" + std::to_string(weight->shape[0]) +
+                           "] (the weight's rows)");
+  }
+  Layer layer;
+  if (auto status = materialize(data, *zip, folder, "weight", *weight, name, layer.weight); !status) {
+    return status;
+  }
+  if (auto status = materialize(data, *zip, folder, "bias", *bias, name, layer.bias); !status) {
+    return status;
+  }
+  layer.rows = std::size_t(weight->shape[0]);
+  layer.cols = std::size_t(weight->shape[1]);
+  return layer;
+}
+
+Result<Layer> read_pth(const std::string& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return bytes.status();
+  return parse_pth(bytes->data(), bytes->size(), path);
+}
+
+std::vector<std::uint8_t> write_pth(const Layer& layer, const std::string& folder) {
+  auto floats = [](const std::vector<float>& values) {
+    ByteWriter out;
+    for (float v : values) out.f32(v);
+    return std::move(out.bytes());
+  };
+  StateDict tensors;
+  TensorRef weight;
+  weight.storage_key = "0";
+  weight.storage_elements = layer.weight.size();
+  weight.shape = {layer.rows, layer.cols};
+  weight.stride = {layer.cols, 1};
+  TensorRef bias;
+  bias.storage_key = "1";
+  bias.storage_elements = layer.bias.size();
+  bias.shape = {layer.rows};
+  bias.stride = {1};
+  tensors.emplace_back("weight", weight);
+  tensors.emplace_back("bias", bias);
+  std::vector<ZipFile> files;
+  const std::string prefix = folder + "/";
+  files.push_back({prefix + "data.pkl", write_state_dict_pickle(tensors)});
+  files.push_back({prefix + ".format_version", {'1'}});
+  files.push_back({prefix + ".storage_alignment", {'6', '4'}});
+  files.push_back({prefix + "byteorder", {'l', 'i', 't', 't', 'l', 'e'}});
+  files.push_back({prefix + "data/0", floats(layer.weight)});
+  files.push_back({prefix + "data/1", floats(layer.bias)});
+  files.push_back({prefix + "version", {'3', '\n'}});
+  return write_zip(files);
+}
+
+}  // namespace humpty

@@ -1,0 +1,266 @@
+// Pieces to puzzle: classification by shape, the pieces directory, and answer strings.
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include "humpty/model.hpp"
+
+namespace humpty {
+
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::inp: return "inp";
+    case Role::out: return "out";
+    case Role::last: return "last";
+  }
+  return "?";
+}
+
+namespace {
+
+using Shape = std::pair<std::size_t, std::size_t>;
+
+std::string shape_text(Shape shape) {
+  return std::to_string(shape.first) + "x" + std::to_string(shape.second);
+}
+
+std::string piece_list(const std::vector<int>& pieces) {
+  std::string text;
+  for (std::size_t i = 0; i < pieces.size() && i < 6; ++i) {
+    text += (i ? ", piece " : "piece ") + std::to_string(pieces[i]);
+  }
+  if (pieces.size() > 6) text += ", ...";
+  return text;
+}
+
+}  // namespace
+
+Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
+  if (pieces.size() < 3) {
+    return Status::failure(source + ": " + std::to_string(pieces.size()) +
+                           " pieces cannot form a network (at least one inp, one out and the last "
+                           "layer are needed)");
+  }
+  std::map<Shape, std::vector<int>> by_shape;
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    const Layer& layer = pieces[k];
+    if (layer.bias.size() != layer.rows || layer.weight.size() != layer.rows * layer.cols) {
+      return Status::failure(source + ": piece " + std::to_string(k) + " has a bias of " +
+                             std::to_string(layer.bias.size()) + " values for " +
+                             std::to_string(layer.rows) + " weight rows");
+    }
+    by_shape[{layer.rows, layer.cols}].push_back(int(k));
+  }
+  auto describe = [&] {
+    std::string text;
+    for (const auto& [shape, list] : by_shape) {
+      text += (text.empty() ? "" : ", ") + std::to_string(list.size()) + " of " + shape_text(shape);
+    }
+    return text;
+  };
+  // The last layer is o x d with o < d; inp layers are h x d, out layers d x h, as many of each.
+  const std::size_t blocks = (pieces.size() - 1) / 2;
+  Shape inp{}, out{}, last{};
+  bool found = false;
+  for (const auto& [shape, list] : by_shape) {
+    Shape mirrored{shape.second, shape.first};
+    if (shape.first == shape.second || !by_shape.count(mirrored)) continue;
+    if (list.size() != blocks || by_shape.at(mirrored).size() != blocks) continue;
+    // `shape` is h x d when some other shape o x d completes the set.
+    for (const auto& [other, other_list] : by_shape) {
+      if (other != shape && other != mirrored && other.second == shape.second) {
+        inp = shape;
+        out = mirrored;
+        last = other;
+        found = true;
+      }
+    }
+  }
+  if (!found) {
+    // Say what is wrong in the most common ways before giving up with the shape census.
+    for (const auto& [shape, list] : by_shape) {
+      Shape mirrored{shape.second, shape.first};
+      if (shape.first == shape.second) {
+        return Status::failure(source + ": " + std::to_string(list.size()) + " pieces are square (" +
+                               shape_text(shape) +
+                               "): inp and out layers cannot be told apart by shape when the "
+                               "hidden width equals the stream width");
+      }
+      if (by_shape.count(mirrored) && shape < mirrored && list.size() != by_shape.at(mirrored).size()) {
+        return Status::failure(source + ": " + std::to_string(list.size()) + " layers of " +
+                               shape_text(shape) + " but " +
+                               std::to_string(by_shape.at(mirrored).size()) + " of " +
+                               shape_text(mirrored) + "; every block needs one of each (found " +
+                               describe() + ")");
+      }
+    }
+    return Status::failure(source + ": the pieces do not form a residual network (expected N inp "
+                           "layers h x d, N out layers d x h and one last layer o x d; found " +
+                           describe() + ")");
+  }
+  const auto& last_list = by_shape.at(last);
+  if (by_shape.size() != 3) {
+    return Status::failure(source + ": shapes that fit no role (found " + describe() +
+                           "; expected " + shape_text(inp) + ", " + shape_text(out) + " and one " +
+                           shape_text(last) + ")");
+  }
+  if (last_list.size() != 1) {
+    return Status::failure(source + ": " + std::to_string(last_list.size()) +
+                           " pieces have the last layer's shape " + shape_text(last) + " (" +
+                           piece_list(last_list) + "); expected exactly one");
+  }
+  if (last.first >= last.second) {
+    return Status::failure(source + ": the last layer " + shape_text(last) +
+                           " has as many outputs as inputs or more; expected o x d with o < d");
+  }
+  Puzzle puzzle;
+  puzzle.source = std::move(source);
+  puzzle.dim = inp.second;
+  puzzle.hidden = inp.first;
+  puzzle.outputs = last.first;
+  puzzle.inp_pieces = by_shape.at(inp);
+  puzzle.out_pieces = by_shape.at(out);
+  puzzle.last_piece = last_list[0];
+  puzzle.roles.assign(pieces.size(), Role::inp);
+  for (int k : puzzle.out_pieces) puzzle.roles[std::size_t(k)] = Role::out;
+  puzzle.roles[std::size_t(puzzle.last_piece)] = Role::last;
+  puzzle.pieces = std::move(pieces);
+  return puzzle;
+}
+
+namespace {
+
+// "piece_<k>.pth" with k a decimal number without leading zeros; -1 for any other name.
+long piece_number(const std::string& file) {
+  const std::string prefix = "piece_", suffix = ".pth";
+  if (file.size() <= prefix.size() + suffix.size() || file.compare(0, prefix.size(), prefix) != 0 ||
+      file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return -1;
+  }
+  const char* begin = file.data() + prefix.size();
+  const char* end = file.data() + file.size() - suffix.size();
+  if (*begin == '0' && end - begin > 1) return -1;
+  long k = -1;
+  auto [ptr, ec] = std::from_chars(begin, end, k);
+  if (ec != std::errc() || ptr != end || k < 0) return -1;
+  return k;
+}
+
+// Directories with more pieces than this are rejected as likely not a puzzle.
+constexpr long kMaxPieces = 1 << 16;
+
+Result<Puzzle> read_pieces_directory(const std::string& path) {
+  std::error_code error;
+  std::filesystem::directory_iterator it(path, error), end;
+  if (error) return Status::failure(path + ": cannot list directory: " + error.message());
+  std::map<long, std::string> files;
+  for (; it != end; it.increment(error)) {
+    if (error) return Status::failure(path + ": cannot list directory: " + error.message());
+    std::string file = it->path().filename().string();
+    long k = piece_number(file);
+    if (k < 0) continue;
+    if (k >= kMaxPieces) {
+      return Status::failure(it->path().string() + ": piece number " + std::to_string(k) +
+                             " is above the limit of " + std::to_string(kMaxPieces));
+    }
+    files[k] = it->path().string();
+  }
+  if (files.empty()) {
+    return Status::failure(path + ": no piece_<k>.pth files in this directory");
+  }
+  long count = files.rbegin()->first + 1;
+  if (long(files.size()) != count) {
+    for (long k = 0; k < count; ++k) {
+      if (!files.count(k)) {
+        return Status::failure(path + ": piece_" + std::to_string(k) + ".pth is missing (found " +
+                               std::to_string(files.size()) + " pieces numbered up to " +
+                               std::to_string(count - 1) + ")");
+      }
+    }
+  }
+  std::vector<Layer> pieces;
+  pieces.reserve(std::size_t(count));
+  for (const auto& [k, file] : files) {
+    auto layer = read_pth(file);
+    if (!layer) return layer.status();
+    pieces.push_back(std::move(*layer));
+  }
+  return make_puzzle(std::move(pieces), path);
+}
+
+}  // namespace
+
+Result<Puzzle> read_puzzle(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) return read_pieces_directory(path);
+  if (error && error != std::errc::no_such_file_or_directory) {
+    return Status::failure(path + ": " + error.message());
+  }
+  if (!std::filesystem::exists(path, error)) {
+    return Status::failure(path + ": no such file or directory");
+  }
+  return Status::failure(path + ": not a directory of piece_<k>.pth files");
+}
+
+std::string format_answer(const Assembly& assembly) {
+  std::string text;
+  for (const Block& block : assembly.blocks) {
+    text += std::to_string(block.inp) + "," + std::to_string(block.out) + ",";
+  }
+  return text + std::to_string(assembly.last);
+}
+
+Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const std::string& name) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  std::vector<int> indices;
+  std::size_t at = 0;
+  while (true) {
+    std::size_t comma = text.find(',', at);
+    std::string_view field = text.substr(at, comma == std::string_view::npos ? text.npos : comma - at);
+    int k = -1;
+    auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), k);
+    if (field.empty() || ec != std::errc() || ptr != field.data() + field.size()) {
+      return Status::failure(name + ":" + std::to_string(at + 1) + ": expected a piece number, got '" +
+                             std::string(field.substr(0, 20)) + "'");
+    }
+    if (k < 0 || std::size_t(k) >= puzzle.pieces.size()) {
+      return Status::failure(name + ":" + std::to_string(at + 1) + ": piece " + std::to_string(k) +
+                             " does not exist (the puzzle has pieces 0 to " +
+                             std::to_string(puzzle.pieces.size() - 1) + ")");
+    }
+    indices.push_back(k);
+    if (comma == std::string_view::npos) break;
+    at = comma + 1;
+  }
+  if (indices.size() != puzzle.pieces.size()) {
+    return Status::failure(name + ": the answer lists " + std::to_string(indices.size()) +
+                           " pieces, the puzzle has " + std::to_string(puzzle.pieces.size()));
+  }
+  std::vector<char> used(puzzle.pieces.size(), 0);
+  Assembly assembly;
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    int k = indices[i];
+    if (used[std::size_t(k)]) {
+      return Status::failure(name + ": piece " + std::to_string(k) + " appears twice");
+    }
+    used[std::size_t(k)] = 1;
+    Role expected = i + 1 == indices.size() ? Role::last : (i % 2 == 0 ? Role::inp : Role::out);
+    Role actual = puzzle.roles[std::size_t(k)];
+    if (actual != expected) {
+      return Status::failure(name + ": position " + std::to_string(i) + " needs an " +
+                             role_name(expected) + " layer, but piece " + std::to_string(k) +
+                             " is an " + role_name(actual) + " layer");
+    }
+  }
+  for (std::size_t b = 0; b + 1 < indices.size(); b += 2) {
+    assembly.blocks.push_back({indices[b], indices[b + 1]});
+  }
+  assembly.last = indices.back();
+  return assembly;
+}
+
+}  // namespace humpty
