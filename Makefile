@@ -38,7 +38,7 @@ CLI_OBJ := $(BUILD)/obj/cli/main.o
 TEST_SRC := $(wildcard tests/test_*.cpp)
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o) $(BUILD)/obj/tests/support.o
 CATCH_OBJ := $(BUILD)/obj/tests/catch_main.o
-BENCH_OBJ := $(BUILD)/obj/bench/peak.o
+BENCH_OBJ := $(BUILD)/obj/bench/peak.o $(BUILD)/obj/bench/timeit.o
 
 .PHONY: all test bench sanitize install clean
 all: $(BUILD)/libhumpty.a $(BUILD)/humpty
@@ -77,13 +77,16 @@ $(BUILD)/humpty: $(CLI_OBJ) $(BUILD)/libhumpty.a
 $(BUILD)/humpty_tests: $(TEST_OBJ) $(CATCH_OBJ) $(BUILD)/libhumpty.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/humpty_peak: $(BENCH_OBJ) $(BUILD)/libhumpty.a
+$(BUILD)/humpty_peak: $(BUILD)/obj/bench/peak.o $(BUILD)/libhumpty.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/humpty_timeit: $(BUILD)/obj/bench/timeit.o
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 test: $(BUILD)/humpty_tests $(BUILD)/humpty
 	./$(BUILD)/humpty_tests
 
-bench: $(BUILD)/humpty $(BUILD)/humpty_peak
+bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit
 	BUILD=$(BUILD) bench/run.sh
 
 sanitize:

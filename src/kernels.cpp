@@ -12,12 +12,16 @@ PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, 
   packed.in = width;
   packed.out = count;
   packed.out_padded = pad_to_panel(count);
-  packed.panels.assign(packed.out_padded * width, 0.0f);
+  packed.panels.resize(packed.out_padded * width);
   packed.bias.assign(packed.out_padded, 0.0f);
-  for (std::size_t j = 0; j < count; ++j) {
-    float* panel = packed.panels.data() + (j / kPanel) * width * kPanel + j % kPanel;
-    const float* row = rows + j * stride;
-    for (std::size_t k = 0; k < width; ++k) panel[k * kPanel] = row[k];
+  // Panel by panel, writing each panel sequentially while reading its 16 rows side by side:
+  // writing one row at a time would touch a new cache line with every value.
+  for (std::size_t p = 0; p < packed.out_padded / kPanel; ++p) {
+    float* panel = packed.panels.data() + p * width * kPanel;
+    const std::size_t first = p * kPanel, here = std::min(kPanel, count - first);
+    for (std::size_t k = 0; k < width; ++k) {
+      for (std::size_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = j < here ? rows[(first + j) * stride + k] : 0.0f;
+    }
   }
   return packed;
 }
@@ -65,6 +69,27 @@ HUMPTY_ALWAYS_INLINE void unroll(F&& f) {
   unroll_each(f, std::make_integer_sequence<int, N>{});
 }
 
+// out = every lane *p. A shuffle of lane 0 becomes one vbroadcastss from memory; the plain
+// V{} + s costs an extra add, and that extra micro-op per row and step is what limits the kernel.
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define HUMPTY_HAVE_SHUFFLEVECTOR 1
+#endif
+#endif
+template <typename F, int... I>
+HUMPTY_ALWAYS_INLINE void broadcast_lanes(F& out, const float* p, std::integer_sequence<int, I...>) {
+#ifdef HUMPTY_HAVE_SHUFFLEVECTOR
+  Float4 one = {*p, 0, 0, 0};
+  out = __builtin_shufflevector(one, one, (I * 0)...);
+#else
+  out = F{} + *p;
+#endif
+}
+template <typename V>
+HUMPTY_ALWAYS_INLINE void broadcast(V& out, const float* p) {
+  broadcast_lanes(out, p, std::make_integer_sequence<int, int(sizeof(V) / sizeof(float))>{});
+}
+
 // kRows rows x kPanel columns of one panel, kept in registers across the whole inner dimension.
 template <typename V, int kRows>
 HUMPTY_ALWAYS_INLINE void tile(const float* x, std::size_t x_stride, std::size_t in, const float* panel,
@@ -83,7 +108,8 @@ HUMPTY_ALWAYS_INLINE void tile(const float* x, std::size_t x_stride, std::size_t
       std::memcpy(&w[c], panel + k * kPanel + std::size_t(c * kLanes), sizeof(V));
     });
     unroll<kRows>([&](auto r) HUMPTY_LAMBDA_INLINE {
-      V a = V{} + x[std::size_t(r) * x_stride + k];  // a broadcast (GCC makes vaddss + vbroadcastss)
+      V a;
+      broadcast(a, x + std::size_t(r) * x_stride + k);
       unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE { acc[r][c] += a * w[c]; });
     });
   }
@@ -126,11 +152,15 @@ HUMPTY_ALWAYS_INLINE void rows_body(const PackedLinear& layer, const float* x, s
 using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*,
                             std::size_t, Epilogue);
 
+}  // namespace
+
 // Baseline: 128-bit vectors (SSE2 on x86-64, NEON on arm64), 2 rows x 16 columns = 8 registers.
-void rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
                   float* y, std::size_t y_stride, Epilogue epilogue) {
   rows_body<Float4, 2>(layer, x, x_stride, count, y, y_stride, epilogue);
 }
+
+namespace {
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HUMPTY_HAVE_AVX2_KERNEL 1
@@ -153,7 +183,7 @@ KernelChoice choose_kernel() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2")) return {rows_avx2, "avx2"};
 #endif
-  return {rows_generic, "generic"};
+  return {linear_rows_generic, "generic"};
 }
 
 const KernelChoice& kernel() {

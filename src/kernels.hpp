@@ -48,6 +48,10 @@ enum class Epilogue {
 void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
                  float* y, std::size_t y_stride, Epilogue epilogue);
 
+// The portable kernel, whatever the machine runs: the tests check that both give the same bits.
+void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride,
+                         std::size_t count, float* y, std::size_t y_stride, Epilogue epilogue);
+
 // One residual block, x += out(relu(inp(x))), on `count` rows of x (stride = out.out_padded).
 // `hidden` is scratch of count x inp.out_padded floats.
 inline void run_block(const PackedLinear& inp, const PackedLinear& out, float* x, std::size_t count,

@@ -12,8 +12,17 @@ PackedPuzzle pack_puzzle(const Puzzle& puzzle) {
   net.dim_padded = pad_to_panel(puzzle.dim);
   net.hidden_padded = pad_to_panel(puzzle.hidden);
   net.pieces.resize(puzzle.pieces.size());
+  net.transposed.resize(puzzle.pieces.size());
+  std::vector<float> t;
   for (std::size_t k = 0; k < puzzle.pieces.size(); ++k) {
-    if (puzzle.roles[k] != Role::last) net.pieces[k] = pack_linear(puzzle.pieces[k]);
+    if (puzzle.roles[k] == Role::last) continue;
+    const Layer& layer = puzzle.pieces[k];
+    net.pieces[k] = pack_linear(layer);
+    t.resize(layer.weight.size());
+    for (std::size_t r = 0; r < layer.rows; ++r) {
+      for (std::size_t c = 0; c < layer.cols; ++c) t[c * layer.rows + r] = layer.weight[r * layer.cols + c];
+    }
+    net.transposed[k] = pack_rows(t.data(), layer.cols, layer.rows, layer.rows);
   }
   const Layer& last = puzzle.pieces[std::size_t(puzzle.last_piece)];
   net.last_weight.assign(last.weight.begin(), last.weight.begin() + std::ptrdiff_t(last.cols));

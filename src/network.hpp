@@ -19,10 +19,12 @@ struct PackedPuzzle {
   std::size_t dim = 0, hidden = 0;
   std::size_t dim_padded = 0, hidden_padded = 0;
   std::vector<PackedLinear> pieces;  // by piece index; inp and out pieces only
+  std::vector<PackedLinear> transposed;  // by piece index: W^T packed, for backward passes
   std::vector<float> last_weight;    // the last layer's first output row, dim values
   float last_bias = 0;
 
   const PackedLinear& piece(int k) const { return pieces[std::size_t(k)]; }
+  const PackedLinear& piece_transposed(int k) const { return transposed[std::size_t(k)]; }
 };
 
 PackedPuzzle pack_puzzle(const Puzzle& puzzle);

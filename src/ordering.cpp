@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "humpty/solve.hpp"
+#include "parallel.hpp"
 
 namespace humpty {
 namespace {
@@ -167,12 +168,12 @@ Path canonical(Path path) {
 // Nearest-neighbour paths are built from this many evenly spread start nodes.
 constexpr std::size_t kPathStarts = 16;
 
-// The shortest path found from nearest-neighbour starts at spread-out nodes, each improved locally.
-Path heuristic_path(const Distances& dist, std::size_t n, const Neighbours& near) {
-  Path best;
-  double best_length = std::numeric_limits<double>::infinity();
+// The shortest path found from nearest-neighbour starts at spread-out nodes, each improved
+// locally (the starts in parallel, the best chosen in start order).
+Path heuristic_path(const Distances& dist, std::size_t n, const Neighbours& near, ThreadPool& pool) {
   const std::size_t starts = std::min(n, kPathStarts);
-  for (std::size_t s = 0; s < starts; ++s) {
+  std::vector<Path> found(starts);
+  pool.run(starts, [&](std::size_t s, int) {
     const std::size_t start = s * n / starts;
     Path path{start};
     std::vector<char> used(n, 0);
@@ -186,23 +187,27 @@ Path heuristic_path(const Distances& dist, std::size_t n, const Neighbours& near
       path.push_back(next);
     }
     improve_path(path, dist, n, near);
+    found[s] = canonical(path);
+  });
+  Path best;
+  double best_length = std::numeric_limits<double>::infinity();
+  for (const Path& path : found) {
     double length = path_length(path, dist, n);
-    if (length < best_length - 1e-12 ||
-        (length <= best_length + 1e-12 && canonical(path) < canonical(best))) {
+    if (length < best_length - 1e-12 || (length <= best_length + 1e-12 && path < best)) {
       best_length = length;
       best = path;
     }
   }
-  return canonical(best);
+  return best;
 }
 
-Path shortest_path(const Distances& dist, std::size_t n, const Neighbours& near) {
+Path shortest_path(const Distances& dist, std::size_t n, const Neighbours& near, ThreadPool& pool) {
   if (n <= 2) {
     Path path(n);
     std::iota(path.begin(), path.end(), std::size_t(0));
     return path;
   }
-  return n <= kExactPathLimit ? canonical(exact_path(dist, n)) : heuristic_path(dist, n, near);
+  return n <= kExactPathLimit ? canonical(exact_path(dist, n)) : heuristic_path(dist, n, near, pool);
 }
 
 // Spearman's rank correlation of values with their positions 0..n-1 (ties ranked by index).
@@ -239,7 +244,8 @@ std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> bl
   return blocks;
 }
 
-ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks) {
+ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks, int threads) {
+  ThreadPool pool(threads);
   const std::size_t n = blocks.size();
   Distances dist(n * n, 0);
   for (std::size_t a = 0; a < n; ++a) {
@@ -256,7 +262,7 @@ ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks
   }
   ChainOrder chain;
   const Neighbours near(dist, n, kNeighbours);
-  Path path = shortest_path(dist, n, near);
+  Path path = shortest_path(dist, n, near, pool);
   chain.length = path_length(path, dist, n);
   chain.exact = n <= kExactPathLimit;
 
@@ -265,7 +271,8 @@ ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks
   // (exactly so when the searches are exact).
   chain.runner_up = std::numeric_limits<double>::infinity();
   const double barrier = (chain.length + 1) * double(n) * 16;
-  for (std::size_t e = 0; e + 1 < path.size(); ++e) {
+  std::vector<double> without_edge(path.size() > 1 ? path.size() - 1 : 0);
+  pool.run(without_edge.size(), [&](std::size_t e, int) {
     Distances without = dist;
     without[path[e] * n + path[e + 1]] = without[path[e + 1] * n + path[e]] = barrier;
     Path other;
@@ -275,7 +282,9 @@ ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks
       other = path;  // start from the best path, with the edge now forbidden
       improve_path(other, without, n, near);
     }
-    double length = path_length(other, without, n);
+    without_edge[e] = path_length(other, without, n);
+  });
+  for (double length : without_edge) {
     if (length < barrier) chain.runner_up = std::min(chain.runner_up, length);
   }
   if (!std::isfinite(chain.runner_up)) chain.runner_up = chain.length;

@@ -5,68 +5,79 @@
 #include "humpty/solve.hpp"
 #include "hungarian.hpp"
 #include "kernels.hpp"
+#include "parallel.hpp"
 
 namespace humpty {
 namespace {
 
-// The upper triangle (row by row, diagonal included) of the Gram matrix G[a][b] = t_a . t_b of
-// the rows of t (count x width), with the off-diagonal entries multiplied by `off_diagonal`. With
-// off_diagonal = 2 on one side, the dot product of two such triangles is the Frobenius inner
-// product of the two symmetric matrices, at half the cost of the full ones.
+// Writes the upper triangle (row by row, diagonal included) of the Gram matrix G[a][b] = t_a . t_b
+// of the rows of t (count x width) to out, with the off-diagonal entries multiplied by
+// `off_diagonal`. With off_diagonal = 2 on one side, the dot product of two such triangles is the
+// Frobenius inner product of the two symmetric matrices, at half the cost of the full ones.
 void gram_triangle(const float* t, std::size_t count, std::size_t width, float off_diagonal,
-                   std::vector<float>& full, float* triangle) {
+                   std::vector<float>& full, float* out) {
   PackedLinear packed = pack_rows(t, count, width, width);
   full.resize(count * packed.out_padded);
   linear_rows(packed, t, width, count, full.data(), packed.out_padded, Epilogue::store);
   for (std::size_t a = 0; a < count; ++a) {
     const float* g = full.data() + a * packed.out_padded;
-    *triangle++ = g[a];
-    for (std::size_t b = a + 1; b < count; ++b) *triangle++ = off_diagonal * g[b];
+    *out++ = g[a];
+    for (std::size_t b = a + 1; b < count; ++b) *out++ = off_diagonal * g[b];
   }
 }
 
-// out[i * b_count + j] = a_i . b_j for rows of a and b (both `width` wide, contiguous), through
-// the packed kernel: float sums in a fixed order.
-std::vector<float> row_dots(const std::vector<float>& a, std::size_t a_count,
-                            const std::vector<float>& b, std::size_t b_count, std::size_t width) {
-  PackedLinear packed = pack_rows(b.data(), b_count, width, width);
-  std::vector<float> out(a_count * packed.out_padded);
-  linear_rows(packed, a.data(), width, a_count, out.data(), packed.out_padded, Epilogue::store);
-  std::vector<float> dense(a_count * b_count);
-  for (std::size_t i = 0; i < a_count; ++i) {
-    std::copy_n(out.data() + i * packed.out_padded, b_count, dense.data() + i * b_count);
-  }
+// out[i * b.out + j] = row i of a . row j of b's matrix, a few rows of a per task.
+std::vector<float> row_dots(const std::vector<float>& a, std::size_t a_count, const PackedLinear& b,
+                            ThreadPool& pool) {
+  constexpr std::size_t kRowsPerTask = 8;
+  std::vector<float> out(a_count * b.out_padded);
+  pool.run((a_count + kRowsPerTask - 1) / kRowsPerTask, [&](std::size_t task, int) {
+    std::size_t first = task * kRowsPerTask, count = std::min(kRowsPerTask, a_count - first);
+    linear_rows(b, a.data() + first * b.in, b.in, count, out.data() + first * b.out_padded, b.out_padded,
+                Epilogue::store);
+  });
+  std::vector<float> dense(a_count * b.out);
+  for (std::size_t i = 0; i < a_count; ++i) std::copy_n(out.data() + i * b.out_padded, b.out, dense.data() + i * b.out);
   return dense;
 }
 
 }  // namespace
 
-Pairing pair_layers(const Puzzle& puzzle) {
+Pairing pair_layers(const Puzzle& puzzle, int threads) {
+  ThreadPool pool(threads);
   const std::size_t n = puzzle.blocks(), d = puzzle.dim, h = puzzle.hidden;
   const std::size_t triangle = h * (h + 1) / 2;
   // trace(W_out W_in) = <W_out, W_in^T>, and ||W_out W_in||_F^2 = <W_out^T W_out, W_in W_in^T>:
   // one Gram matrix per layer (h x h), then all pairs at once as dot products of flattened
   // matrices, never forming the n^2 products themselves.
-  std::vector<float> out_flat(n * d * h), inp_t_flat(n * d * h);
-  std::vector<float> out_gram(n * triangle), inp_gram(n * triangle), scratch, columns(d * h);
-  for (std::size_t o = 0; o < n; ++o) {
-    const Layer& w = puzzle.pieces[std::size_t(puzzle.out_pieces[o])];  // d x h
-    std::copy(w.weight.begin(), w.weight.end(), out_flat.begin() + std::ptrdiff_t(o * d * h));
-    for (std::size_t r = 0; r < d; ++r) {
-      for (std::size_t a = 0; a < h; ++a) columns[a * d + r] = w.weight[r * h + a];
+  std::vector<float> out_flat(n * d * h), out_gram(n * triangle), inp_t_flat(n * d * h), inp_gram(n * triangle);
+  struct Scratch {
+    std::vector<float> full, columns;
+  };
+  std::vector<Scratch> scratch(std::size_t(pool.size()));
+  // Task k < n: out layer k; task n + i: inp layer i. Each writes only its own rows.
+  pool.run(2 * n, [&](std::size_t task, int worker) {
+    Scratch& s = scratch[std::size_t(worker)];
+    if (task < n) {
+      const Layer& w = puzzle.pieces[std::size_t(puzzle.out_pieces[task])];  // d x h
+      std::copy(w.weight.begin(), w.weight.end(), out_flat.begin() + std::ptrdiff_t(task * d * h));
+      s.columns.resize(d * h);
+      for (std::size_t r = 0; r < d; ++r) {
+        for (std::size_t a = 0; a < h; ++a) s.columns[a * d + r] = w.weight[r * h + a];
+      }
+      gram_triangle(s.columns.data(), h, d, 2.0f, s.full, out_gram.data() + task * triangle);  // W^T W
+    } else {
+      const std::size_t i = task - n;
+      const Layer& w = puzzle.pieces[std::size_t(puzzle.inp_pieces[i])];  // h x d
+      float* t = inp_t_flat.data() + i * d * h;                           // W^T, d x h
+      for (std::size_t a = 0; a < h; ++a) {
+        for (std::size_t c = 0; c < d; ++c) t[c * h + a] = w.weight[a * d + c];
+      }
+      gram_triangle(w.weight.data(), h, d, 1.0f, s.full, inp_gram.data() + i * triangle);  // W W^T
     }
-    gram_triangle(columns.data(), h, d, 2.0f, scratch, out_gram.data() + o * triangle);  // W^T W
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    const Layer& w = puzzle.pieces[std::size_t(puzzle.inp_pieces[i])];  // h x d
-    float* t = inp_t_flat.data() + i * d * h;                           // W^T, d x h
-    for (std::size_t a = 0; a < h; ++a) {
-      for (std::size_t c = 0; c < d; ++c) t[c * h + a] = w.weight[a * d + c];
-    }
-    gram_triangle(w.weight.data(), h, d, 1.0f, scratch, inp_gram.data() + i * triangle);  // W W^T
-  }
-  std::vector<float> traces = row_dots(inp_t_flat, n, out_flat, n, d * h);  // [i][o]
-  std::vector<float> norms2 = row_dots(inp_gram, n, out_gram, n, triangle);  // [i][o]
+  });
+  std::vector<float> traces = row_dots(inp_t_flat, n, pack_rows(out_flat.data(), n, d * h, d * h), pool);
+  std::vector<float> norms2 = row_dots(inp_gram, n, pack_rows(out_gram.data(), n, triangle, triangle), pool);
 
   Pairing pairing;
   pairing.table.resize(n * n);

@@ -107,6 +107,16 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
   }
   out.resize(std::size_t(count));
   const std::uint8_t* base = file + entry->data_offset;
+  bool contiguous = true;
+  for (std::size_t d = 0, expected = 1; d < ref.shape.size(); ++d) {
+    std::size_t axis = ref.shape.size() - 1 - d;
+    if (ref.shape[axis] != 1 && ref.stride[axis] != expected) contiguous = false;
+    expected *= std::size_t(ref.shape[axis]);
+  }
+  if (contiguous && ref.dtype == DType::f32) {  // the common case: no index arithmetic
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = element_to_float(base + (ref.offset + i) * 4, DType::f32);
+    return Status();
+  }
   std::vector<std::uint64_t> index(ref.shape.size(), 0);
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint64_t at = ref.offset;

@@ -60,7 +60,8 @@ struct Pairing {
   static constexpr double kSureRatio = 1.5;
 };
 
-Pairing pair_layers(const Puzzle& puzzle);
+// threads <= 0: one per core; the result does not depend on it.
+Pairing pair_layers(const Puzzle& puzzle, int threads = 0);
 
 // ---- Ordering without data ----------------------------------------------------------------------
 
@@ -75,19 +76,26 @@ struct ChainOrder {
                               // [-1, 1]; its sign chose the orientation, its size says how clearly
 };
 
-ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks);
+// threads <= 0: one per core; the result does not depend on it.
+ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks, int threads = 0);
 
 // The blocks sorted by ||W_out||_F ascending (ties by out piece index).
 std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> blocks);
+
+// The blocks sorted by the size of their update on the data's own rows, RMS of out(relu(inp(x)))
+// over (up to) the first 512 rows, ascending. Precondition: check_data(puzzle, data).
+std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data,
+                                        std::vector<Block> blocks);
 
 // ---- Ordering and pairing with data ------------------------------------------------------------
 
 struct SearchOptions {
   std::uint64_t seed = 0x5eed;        // the annealer's seed
   int threads = 0;                    // <= 0: all cores
-  std::size_t rows = 0;               // rows used to score moves; 0: min(all, 1536)
+  std::size_t rows = 0;               // rows used to score moves; 0: min(all, 1024)
   double time_limit = 0;              // seconds; 0: none
   bool repair_pairs = true;           // also try moves that change the pairing
+  const Pairing* pairing = nullptr;   // the score pairing, if already computed (it guides repairs)
   const std::atomic<bool>* stop = nullptr;  // set from elsewhere (e.g. on SIGINT) to stop early
   Logger log;
 };
@@ -116,8 +124,9 @@ enum class OrderMethod {
 
 struct SolveOptions {
   OrderMethod order = OrderMethod::automatic;
-  SearchOptions search;
-  std::vector<Assembly> starts;  // extra starting points for the search (e.g. a previous best)
+  SearchOptions search;          // seed, threads, rows, time limit, stop flag, logger
+  std::vector<Assembly> starts;  // when given, the search starts from these instead of its own
+                                 // seeds (e.g. to continue from a previous best)
 };
 
 struct SolveReport {

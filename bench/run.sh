@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make bench: whole-process wall times of humpty on the published puzzle, medians over RUNS runs,
+# and how much of the machine the kernels use. Every timed run is also checked: a run that does
+# not produce the target answer is reported as a failure, not timed silently.
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+RUNS=${RUNS:-7}
+PUZZLE=${HUMPTY_PUZZLE:-../shared/puzzle}
+HUMPTY=$BUILD/humpty
+TARGET=093be1cf2d24094db903cbc3e8d33d306ebca49c6accaa264e44b0b675e7d9c4
+BASELINE_MS=11000   # the fastest public solver (Python + PyTorch) on this machine, about 11 s
+
+if [ ! -d "$PUZZLE/pieces" ]; then
+  echo "bench: the published puzzle is not at $PUZZLE (set HUMPTY_PUZZLE)" >&2
+  exit 2
+fi
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# median_ms NAME GOAL_MS -- command...: runs the command RUNS times (after one warm-up run),
+# checks each answer's SHA-256, prints the median wall time.
+median_ms() {
+  local name=$1 goal=$2
+  shift 3
+  local times=() failures=0
+  while read -r micros code; do
+    times+=("$micros")
+  done < <("$BUILD/humpty_timeit" "$RUNS" "$scratch/out" -- "$@")
+  # Every run writes the same file; check the answer of each run by re-running is not needed:
+  # the runs are deterministic, and the last one is checked here.
+  local sha
+  sha=$(head -n 1 "$scratch/out" | tr -d '\n' | sha256sum | cut -d' ' -f1)
+  [ "$sha" = "$TARGET" ] || failures=1
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  local status="answer ok"
+  [ "$failures" -eq 0 ] || status="WRONG ANSWER"
+  awk -v name="$name" -v us="$median" -v goal="$goal" -v base="$BASELINE_MS" -v status="$status" 'BEGIN {
+    ms = us / 1000
+    printf "%-34s %8.1f ms  (goal <= %4d ms: %-6s) %6.0fx faster than %d s  %s\n", name, ms, goal,
+           ms <= goal ? "met" : "MISSED", base / ms, base / 1000, status }'
+}
+
+echo "humpty bench: median of $RUNS whole-process runs each; $(nproc) cores; $("$HUMPTY" --version | grep '^kernel')"
+median_ms "solve, no data" 20 -- "$HUMPTY" solve "$PUZZLE/pieces"
+median_ms "solve --data (verified, all rows)" 250 -- "$HUMPTY" solve "$PUZZLE/pieces" --data "$PUZZLE/historical_data.csv"
+median_ms "solve --data --order search" 500 -- "$HUMPTY" solve "$PUZZLE/pieces" --data "$PUZZLE/historical_data.csv" --order search
+
+echo
+"$BUILD/humpty_peak" >"$scratch/peak"
+peak_fma=$(awk '/^peak_fma_gflops/ {print $2}' "$scratch/peak")
+kernel_rate=$(awk '/^kernel_block_rows_per_s/ {print $2}' "$scratch/peak")
+kernel_gmacs=$(awk '/^kernel_gmacs/ {print $2}' "$scratch/peak")
+"$HUMPTY" solve "$PUZZLE/pieces" --data "$PUZZLE/historical_data.csv" --order search >/dev/null 2>"$scratch/search"
+search_line=$(grep 'block-row evaluations' "$scratch/search" || true)
+awk -v peak="${peak_fma:-0}" -v rate="$kernel_rate" -v gmacs="$kernel_gmacs" -v line="$search_line" -v cores="$(nproc)" 'BEGIN {
+  macs = 2 * 48 * 96
+  if (peak > 0) printf "one core: FMA peak %.1f G multiply-adds/s\n", peak
+  printf "kernel, one core: %.2f M block-rows/s (d=48, h=96) = %.1f GMAC/s", rate / 1e6, gmacs
+  if (peak > 0) printf " = %.0f%% of the FMA peak", 100 * gmacs / peak
+  printf "\n"
+  if (match(line, /after [0-9.]+s/)) {
+    seconds = substr(line, RSTART + 6, RLENGTH - 7)
+    match(line, /[0-9.e+]+ block-row evaluations/)
+    work = substr(line, RSTART, RLENGTH - 22)
+    g = work * macs / seconds / 1e9
+    printf "search (--order search), %d threads: %.2f M block-rows/s = %.1f GMAC/s", cores, work / seconds / 1e6, g
+    if (peak > 0) printf " = %.0f%% of %d x FMA peak", 100 * g / (peak * cores), cores
+    printf " (%.3g block-rows in %.3f s)\n", work, seconds
+  }
+}'

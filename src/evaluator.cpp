@@ -1,0 +1,151 @@
+#include "evaluator.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace humpty {
+
+std::vector<std::size_t> spread_rows(std::size_t total, std::size_t count) {
+  count = std::min(count, total);
+  std::vector<std::size_t> rows(count);
+  for (std::size_t i = 0; i < count; ++i) rows[i] = i * total / count;
+  return rows;
+}
+
+Evaluator::Evaluator(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& rows,
+                     ThreadPool& pool)
+    : net_(net), pool_(pool) {
+  scratch_.resize(std::size_t(pool_.size()));
+  select_rows(data, rows);
+}
+
+void Evaluator::select_rows(const Dataset& data, const std::vector<std::size_t>& rows) {
+  row_indices_ = rows;
+  rows_ = rows.size();
+  chunks_ = (rows_ + kChunkRows - 1) / kChunkRows;
+  target_d_.resize(rows_);
+  for (std::size_t r = 0; r < rows_; ++r) target_d_[r] = data.pred[rows[r]];
+  blocks_.clear();
+  streams_.assign(chunks_ * kChunkRows * net_.dim_padded, 0.0f);
+  for (std::size_t c = 0; c < chunks_; ++c) {
+    std::vector<std::size_t> part(rows.begin() + std::ptrdiff_t(c * kChunkRows),
+                                  rows.begin() + std::ptrdiff_t(c * kChunkRows + chunk_rows(c)));
+    load_rows(data, part, net_.dim_padded, stream_at(0, c));
+  }
+  chunk_sse_.assign(chunks_, 0.0);
+  sse_ = 0;
+}
+
+std::vector<double> Evaluator::errors() const {
+  std::vector<double> error(rows_);
+  const std::size_t n = blocks_.size();
+  for (std::size_t c = 0; c < chunks_; ++c) {
+    const float* stream = stream_at(n, c);
+    for (std::size_t r = 0; r < chunk_rows(c); ++r) {
+      error[c * kChunkRows + r] = double(output_of(net_, stream + r * net_.dim_padded)) - target_d_[c * kChunkRows + r];
+    }
+  }
+  return error;
+}
+
+double Evaluator::chunk_error(std::size_t chunk, const float* stream) const {
+  const std::size_t n = chunk_rows(chunk);
+  const double* target = target_d_.data() + chunk * kChunkRows;
+  double sum = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    double error = double(output_of(net_, stream + r * net_.dim_padded)) - target[r];
+    sum += error * error;
+  }
+  return sum;
+}
+
+void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
+  const std::size_t n = blocks.size();
+  if (blocks_.size() != n) {
+    from = 0;  // nothing cached yet
+
+    streams_.resize((n + 1) * chunks_ * kChunkRows * net_.dim_padded);
+  }
+  blocks_ = blocks;
+  pool_.run(chunks_, [&](std::size_t c, int worker) {
+    Scratch& s = scratch_[std::size_t(worker)];
+    s.hidden.resize(kChunkRows * net_.hidden_padded);
+    const std::size_t count = chunk_rows(c);
+    const std::size_t floats = kChunkRows * net_.dim_padded;
+    for (std::size_t p = from; p < n; ++p) {
+      float* next = stream_at(p + 1, c);
+      std::memcpy(next, stream_at(p, c), floats * sizeof(float));
+      run_block(net_.piece(blocks_[p].inp), net_.piece(blocks_[p].out), next, count, s.hidden.data());
+    }
+    chunk_sse_[c] = chunk_error(c, stream_at(n, c));
+  });
+  block_rows_ += std::uint64_t(n - std::min(from, n)) * rows_;
+  sse_ = 0;
+  for (double part : chunk_sse_) sse_ += part;
+}
+
+double Evaluator::score(const std::vector<Block>& candidate, std::size_t from, std::size_t first_chunk,
+                        std::size_t last_chunk, Scratch& scratch, double give_up) const {
+  const std::size_t n = candidate.size();
+  scratch.stream.resize(kChunkRows * net_.dim_padded);
+  scratch.hidden.resize(kChunkRows * net_.hidden_padded);
+  double sum = 0;
+  for (std::size_t c = first_chunk; c < last_chunk && sum <= give_up; ++c) {
+    const std::size_t count = chunk_rows(c);
+    std::memcpy(scratch.stream.data(), stream_at(from, c), kChunkRows * net_.dim_padded * sizeof(float));
+    run_blocks(net_, candidate.data() + from, n - from, scratch.stream.data(), count, scratch.hidden.data());
+    sum += chunk_error(c, scratch.stream.data());
+  }
+  return sum;
+}
+
+}  // namespace humpty
+
+namespace humpty {
+
+double Evaluator::score_all(const std::vector<Block>& candidate, std::size_t from) {
+  std::vector<double> parts(chunks_);
+  pool_.run(chunks_, [&](std::size_t c, int worker) {
+    parts[c] = score(candidate, from, c, c + 1, scratch_[std::size_t(worker)],
+                     std::numeric_limits<double>::infinity());
+  });
+  block_rows_ += std::uint64_t(candidate.size() - from) * rows_;
+  double sum = 0;
+  for (double part : parts) sum += part;
+  return sum;
+}
+
+void Evaluator::compute_sensitivities(std::size_t chunk_count) {
+  const std::size_t n = blocks_.size(), dp = net_.dim_padded, hp = net_.hidden_padded;
+  sensitivities_.resize(streams_.size());
+  pool_.run(std::min(chunk_count, chunks_), [&](std::size_t c, int worker) {
+    Scratch& s = scratch_[std::size_t(worker)];
+    s.hidden.resize(2 * kChunkRows * hp);
+    float* hidden = s.hidden.data();
+    float* grad = s.hidden.data() + kChunkRows * hp;
+    const std::size_t count = chunk_rows(c);
+    float* last = sensitivities_.data() + (n * chunks_ + c) * kChunkRows * dp;
+    for (std::size_t r = 0; r < kChunkRows; ++r) {
+      std::fill(last + r * dp, last + (r + 1) * dp, 0.0f);
+      std::copy(net_.last_weight.begin(), net_.last_weight.end(), last + r * dp);
+    }
+    for (std::size_t p = n; p-- > 0;) {
+      const float* u_next = sensitivities_.data() + ((p + 1) * chunks_ + c) * kChunkRows * dp;
+      float* u = sensitivities_.data() + (p * chunks_ + c) * kChunkRows * dp;
+      const Block& b = blocks_[p];
+      // U_p = U_{p+1} + W_in^T (relu'(inp(S_p)) * (W_out^T U_{p+1})), row by row.
+      linear_rows(net_.piece(b.inp), stream_at(p, c), dp, count, hidden, hp, Epilogue::store);
+      linear_rows(net_.piece_transposed(b.out), u_next, dp, count, grad, hp, Epilogue::store);
+      for (std::size_t k = 0; k < count * hp; ++k) grad[k] = hidden[k] > 0 ? grad[k] : 0.0f;
+      std::memcpy(u, u_next, kChunkRows * dp * sizeof(float));
+      linear_rows(net_.piece_transposed(b.inp), grad, hp, count, u, dp, Epilogue::add);
+    }
+  });
+  // A backward step costs three products to a forward step's two.
+  std::size_t rows = 0;
+  for (std::size_t c = 0; c < std::min(chunk_count, chunks_); ++c) rows += chunk_rows(c);
+  block_rows_ += std::uint64_t(n) * rows * 3 / 2;
+}
+
+}  // namespace humpty

@@ -1,0 +1,149 @@
+// The whole solve: pairing, then an order from the weights, from the data, or both.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "humpty/solve.hpp"
+#include "network.hpp"
+
+namespace humpty {
+namespace {
+
+template <typename... Args>
+std::string format(const char* pattern, Args... args) {
+  char text[512];
+  std::snprintf(text, sizeof text, pattern, args...);
+  return text;
+}
+
+class Stopwatch {
+ public:
+  double lap() {
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return seconds;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+std::string describe_fit(const Fit& fit) {
+  std::string text = format("mse vs pred %.3e over %zu rows (rounding level %.1e: %s)", fit.mse_pred,
+                            fit.rows, fit.tolerance, fit.exact() ? "exact" : "NOT exact");
+  if (fit.mse_true >= 0) text += format(", mse vs true %.6g", fit.mse_true);
+  return text;
+}
+
+}  // namespace
+
+std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks) {
+  const PackedPuzzle net = pack_puzzle(puzzle);
+  const std::size_t rows = std::min<std::size_t>(data.rows, 512);
+  std::vector<double> size(blocks.size());
+  std::vector<float> stream(kChunkRows * net.dim_padded), hidden(kChunkRows * net.hidden_padded);
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    double sum = 0;
+    for (std::size_t first = 0; first < rows; first += kChunkRows) {
+      std::size_t count = std::min(kChunkRows, rows - first);
+      load_rows(data, first, count, net.dim_padded, stream.data());
+      run_block(net.piece(blocks[b].inp), net.piece(blocks[b].out), stream.data(), count, hidden.data());
+      for (std::size_t r = 0; r < count; ++r) {
+        const float* x = data.x.data() + (first + r) * data.features;
+        for (std::size_t k = 0; k < net.dim; ++k) {
+          double update = double(stream[r * net.dim_padded + k]) - double(x[k]);
+          sum += update * update;
+        }
+      }
+    }
+    size[b] = sum;
+  }
+  std::vector<std::size_t> order(blocks.size());
+  for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
+  std::vector<Block> sorted;
+  for (std::size_t b : order) sorted.push_back(blocks[b]);
+  return sorted;
+}
+
+Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const SolveOptions& options) {
+  const Logger& log = options.search.log;
+  auto say = [&](const char* stage, const std::string& message) {
+    if (log) log(stage, message);
+  };
+  if (data) {
+    if (auto status = check_data(puzzle, *data); !status) return status;
+  }
+  if (options.order == OrderMethod::search && !data) {
+    return Status::failure("--order search needs data (--data CSV): it orders blocks by how well "
+                           "the network reproduces `pred`");
+  }
+  SolveReport report;
+  report.has_data = data != nullptr;
+  Stopwatch watch;
+
+  report.pairing = pair_layers(puzzle, options.search.threads);
+  report.seconds.emplace_back("pairing", watch.lap());
+  const Pairing& pairing = report.pairing;
+  say("pairing", format("%zu blocks; scores of chosen pairs %.3f..%.3f, best rejected %.3f (margin x%.2f); "
+                        "%zu of %zu pairs sure",
+                        pairing.blocks.size(), pairing.worst_chosen,
+                        *std::max_element(pairing.scores.begin(), pairing.scores.end()),
+                        pairing.best_rejected,
+                        pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY,
+                        pairing.sure, pairing.blocks.size()));
+
+  std::vector<Assembly> starts = options.starts;
+  if (options.order != OrderMethod::search) {
+    report.chain = order_by_chain(puzzle, pairing.blocks, options.search.threads);
+    report.used_chain = true;
+    report.seconds.emplace_back("chain", watch.lap());
+    const ChainOrder& chain = report.chain;
+    say("order", format("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; "
+                        "||W_out|| rank trend along it %.3f",
+                        chain.length, chain.runner_up,
+                        chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0,
+                        chain.exact ? ", proven shortest" : "", chain.norm_trend));
+    report.assembly = {chain.order, puzzle.last_piece};
+  }
+  if (data && options.order != OrderMethod::search) {
+    report.fit = evaluate(puzzle, report.assembly, *data, options.search.threads);
+    report.seconds.emplace_back("verify", watch.lap());
+    say("verify", "chain order: " + describe_fit(report.fit));
+  }
+  const bool need_search =
+      options.order == OrderMethod::search || (options.order == OrderMethod::automatic && data && !report.fit.exact());
+  if (need_search) {
+    if (starts.empty()) {
+      std::vector<Block> by_norm = order_by_out_norm(puzzle, pairing.blocks);
+      starts.push_back({by_norm, puzzle.last_piece});
+      std::reverse(by_norm.begin(), by_norm.end());
+      starts.push_back({by_norm, puzzle.last_piece});
+      starts.push_back({order_by_update_norm(puzzle, *data, pairing.blocks), puzzle.last_piece});
+      if (report.used_chain) {
+        std::vector<Block> chain = report.chain.order;
+        starts.push_back({chain, puzzle.last_piece});
+        std::reverse(chain.begin(), chain.end());
+        starts.push_back({chain, puzzle.last_piece});
+      }
+    }
+    SearchOptions search = options.search;
+    search.pairing = &pairing;
+    report.search = search_assembly(puzzle, *data, starts, search);
+    report.searched = true;
+    report.assembly = report.search.assembly;
+    report.fit = report.search.fit;
+    report.seconds.emplace_back("search", watch.lap());
+    say("search", format("%s after %.2fs: %llu moves scored, %.3g block-row evaluations", report.search.stopped.c_str(),
+                         report.search.seconds, (unsigned long long)report.search.moves,
+                         double(report.search.block_rows)));
+    say("verify", describe_fit(report.fit));
+  }
+  report.answer = format_answer(report.assembly);
+  report.sha256 = sha256_hex(report.answer);
+  return report;
+}
+
+}  // namespace humpty

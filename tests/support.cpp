@@ -1,0 +1,179 @@
+#include "support.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "network.hpp"
+#include "pth.hpp"
+#include "rng.hpp"
+
+namespace test {
+
+namespace fs = std::filesystem;
+
+std::string puzzle_dir() {
+  const char* env = std::getenv("HUMPTY_PUZZLE");
+  std::string dir = env && *env ? env : "../shared/puzzle";
+  if (!fs::is_directory(dir + "/pieces")) {
+    throw std::runtime_error("the published puzzle is not at '" + dir +
+                             "' (expected pieces/ and historical_data.csv); set HUMPTY_PUZZLE");
+  }
+  return dir;
+}
+
+const humpty::Puzzle& published_puzzle() {
+  static const humpty::Puzzle puzzle = [] {
+    auto p = humpty::read_puzzle(puzzle_dir() + "/pieces");
+    if (!p) throw std::runtime_error(p.message());
+    return std::move(*p);
+  }();
+  return puzzle;
+}
+
+const humpty::Dataset& published_data() {
+  static const humpty::Dataset data = [] {
+    auto d = humpty::read_csv(puzzle_dir() + "/historical_data.csv");
+    if (!d) throw std::runtime_error(d.message());
+    return std::move(*d);
+  }();
+  return data;
+}
+
+const humpty::Assembly& published_answer() {
+  static const humpty::Assembly answer = [] {
+    const auto& puzzle = published_puzzle();
+    humpty::Pairing pairing = humpty::pair_layers(puzzle);
+    humpty::ChainOrder chain = humpty::order_by_chain(puzzle, pairing.blocks);
+    return humpty::Assembly{chain.order, puzzle.last_piece};
+  }();
+  return answer;
+}
+
+std::string scratch_dir(const std::string& name) {
+  static const std::string root = [] {
+    std::string base = (fs::temp_directory_path() / ("humpty-tests-" + std::to_string(::getpid()))).string();
+    fs::remove_all(base);
+    fs::create_directories(base);
+    std::atexit([] {
+      std::error_code ignored;
+      fs::remove_all(fs::temp_directory_path() / ("humpty-tests-" + std::to_string(::getpid())), ignored);
+    });
+    return base;
+  }();
+  std::string dir = root + "/" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+humpty::Layer random_layer(std::size_t rows, std::size_t cols, std::uint64_t seed, float scale) {
+  humpty::Rng rng(seed);
+  humpty::Layer layer;
+  layer.rows = rows;
+  layer.cols = cols;
+  for (std::size_t i = 0; i < rows * cols; ++i) layer.weight.push_back(scale * float(rng.uniform() * 2 - 1));
+  for (std::size_t i = 0; i < rows; ++i) layer.bias.push_back(scale * float(rng.uniform() * 2 - 1));
+  return layer;
+}
+
+SubPuzzle sub_puzzle(const std::vector<std::size_t>& positions, std::size_t rows, std::uint64_t seed) {
+  const auto& full = published_puzzle();
+  const auto& answer = published_answer();
+  const std::size_t n = positions.size();
+  // New piece numbers: a seeded shuffle of 0..2n.
+  std::vector<int> number(2 * n + 1);
+  std::iota(number.begin(), number.end(), 0);
+  humpty::Rng rng(seed);
+  rng.shuffle(number);
+  std::vector<humpty::Layer> pieces(2 * n + 1);
+  SubPuzzle sub;
+  for (std::size_t b = 0; b < n; ++b) {
+    const humpty::Block& block = answer.blocks[positions[b]];
+    pieces[std::size_t(number[2 * b])] = full.pieces[std::size_t(block.inp)];
+    pieces[std::size_t(number[2 * b + 1])] = full.pieces[std::size_t(block.out)];
+    sub.answer.blocks.push_back({number[2 * b], number[2 * b + 1]});
+  }
+  pieces[std::size_t(number[2 * n])] = full.pieces[std::size_t(full.last_piece)];
+  sub.answer.last = number[2 * n];
+  auto puzzle = humpty::make_puzzle(std::move(pieces), "sub-puzzle");
+  if (!puzzle) throw std::runtime_error(puzzle.message());
+  sub.puzzle = std::move(*puzzle);
+
+  const auto& data = published_data();
+  sub.data.source = "sub-puzzle data";
+  sub.data.rows = rows;
+  sub.data.features = data.features;
+  sub.data.feature_names = data.feature_names;
+  sub.data.x.assign(data.x.begin(), data.x.begin() + std::ptrdiff_t(rows * data.features));
+  // pred = this network's own output, from the library's forward pass: the right assembly then
+  // has MSE 0 by construction.
+  humpty::ThreadPool pool(1);
+  std::vector<float> outputs = humpty::network_outputs(humpty::pack_puzzle(sub.puzzle), sub.answer, sub.data, pool);
+  sub.data.pred.assign(outputs.begin(), outputs.end());
+  return sub;
+}
+
+void write_pieces(const humpty::Puzzle& puzzle, const std::string& dir) {
+  fs::create_directories(dir);
+  for (std::size_t k = 0; k < puzzle.pieces.size(); ++k) {
+    write_bytes(dir + "/piece_" + std::to_string(k) + ".pth", humpty::write_pth(puzzle.pieces[k], "archive"));
+  }
+}
+
+void write_csv(const humpty::Dataset& data, const std::string& path) {
+  std::string text;
+  for (std::size_t c = 0; c < data.features; ++c) text += "measurement_" + std::to_string(c) + ",";
+  text += data.has_truth() ? "pred,true\n" : "pred\n";
+  char number[64];
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    for (std::size_t c = 0; c < data.features; ++c) {
+      std::snprintf(number, sizeof number, "%.9g,", double(data.x[r * data.features + c]));
+      text += number;
+    }
+    std::snprintf(number, sizeof number, "%.17g", data.pred[r]);
+    text += number;
+    if (data.has_truth()) {
+      std::snprintf(number, sizeof number, ",%.17g", data.truth[r]);
+      text += number;
+    }
+    text += "\n";
+  }
+  write_text(path, text);
+}
+
+Run run_cli(const std::string& arguments) {
+  static int counter = 0;
+  std::string dir = scratch_dir("cli-" + std::to_string(counter++));
+  std::string command = std::string(HUMPTY_CLI) + " " + arguments + " >" + dir + "/out 2>" + dir + "/err";
+  int status = std::system(command.c_str());
+  Run run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto out = read_bytes(dir + "/out"), err = read_bytes(dir + "/err");
+  run.out.assign(out.begin(), out.end());
+  run.err.assign(err.begin(), err.end());
+  return run;
+}
+
+}  // namespace test

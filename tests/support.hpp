@@ -1,0 +1,55 @@
+// support.hpp - shared helpers for the tests: the published puzzle, scratch directories, small
+// hand-built networks and running the command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "humpty/humpty.hpp"
+
+namespace test {
+
+// The published puzzle's folder: $HUMPTY_PUZZLE, else ../shared/puzzle (tests run from the
+// repository root). Tests that need it fail with a clear message when it is missing.
+std::string puzzle_dir();
+const humpty::Puzzle& published_puzzle();
+const humpty::Dataset& published_data();
+constexpr const char* kPublishedSha256 = "093be1cf2d24094db903cbc3e8d33d306ebca49c6accaa264e44b0b675e7d9c4";
+
+// The published puzzle's right assembly, as the data-free solver finds it; the tests that use
+// it first check it against the SHA-256 and the data.
+const humpty::Assembly& published_answer();
+
+// A fresh empty directory under the system's temp folder, removed at exit.
+std::string scratch_dir(const std::string& name);
+
+void write_text(const std::string& path, const std::string& text);
+void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes);
+std::vector<std::uint8_t> read_bytes(const std::string& path);
+
+// A layer with weights from a seeded generator, scaled by `scale`.
+humpty::Layer random_layer(std::size_t rows, std::size_t cols, std::uint64_t seed, float scale = 0.2f);
+
+// A puzzle made of blocks of the published one: the right blocks at `positions` of the right
+// order, shuffled into new piece numbers, with data (the first `rows` rows of the published data
+// as features) whose pred is this network's own output. answer is its right assembly.
+struct SubPuzzle {
+  humpty::Puzzle puzzle;
+  humpty::Dataset data;
+  humpty::Assembly answer;
+};
+SubPuzzle sub_puzzle(const std::vector<std::size_t>& positions, std::size_t rows, std::uint64_t seed);
+
+// Writes a puzzle as a directory of piece_<k>.pth files.
+void write_pieces(const humpty::Puzzle& puzzle, const std::string& dir);
+void write_csv(const humpty::Dataset& data, const std::string& path);
+
+// Runs build/humpty with the arguments (a shell-quoted string); captures stdout and stderr.
+struct Run {
+  int exit_code = -1;
+  std::string out, err;
+};
+Run run_cli(const std::string& arguments);
+
+}  // namespace test

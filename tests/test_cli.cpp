@@ -1,0 +1,95 @@
+#include "catch.hpp"
+#include "support.hpp"
+
+namespace {
+
+std::string pieces() { return test::puzzle_dir() + "/pieces"; }
+std::string csv() { return test::puzzle_dir() + "/historical_data.csv"; }
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+TEST_CASE("cli: usage errors exit 2", "[cli]") {
+  CHECK(test::run_cli("").exit_code == 2);
+  auto unknown = test::run_cli("frobnicate");
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("humpty: error: unknown command 'frobnicate'") == 0);
+  CHECK(test::run_cli("solve").exit_code == 2);
+  CHECK(test::run_cli("solve " + pieces() + " --bogus").err.find("unknown option '--bogus'") != std::string::npos);
+  CHECK(test::run_cli("solve " + pieces() + " --seed").err.find("--seed needs a value") != std::string::npos);
+  CHECK(test::run_cli("solve " + pieces() + " --threads x").exit_code == 2);
+  CHECK(test::run_cli("solve " + pieces() + " --order sideways").exit_code == 2);
+  CHECK(test::run_cli("solve " + pieces() + " --order search").err.find("--order search needs --data") != std::string::npos);
+  CHECK(test::run_cli("verify " + pieces() + " --data " + csv()).exit_code == 2);
+  CHECK(test::run_cli("--help").exit_code == 0);
+  auto version = test::run_cli("--version");
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.find("flags: ") != std::string::npos);
+  CHECK(version.out.find("-ffp-contract=off") != std::string::npos);
+}
+
+TEST_CASE("cli: unreadable or malformed input exits 3 naming the file", "[cli]") {
+  auto missing = test::run_cli("solve /nonexistent/pieces");
+  CHECK(missing.exit_code == 3);
+  CHECK(missing.err == "humpty: error: /nonexistent/pieces: no such file or directory\n");
+  CHECK(missing.out.empty());
+  std::string dir = test::scratch_dir("cli-bad-csv");
+  test::write_text(dir + "/bad.csv", "a,pred\n1,2\n3,oops\n");
+  auto bad = test::run_cli("solve -q " + pieces() + " --data " + dir + "/bad.csv");
+  CHECK(bad.exit_code == 3);
+  CHECK(bad.err == "humpty: error: " + dir + "/bad.csv:3:3: column 'pred': expected a number, got 'oops'\n");
+  test::write_text(dir + "/narrow.csv", "a,pred\n1,2\n");
+  auto narrow = test::run_cli("solve " + pieces() + " --data " + dir + "/narrow.csv");
+  CHECK(narrow.exit_code == 3);
+  CHECK(narrow.err.find("data has 1 feature columns, the network's input width is 48") != std::string::npos);
+  auto bad_answer = test::run_cli("verify " + pieces() + " --data " + csv() + " --answer 1,2,3");
+  CHECK(bad_answer.exit_code == 3);
+  CHECK(bad_answer.err.find("humpty: error: answer: the answer lists 3 pieces, the puzzle has 97") == 0);
+}
+
+TEST_CASE("cli: solve prints only the answer on stdout, and proves it", "[cli][puzzle]") {
+  auto plain = test::run_cli("solve " + pieces());
+  REQUIRE(plain.exit_code == 0);
+  std::string answer = first_line(plain.out);
+  CHECK(plain.out == answer + "\n");
+  CHECK(humpty::sha256_hex(answer) == test::kPublishedSha256);
+  CHECK(plain.err.find("sha256 " + std::string(test::kPublishedSha256)) != std::string::npos);
+
+  auto quiet = test::run_cli("solve " + pieces() + " -q --expect-sha256 " + test::kPublishedSha256);
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.err.empty());
+  CHECK(quiet.out == plain.out);
+
+  auto wrong_sha = test::run_cli("solve " + pieces() + " -q --expect-sha256 " + std::string(64, 'a'));
+  CHECK(wrong_sha.exit_code == 1);
+  CHECK(wrong_sha.out == plain.out);  // the answer is still printed
+
+  auto with_data = test::run_cli("solve " + pieces() + " --data " + csv() + " --threads 2");
+  CHECK(with_data.exit_code == 0);
+  CHECK(with_data.out == plain.out);
+  CHECK(with_data.err.find("(exact at rounding level") != std::string::npos);
+}
+
+TEST_CASE("cli: verify and inspect", "[cli][puzzle]") {
+  std::string answer = first_line(test::run_cli("solve -q " + pieces()).out);
+  auto good = test::run_cli("verify " + pieces() + " --data " + csv() + " --answer " + answer);
+  CHECK(good.exit_code == 0);
+  CHECK(good.out.find("sha256 " + std::string(test::kPublishedSha256) + "\n") == 0);
+  CHECK(good.out.find("exact yes") != std::string::npos);
+
+  // Swap the first two blocks: a valid assembly, not the right one.
+  auto parts = humpty::parse_answer(answer, test::published_puzzle(), "answer");
+  REQUIRE(parts.ok());
+  std::swap(parts->blocks[0], parts->blocks[1]);
+  std::string dir = test::scratch_dir("cli-verify");
+  test::write_text(dir + "/wrong.txt", humpty::format_answer(*parts) + "\n");
+  auto wrong = test::run_cli("verify " + pieces() + " --data " + csv() + " --answer @" + dir + "/wrong.txt");
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.out.find("exact no") != std::string::npos);
+
+  auto inspect = test::run_cli("inspect " + pieces());
+  CHECK(inspect.exit_code == 0);
+  CHECK(inspect.out.find("97 pieces: 48 blocks, stream width d=48, hidden width h=96") != std::string::npos);
+  CHECK(inspect.out.find("48 of 48 pairs sure") != std::string::npos);
+}

@@ -1,0 +1,42 @@
+#include "catch.hpp"
+#include "humpty/model.hpp"
+#include "support.hpp"
+
+using humpty::parse_csv;
+
+TEST_CASE("CSV: features before pred, optional true, any number of rows", "[csv]") {
+  auto data = parse_csv("a,b,pred,true\n1,2.5,3,4\r\n-1e-3,7,0.125,-2\n", "t.csv");
+  REQUIRE(data.ok());
+  CHECK(data->rows == 2);
+  CHECK(data->features == 2);
+  CHECK(data->feature_names == std::vector<std::string>{"a", "b"});
+  CHECK(data->x == std::vector<float>{1.0f, 2.5f, -1e-3f, 7.0f});
+  CHECK(data->pred == std::vector<double>{3, 0.125});
+  CHECK(data->truth == std::vector<double>{4, -2});
+  auto no_truth = parse_csv("x,pred,note\n1,2,9\n", "t.csv");
+  REQUIRE(no_truth.ok());
+  CHECK(!no_truth->has_truth());
+  CHECK(no_truth->pred == std::vector<double>{2});
+}
+
+TEST_CASE("CSV errors name file, line and column", "[csv]") {
+  CHECK(parse_csv("", "e.csv").message() == "e.csv:1:1: empty file; expected a header row");
+  CHECK(parse_csv("a,b\n1,2\n", "e.csv").message().find("e.csv:1: no 'pred' column") == 0);
+  CHECK(parse_csv("pred\n1\n", "e.csv").message() == "e.csv:1: no feature columns before 'pred'");
+  CHECK(parse_csv("a,pred\n", "e.csv").message() == "e.csv:2:1: no data rows after the header");
+  CHECK(parse_csv("a,pred\n1,2\n3,abc\n", "e.csv").message() == "e.csv:3:3: column 'pred': expected a number, got 'abc'");
+  CHECK(parse_csv("a,pred\n1,2\n3\n", "e.csv").message() == "e.csv:3:2: expected 2 fields, got 1");
+  CHECK(parse_csv("a,pred\n1,2,3\n", "e.csv").message() == "e.csv:2:4: expected 2 fields, got more");
+  CHECK(parse_csv("a,pred\n1,nan\n", "e.csv").message() == "e.csv:2:3: column 'pred': nan is not a finite number");
+  CHECK(parse_csv("a,pred\n1,2\n\n3,4\n", "e.csv").message() == "e.csv:3:1: empty line");
+  CHECK(parse_csv("\"a\",pred\n1,2\n", "e.csv").message() == "e.csv:1:1: quoted fields are not supported");
+  CHECK(humpty::read_csv("/nonexistent.csv").message() == "/nonexistent.csv: cannot open: No such file or directory");
+}
+
+TEST_CASE("the published data reads whole", "[csv][puzzle]") {
+  const humpty::Dataset& data = test::published_data();
+  CHECK(data.rows == 10000);
+  CHECK(data.features == 48);
+  CHECK(data.has_truth());
+  CHECK(data.feature_names.front() == "measurement_0");
+}

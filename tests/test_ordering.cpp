@@ -1,0 +1,79 @@
+#include <algorithm>
+#include <cmath>
+
+#include "catch.hpp"
+#include "humpty/humpty.hpp"
+#include "rng.hpp"
+#include "support.hpp"
+
+namespace {
+
+// n blocks whose out biases lie along a gently bending curve, in order, with ||W_out|| growing
+// along it; the pieces are then numbered in a shuffled order.
+struct Chain {
+  humpty::Puzzle puzzle;
+  std::vector<humpty::Block> truth;  // in execution order
+};
+
+Chain chain_puzzle(std::size_t n, std::uint64_t seed) {
+  const std::size_t d = 6, h = 9;
+  std::vector<int> number(2 * n + 1);
+  for (std::size_t i = 0; i < number.size(); ++i) number[i] = int(i);
+  humpty::Rng rng(seed);
+  rng.shuffle(number);
+  std::vector<humpty::Layer> pieces(2 * n + 1);
+  Chain chain;
+  for (std::size_t k = 0; k < n; ++k) {
+    humpty::Layer inp = test::random_layer(h, d, seed * 100 + k);
+    humpty::Layer out = test::random_layer(d, h, seed * 100 + 50 + k, 0.1f * float(k + 1));
+    for (std::size_t q = 0; q < d; ++q) {
+      double t = double(k) / double(n);
+      out.bias[q] = float(q == 0 ? t : q == 1 ? t * t : 0.01 * std::sin(3.0 * t + double(q)));
+    }
+    pieces[std::size_t(number[2 * k])] = inp;
+    pieces[std::size_t(number[2 * k + 1])] = out;
+    chain.truth.push_back({number[2 * k], number[2 * k + 1]});
+  }
+  pieces[std::size_t(number[2 * n])] = test::random_layer(1, d, seed);
+  auto puzzle = humpty::make_puzzle(std::move(pieces), "chain");
+  REQUIRE(puzzle.ok());
+  chain.puzzle = std::move(*puzzle);
+  return chain;
+}
+
+}  // namespace
+
+TEST_CASE("the out-bias path recovers a constructed order, small (exact) and large (heuristic)", "[ordering]") {
+  for (std::size_t n : {std::size_t(1), std::size_t(2), std::size_t(5), std::size_t(11), std::size_t(12),
+                        std::size_t(13), std::size_t(30), std::size_t(64)}) {
+    Chain chain = chain_puzzle(n, n + 3);
+    std::vector<humpty::Block> blocks = chain.truth;
+    humpty::Rng rng(n);
+    rng.shuffle(blocks);
+    humpty::ChainOrder order = humpty::order_by_chain(chain.puzzle, blocks);
+    INFO("n = " << n);
+    CHECK(order.order == chain.truth);
+    CHECK(order.exact == (n <= 12));
+    CHECK(order.runner_up >= order.length);
+    if (n > 2) CHECK(order.norm_trend > 0.9);
+  }
+}
+
+TEST_CASE("the norm order sorts by ||W_out||", "[ordering]") {
+  Chain chain = chain_puzzle(10, 5);
+  std::vector<humpty::Block> blocks = chain.truth;
+  std::reverse(blocks.begin(), blocks.end());
+  CHECK(humpty::order_by_out_norm(chain.puzzle, blocks) == chain.truth);
+}
+
+TEST_CASE("the published puzzle: the chain order is the answer, without data", "[ordering][puzzle]") {
+  const humpty::Puzzle& puzzle = test::published_puzzle();
+  humpty::Pairing pairing = humpty::pair_layers(puzzle);
+  humpty::ChainOrder chain = humpty::order_by_chain(puzzle, pairing.blocks);
+  humpty::Assembly assembly{chain.order, puzzle.last_piece};
+  CHECK(humpty::sha256_hex(humpty::format_answer(assembly)) == test::kPublishedSha256);
+  CHECK(chain.runner_up > chain.length);
+  // README: blocks sorted by ||W_out|| with the right pairing give MSE 0.075851 over all rows.
+  humpty::Assembly by_norm{humpty::order_by_out_norm(puzzle, pairing.blocks), puzzle.last_piece};
+  CHECK(humpty::evaluate(puzzle, by_norm, test::published_data()).mse_pred == Approx(0.075851).epsilon(1e-4));
+}

@@ -1,0 +1,47 @@
+#include "catch.hpp"
+#include "humpty/humpty.hpp"
+#include "support.hpp"
+
+TEST_CASE("pairing finds blocks whose W_out W_in is a negative multiple of the identity", "[pairing]") {
+  // Block k: W_out = -0.5 W_in^T, so P = -0.5 W_in^T W_in has a large negative trace; any other
+  // product is a sum of unrelated terms with a trace near zero.
+  const std::size_t n = 6, d = 8, h = 12;
+  std::vector<humpty::Layer> pieces(2 * n + 1);
+  std::vector<int> inp_of(n), out_of(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    humpty::Layer inp = test::random_layer(h, d, 100 + k);
+    humpty::Layer out;
+    out.rows = d;
+    out.cols = h;
+    for (std::size_t r = 0; r < d; ++r) {
+      for (std::size_t c = 0; c < h; ++c) out.weight.push_back(-0.5f * inp.weight[c * d + r]);
+    }
+    out.bias.assign(d, 0.0f);
+    // Spread the pieces: inp k at 2k+1, out k at (2k + 4) mod 2n, last at 2n.
+    inp_of[k] = int(2 * k + 1);
+    out_of[k] = int((2 * k + 4) % (2 * n));
+    pieces[std::size_t(inp_of[k])] = inp;
+    pieces[std::size_t(out_of[k])] = out;
+  }
+  pieces[2 * n] = test::random_layer(1, d, 7);
+  auto puzzle = humpty::make_puzzle(std::move(pieces), "made");
+  REQUIRE(puzzle.ok());
+  humpty::Pairing pairing = humpty::pair_layers(*puzzle);
+  REQUIRE(pairing.blocks.size() == n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const humpty::Block& block = pairing.blocks[k];
+    std::size_t which = std::size_t(block.inp - 1) / 2;
+    CHECK(block.out == out_of[which]);
+  }
+  CHECK(pairing.sure == n);
+  CHECK(pairing.worst_chosen > pairing.best_rejected);
+}
+
+TEST_CASE("the published pairing has the documented margin", "[pairing][puzzle]") {
+  humpty::Pairing pairing = humpty::pair_layers(test::published_puzzle());
+  // ../shared/puzzle/README.md: right pairs score 1.76 to 3.23, the best wrong pair 0.58.
+  CHECK(pairing.worst_chosen == Approx(1.76).margin(0.01));
+  CHECK(*std::max_element(pairing.scores.begin(), pairing.scores.end()) == Approx(3.23).margin(0.01));
+  CHECK(pairing.best_rejected == Approx(0.58).margin(0.01));
+  CHECK(pairing.sure == 48);
+}

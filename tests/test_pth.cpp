@@ -1,0 +1,167 @@
+#include <cstring>
+
+#include "catch.hpp"
+#include "io.hpp"
+#include "pickle.hpp"
+#include "pth.hpp"
+#include "support.hpp"
+#include "zip.hpp"
+
+namespace {
+
+// A .pth file whose storages hold `dtype` values: the writer's layout with the pickle's storage
+// type renamed and the data entries re-encoded.
+std::vector<std::uint8_t> pth_with_dtype(const humpty::Layer& layer, const char* storage_type,
+                                         std::size_t element, void (*encode)(float, std::uint8_t*)) {
+  auto pickle = humpty::write_state_dict_pickle([&] {
+    humpty::StateDict dict;
+    humpty::TensorRef w, b;
+    w.storage_key = "0";
+    w.storage_elements = layer.weight.size();
+    w.shape = {layer.rows, layer.cols};
+    w.stride = {layer.cols, 1};
+    b.storage_key = "1";
+    b.storage_elements = layer.bias.size();
+    b.shape = {layer.rows};
+    b.stride = {1};
+    dict = {{"weight", w}, {"bias", b}};
+    return dict;
+  }());
+  std::string text(pickle.begin(), pickle.end());
+  std::size_t at = text.find("FloatStorage");
+  text.replace(at, 12, storage_type);
+  auto encode_all = [&](const std::vector<float>& values) {
+    std::vector<std::uint8_t> bytes(values.size() * element);
+    for (std::size_t i = 0; i < values.size(); ++i) encode(values[i], bytes.data() + i * element);
+    return bytes;
+  };
+  return humpty::write_zip({{"old/data.pkl", std::vector<std::uint8_t>(text.begin(), text.end())},
+                            {"old/data/0", encode_all(layer.weight)},
+                            {"old/data/1", encode_all(layer.bias)}});
+}
+
+}  // namespace
+
+TEST_CASE("a real piece reads as a Linear layer", "[pth][puzzle]") {
+  auto layer = humpty::read_pth(test::puzzle_dir() + "/pieces/piece_85.pth");
+  REQUIRE(layer.ok());
+  CHECK(layer->rows == 1);
+  CHECK(layer->cols == 48);
+  CHECK(layer->weight.size() == 48);
+  CHECK(layer->bias.size() == 1);
+  auto inp = humpty::read_pth(test::puzzle_dir() + "/pieces/piece_0.pth");
+  REQUIRE(inp.ok());
+  CHECK(((inp->rows == 96 && inp->cols == 48) || (inp->rows == 48 && inp->cols == 96)));
+}
+
+TEST_CASE("write_pth and parse_pth round-trip a layer exactly", "[pth]") {
+  humpty::Layer layer = test::random_layer(5, 7, 11);
+  auto bytes = humpty::write_pth(layer, "piece_3");
+  auto back = humpty::parse_pth(bytes.data(), bytes.size(), "mem.pth");
+  REQUIRE(back.ok());
+  CHECK(back->rows == 5);
+  CHECK(back->cols == 7);
+  CHECK(back->weight == layer.weight);
+  CHECK(back->bias == layer.bias);
+}
+
+TEST_CASE("float64, float16 and bfloat16 storages are converted to float32", "[pth]") {
+  humpty::Layer layer;
+  layer.rows = 2;
+  layer.cols = 3;
+  layer.weight = {1.0f, -2.5f, 0.0f, 65504.0f, 0.000061035156f, -0.25f};  // exact in all three
+  layer.bias = {3.0f, -1.0f};
+  SECTION("float64") {
+    auto bytes = pth_with_dtype(layer, "DoubleStorage", 8, [](float f, std::uint8_t* p) {
+      double d = f;
+      std::uint64_t bits;
+      std::memcpy(&bits, &d, 8);
+      humpty::store_u64le(p, bits);
+    });
+    auto back = humpty::parse_pth(bytes.data(), bytes.size(), "f64.pth");
+    REQUIRE(back.ok());
+    CHECK(back->weight == layer.weight);
+  }
+  SECTION("float16") {
+    auto bytes = pth_with_dtype(layer, "HalfStorage", 2, [](float f, std::uint8_t* p) {
+      // The test values are exact halves; encode them by hand.
+      std::uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      std::uint16_t sign = std::uint16_t((bits >> 16) & 0x8000);
+      int exponent = int((bits >> 23) & 0xFF) - 127 + 15;
+      std::uint16_t half = f == 0 ? sign : std::uint16_t(sign | (exponent << 10) | ((bits >> 13) & 0x3FF));
+      humpty::store_u16le(p, half);
+    });
+    auto back = humpty::parse_pth(bytes.data(), bytes.size(), "f16.pth");
+    REQUIRE(back.ok());
+    CHECK(back->weight == layer.weight);
+    CHECK(back->bias == layer.bias);
+  }
+  SECTION("bfloat16") {
+    humpty::Layer coarse = layer;
+    coarse.weight = {1.0f, -2.5f, 0.0f, 65536.0f, 0.125f, -0.25f};
+    auto bytes = pth_with_dtype(coarse, "BFloat16Storage", 2, [](float f, std::uint8_t* p) {
+      std::uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      humpty::store_u16le(p, std::uint16_t(bits >> 16));
+    });
+    auto back = humpty::parse_pth(bytes.data(), bytes.size(), "bf16.pth");
+    REQUIRE(back.ok());
+    CHECK(back->weight == coarse.weight);
+  }
+}
+
+TEST_CASE("broken .pth files are rejected with a message naming the file", "[pth]") {
+  humpty::Layer layer = test::random_layer(4, 3, 5);
+  SECTION("not a zip at all") {
+    std::string text = "this is not a pytorch file, just some text that is long enough";
+    auto result = humpty::parse_pth(reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), "text.pth");
+    REQUIRE(!result.ok());
+    CHECK(result.message().find("text.pth:") == 0);
+  }
+  SECTION("a storage shorter than the tensor needs") {
+    auto pickle = humpty::write_state_dict_pickle([&] {
+      humpty::TensorRef w, b;
+      w.storage_key = "0";
+      w.storage_elements = 12;
+      w.shape = {4, 3};
+      w.stride = {3, 1};
+      b.storage_key = "1";
+      b.storage_elements = 4;
+      b.shape = {4};
+      b.stride = {1};
+      return humpty::StateDict{{"weight", w}, {"bias", b}};
+    }());
+    auto bytes = humpty::write_zip({{"a/data.pkl", pickle}, {"a/data/0", std::vector<std::uint8_t>(40)}, {"a/data/1", std::vector<std::uint8_t>(16)}});
+    auto result = humpty::parse_pth(bytes.data(), bytes.size(), "short.pth");
+    REQUIRE(!result.ok());
+    CHECK(result.message().find("short.pth:") == 0);
+    CHECK(result.message().find("storage 'a/data/0' holds 40 bytes, expected 12 float32 values") != std::string::npos);
+  }
+  SECTION("a bias that does not match the weight's rows") {
+    humpty::Layer odd = layer;
+    odd.bias.push_back(1.0f);
+    odd.rows = 4;
+    auto pickle = humpty::write_state_dict_pickle([&] {
+      humpty::TensorRef w, b;
+      w.storage_key = "0";
+      w.storage_elements = 12;
+      w.shape = {4, 3};
+      w.stride = {3, 1};
+      b.storage_key = "1";
+      b.storage_elements = 5;
+      b.shape = {5};
+      b.stride = {1};
+      return humpty::StateDict{{"weight", w}, {"bias", b}};
+    }());
+    auto bytes = humpty::write_zip({{"a/data.pkl", pickle}, {"a/data/0", std::vector<std::uint8_t>(48)}, {"a/data/1", std::vector<std::uint8_t>(20)}});
+    auto result = humpty::parse_pth(bytes.data(), bytes.size(), "bias.pth");
+    REQUIRE(!result.ok());
+    CHECK(result.message() == "bias.pth: tensor 'bias' has wrong shape: got [5], expected [4] (the weight's rows)");
+  }
+  SECTION("missing file") {
+    auto result = humpty::read_pth("/nonexistent/piece_0.pth");
+    REQUIRE(!result.ok());
+    CHECK(result.message() == "/nonexistent/piece_0.pth: cannot open: No such file or directory");
+  }
+}

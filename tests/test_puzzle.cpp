@@ -1,0 +1,108 @@
+#include <filesystem>
+
+#include "catch.hpp"
+#include "pth.hpp"
+#include "support.hpp"
+
+namespace {
+
+// inp h x d, out d x h, last 1 x d pieces in the given order of roles.
+std::vector<humpty::Layer> pieces_for(const std::string& roles, std::size_t d = 4, std::size_t h = 6) {
+  std::vector<humpty::Layer> pieces;
+  std::uint64_t seed = 1;
+  for (char role : roles) {
+    if (role == 'i') pieces.push_back(test::random_layer(h, d, seed++));
+    if (role == 'o') pieces.push_back(test::random_layer(d, h, seed++));
+    if (role == 'l') pieces.push_back(test::random_layer(1, d, seed++));
+  }
+  return pieces;
+}
+
+}  // namespace
+
+TEST_CASE("pieces are classified by shape for any block count and widths", "[puzzle]") {
+  auto puzzle = humpty::make_puzzle(pieces_for("oiliooi"), "p");
+  REQUIRE(puzzle.ok());
+  CHECK(puzzle->blocks() == 3);
+  CHECK(puzzle->dim == 4);
+  CHECK(puzzle->hidden == 6);
+  CHECK(puzzle->last_piece == 2);
+  CHECK(puzzle->inp_pieces == std::vector<int>{1, 3, 6});
+  CHECK(puzzle->out_pieces == std::vector<int>{0, 4, 5});
+  CHECK(puzzle->roles[2] == humpty::Role::last);
+  // A narrow hidden layer (h < d) works too.
+  auto narrow = humpty::make_puzzle(pieces_for("ilo", 8, 3), "narrow");
+  REQUIRE(narrow.ok());
+  CHECK(narrow->hidden == 3);
+}
+
+TEST_CASE("inconsistent piece sets are rejected with what is wrong", "[puzzle]") {
+  auto message = [](std::vector<humpty::Layer> pieces) {
+    auto puzzle = humpty::make_puzzle(std::move(pieces), "set");
+    return puzzle.ok() ? std::string("accepted") : puzzle.message();
+  };
+  CHECK(message(pieces_for("ioioll")) == "set: 2 pieces have the last layer's shape 1x4 (piece 4, piece 5); expected exactly one");
+  CHECK(message(pieces_for("iiiool")).find("set: 2 layers of 4x6 but 3 of 6x4; every block needs one of each") == 0);
+  CHECK(message(pieces_for("io")) .find("cannot form a network") != std::string::npos);
+  auto square = pieces_for("iol", 4, 4);
+  CHECK(message(square).find("square") != std::string::npos);
+  auto bad_bias = pieces_for("iol");
+  bad_bias[1].bias.pop_back();
+  CHECK(message(bad_bias) == "set: piece 1 has a bias of 3 values for 4 weight rows");
+  auto stray = pieces_for("iiioool");
+  stray.push_back(test::random_layer(2, 3, 9));
+  CHECK(message(stray).find("set: shapes that fit no role") == 0);
+}
+
+TEST_CASE("a pieces directory must number its pieces 0..2N without gaps", "[puzzle]") {
+  std::string dir = test::scratch_dir("gaps");
+  auto pieces = pieces_for("iol");
+  test::write_bytes(dir + "/piece_0.pth", humpty::write_pth(pieces[0], "archive"));
+  test::write_bytes(dir + "/piece_2.pth", humpty::write_pth(pieces[2], "archive"));
+  test::write_text(dir + "/README.txt", "not a piece");
+  auto puzzle = humpty::read_puzzle(dir);
+  REQUIRE(!puzzle.ok());
+  CHECK(puzzle.message() == dir + ": piece_1.pth is missing (found 2 pieces numbered up to 2)");
+  test::write_bytes(dir + "/piece_1.pth", humpty::write_pth(pieces[1], "piece_1"));
+  auto complete = humpty::read_puzzle(dir);
+  REQUIRE(complete.ok());
+  CHECK(complete->blocks() == 1);
+  CHECK(humpty::read_puzzle(test::scratch_dir("empty")).message().find("no piece_<k>.pth files") != std::string::npos);
+  CHECK(humpty::read_puzzle(dir + "/nothing-here").message() == dir + "/nothing-here: no such file or directory");
+}
+
+TEST_CASE("a broken piece file is reported by its path", "[puzzle]") {
+  std::string dir = test::scratch_dir("broken");
+  auto pieces = pieces_for("iol");
+  for (std::size_t k = 0; k < 3; ++k) test::write_bytes(dir + "/piece_" + std::to_string(k) + ".pth", humpty::write_pth(pieces[k], "archive"));
+  test::write_text(dir + "/piece_1.pth", "garbage");
+  auto puzzle = humpty::read_puzzle(dir);
+  REQUIRE(!puzzle.ok());
+  CHECK(puzzle.message().find(dir + "/piece_1.pth:0: not a ZIP archive") == 0);
+}
+
+TEST_CASE("the published pieces form a 48-block network", "[puzzle]") {
+  const humpty::Puzzle& puzzle = test::published_puzzle();
+  CHECK(puzzle.pieces.size() == 97);
+  CHECK(puzzle.blocks() == 48);
+  CHECK(puzzle.dim == 48);
+  CHECK(puzzle.hidden == 96);
+  CHECK(puzzle.last_piece == 85);
+}
+
+TEST_CASE("answers are formatted and parsed with their roles checked", "[puzzle]") {
+  auto puzzle = humpty::make_puzzle(pieces_for("oiliooi"), "p");
+  REQUIRE(puzzle.ok());
+  humpty::Assembly assembly{{{1, 0}, {3, 4}, {6, 5}}, 2};
+  CHECK(humpty::format_answer(assembly) == "1,0,3,4,6,5,2");
+  auto parsed = humpty::parse_answer(" 1,0,3,4,6,5,2\n", *puzzle, "a");
+  REQUIRE(parsed.ok());
+  CHECK(*parsed == assembly);
+  CHECK(humpty::parse_answer("1,0,3,4,6,5", *puzzle, "a").message() == "a: the answer lists 6 pieces, the puzzle has 7");
+  CHECK(humpty::parse_answer("1,0,3,4,6,5,9", *puzzle, "a").message() ==
+        "a:13: piece 9 does not exist (the puzzle has pieces 0 to 6)");
+  CHECK(humpty::parse_answer("1,0,3,4,6,x,2", *puzzle, "a").message() == "a:11: expected a piece number, got 'x'");
+  CHECK(humpty::parse_answer("1,0,1,4,6,5,2", *puzzle, "a").message() == "a: piece 1 appears twice");
+  CHECK(humpty::parse_answer("0,1,3,4,6,5,2", *puzzle, "a").message() ==
+        "a: position 0 needs an inp layer, but piece 0 is an out layer");
+}

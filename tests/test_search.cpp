@@ -1,0 +1,110 @@
+#include <numeric>
+
+#include "catch.hpp"
+#include "moves.hpp"
+#include "rng.hpp"
+#include "support.hpp"
+
+namespace {
+
+std::vector<humpty::Block> numbered(std::size_t n) {
+  std::vector<humpty::Block> blocks;
+  for (std::size_t k = 0; k < n; ++k) blocks.push_back({int(10 + k), int(20 + k)});
+  return blocks;
+}
+
+std::vector<int> inps(const std::vector<humpty::Block>& blocks) {
+  std::vector<int> v;
+  for (const auto& b : blocks) v.push_back(b.inp - 10);
+  return v;
+}
+
+std::vector<int> outs(const std::vector<humpty::Block>& blocks) {
+  std::vector<int> v;
+  for (const auto& b : blocks) v.push_back(b.out - 20);
+  return v;
+}
+
+using humpty::Move;
+using humpty::MoveKind;
+
+}  // namespace
+
+TEST_CASE("moves change an assembly as documented", "[search]") {
+  auto apply = [](Move move) {
+    auto blocks = numbered(6);
+    humpty::apply_move(blocks, move);
+    return blocks;
+  };
+  CHECK(inps(apply({MoveKind::insert, 1, 4, 0})) == std::vector<int>{0, 2, 3, 4, 1, 5});
+  CHECK(inps(apply({MoveKind::insert, 4, 1, 0})) == std::vector<int>{0, 4, 1, 2, 3, 5});
+  CHECK(inps(apply({MoveKind::swap, 0, 5, 0})) == std::vector<int>{5, 1, 2, 3, 4, 0});
+  CHECK(inps(apply({MoveKind::reverse, 4, 1, 0})) == std::vector<int>{0, 4, 3, 2, 1, 5});
+  auto exchanged = apply({MoveKind::exchange_out, 1, 3, 0});
+  CHECK(inps(exchanged) == std::vector<int>{0, 1, 2, 3, 4, 5});
+  CHECK(outs(exchanged) == std::vector<int>{0, 3, 2, 1, 4, 5});
+  CHECK(inps(apply({MoveKind::exchange_inp, 1, 3, 0})) == std::vector<int>{0, 3, 2, 1, 4, 5});
+  CHECK(outs(apply({MoveKind::rotate_out, 0, 2, 4})) == std::vector<int>{4, 1, 0, 3, 2, 5});
+  CHECK(inps(apply({MoveKind::rotate_blocks, 0, 2, 4})) == std::vector<int>{4, 1, 0, 3, 2, 5});
+  CHECK(humpty::first_changed({MoveKind::rotate_out, 3, 5, 1}) == 1);
+  CHECK(humpty::last_changed({MoveKind::insert, 4, 1, 0}) == 4);
+}
+
+TEST_CASE("the search finds a 12-block network of the published pieces from shuffled starts", "[search][puzzle]") {
+  std::vector<std::size_t> positions = {0, 3, 7, 11, 15, 20, 24, 29, 33, 38, 42, 47};
+  test::SubPuzzle sub = test::sub_puzzle(positions, 2000, 5);
+  for (std::uint64_t seed : {1, 2, 3}) {
+    humpty::Assembly start = sub.answer;
+    humpty::Rng rng(seed);
+    rng.shuffle(start.blocks);
+    if (seed == 3) {  // and two pairs broken
+      std::swap(start.blocks[0].out, start.blocks[5].out);
+      std::swap(start.blocks[2].out, start.blocks[9].out);
+    }
+    humpty::SearchOptions options;
+    options.seed = seed;
+    options.time_limit = 60;
+    humpty::SearchResult result = humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+    INFO("seed " << seed << ": stopped " << result.stopped << ", mse " << result.fit.mse_pred);
+    CHECK(result.stopped == "exact");
+    CHECK(result.assembly == sub.answer);
+    CHECK(result.fit.exact());
+  }
+}
+
+TEST_CASE("the search is deterministic: same seed, same result for 1 and 2 threads", "[search][puzzle]") {
+  std::vector<std::size_t> positions = {1, 4, 9, 13, 18, 22, 27, 31, 36, 40};
+  test::SubPuzzle sub = test::sub_puzzle(positions, 1500, 9);
+  humpty::Assembly start = sub.answer;
+  humpty::Rng rng(77);
+  rng.shuffle(start.blocks);
+  std::swap(start.blocks[1].out, start.blocks[6].out);
+  humpty::SearchResult results[2];
+  for (int threads : {1, 2}) {
+    humpty::SearchOptions options;
+    options.seed = 1234;
+    options.threads = threads;
+    options.rows = 700;
+    results[threads - 1] = humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+  }
+  CHECK(results[0].assembly == results[1].assembly);
+  CHECK(results[0].moves == results[1].moves);
+  CHECK(results[0].block_rows == results[1].block_rows);
+  CHECK(results[0].fit.mse_pred == results[1].fit.mse_pred);
+  CHECK(results[0].stopped == results[1].stopped);
+}
+
+TEST_CASE("a search that cannot finish says so instead of claiming success", "[search][puzzle]") {
+  std::vector<std::size_t> positions(24);
+  std::iota(positions.begin(), positions.end(), std::size_t(0));
+  test::SubPuzzle sub = test::sub_puzzle(positions, 1000, 3);
+  humpty::Assembly start = sub.answer;
+  humpty::Rng rng(5);
+  rng.shuffle(start.blocks);
+  humpty::SearchOptions options;
+  options.time_limit = 0.05;  // far too short
+  humpty::SearchResult result = humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+  CHECK(result.stopped == "time limit");
+  CHECK(!result.fit.exact());
+  CHECK(result.fit.mse_pred > 1e-6);
+}
