@@ -26,7 +26,8 @@ ifeq ($(NATIVE),1)
 BASE_FLAGS += -march=native
 endif
 ifeq ($(SANITIZE),1)
-BASE_FLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# GCC warns falsely about maybe-uninitialized values inside sanitized libstdc++ code.
+BASE_FLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-maybe-uninitialized
 BUILD := build-sanitize
 endif
 ALL_CXXFLAGS := $(BASE_FLAGS) $(CXXFLAGS)

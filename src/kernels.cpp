@@ -26,6 +26,24 @@ PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, 
   return packed;
 }
 
+PackedLinear pack_columns(const float* m, std::size_t rows, std::size_t cols, std::size_t stride) {
+  PackedLinear packed;
+  packed.in = rows;
+  packed.out = cols;
+  packed.out_padded = pad_to_panel(cols);
+  packed.panels.resize(packed.out_padded * rows);
+  packed.bias.assign(packed.out_padded, 0.0f);
+  // Column j of m is output j: each panel takes 16 consecutive values of every row of m.
+  for (std::size_t p = 0; p < packed.out_padded / kPanel; ++p) {
+    float* panel = packed.panels.data() + p * rows * kPanel;
+    const std::size_t first = p * kPanel, here = std::min(kPanel, cols - first);
+    for (std::size_t k = 0; k < rows; ++k) {
+      for (std::size_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = j < here ? m[k * stride + first + j] : 0.0f;
+    }
+  }
+  return packed;
+}
+
 PackedLinear pack_linear(const Layer& layer) {
   PackedLinear packed = pack_rows(layer.weight.data(), layer.rows, layer.cols, layer.cols);
   std::copy(layer.bias.begin(), layer.bias.end(), packed.bias.begin());

@@ -37,6 +37,10 @@ PackedLinear pack_linear(const Layer& layer);
 // layer whose outputs are the dot products of an input row with each of these rows.
 PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, std::size_t stride);
 
+// Packs the transpose of a matrix m (rows x cols, rows `stride` floats apart) with a zero bias:
+// the layer whose outputs are x m, the dot products of its input with the columns of m.
+PackedLinear pack_columns(const float* m, std::size_t rows, std::size_t cols, std::size_t stride);
+
 enum class Epilogue {
   store,  // y = b + x W^T
   relu,   // y = max(b + x W^T, 0)

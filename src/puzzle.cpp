@@ -5,6 +5,7 @@
 #include <map>
 #include <system_error>
 
+#include "humpty/format.hpp"
 #include "humpty/model.hpp"
 
 namespace humpty {
@@ -201,7 +202,12 @@ Result<Puzzle> read_puzzle(const std::string& path) {
   if (!std::filesystem::exists(path, error)) {
     return Status::failure(path + ": no such file or directory");
   }
-  return Status::failure(path + ": not a directory of piece_<k>.pth files");
+  if (!is_bundle(path)) {
+    return Status::failure(path + ": neither a directory of piece_<k>.pth files nor a .humpty file");
+  }
+  auto bundle = read_bundle(path, BundleParts::pieces);
+  if (!bundle) return bundle.status();
+  return std::move(bundle->puzzle);
 }
 
 std::string format_answer(const Assembly& assembly) {

@@ -93,3 +93,35 @@ TEST_CASE("cli: verify and inspect", "[cli][puzzle]") {
   CHECK(inspect.out.find("97 pieces: 48 blocks, stream width d=48, hidden width h=96") != std::string::npos);
   CHECK(inspect.out.find("48 of 48 pairs sure") != std::string::npos);
 }
+
+TEST_CASE("cli: convert and generate", "[cli][generate]") {
+  std::string dir = test::scratch_dir("cli-convert");
+  auto generated = test::run_cli("generate -q -o " + dir + "/g --blocks 3 --dim 5 --hidden 9 --rows 200 --epochs 5 --seed 2");
+  REQUIRE(generated.exit_code == 0);
+  CHECK(generated.err.empty());
+  auto answer_file = test::read_bytes(dir + "/g/answer.txt");
+  std::string answer_text(answer_file.begin(), answer_file.end());
+  std::string answer = answer_text.substr(0, answer_text.find('\n'));
+  CHECK(answer_text == answer + "\nsha256 " + humpty::sha256_hex(answer) + "\n");
+  // The three forms of the puzzle agree.
+  auto from_dir = test::run_cli("verify -q " + dir + "/g/pieces --data " + dir + "/g/historical_data.csv --answer @" + dir + "/g/answer.txt");
+  CHECK(from_dir.exit_code == 0);
+  auto from_bundle = test::run_cli("verify -q " + dir + "/g/puzzle.humpty --answer @" + dir + "/g/answer.txt");
+  CHECK(from_bundle.exit_code == 0);
+  CHECK(from_bundle.out == from_dir.out);
+  // .humpty -> pth directory and CSV, and back to .humpty: the same bytes.
+  CHECK(test::run_cli("convert -q " + dir + "/g/puzzle.humpty -o " + dir + "/pieces").exit_code == 0);
+  CHECK(test::run_cli("convert -q " + dir + "/g/puzzle.humpty -o " + dir + "/data.csv").exit_code == 0);
+  CHECK(test::run_cli("convert -q " + dir + "/pieces --data " + dir + "/data.csv -o " + dir + "/again.humpty").exit_code == 0);
+  CHECK(test::read_bytes(dir + "/again.humpty") == test::read_bytes(dir + "/g/puzzle.humpty"));
+  auto solved = test::run_cli("solve -q " + dir + "/g/puzzle.humpty");
+  CHECK(solved.exit_code == 0);
+  CHECK(solved.out == answer + "\n");
+  // Errors.
+  CHECK(test::run_cli("convert " + dir + "/g/puzzle.humpty").exit_code == 2);
+  CHECK(test::run_cli("generate -o " + dir + "/bad --dim 8 --hidden 8").exit_code == 2);
+  test::write_text(dir + "/junk.humpty", "not a puzzle");
+  auto junk = test::run_cli("solve " + dir + "/junk.humpty");
+  CHECK(junk.exit_code == 3);
+  CHECK(junk.err == "humpty: error: " + dir + "/junk.humpty: neither a directory of piece_<k>.pth files nor a .humpty file\n");
+}

@@ -21,6 +21,8 @@
 // seed give the same answer and the same report for any number of threads.
 #pragma once
 
+#include "humpty/format.hpp"
+#include "humpty/generate.hpp"
 #include "humpty/model.hpp"
 #include "humpty/result.hpp"
 #include "humpty/solve.hpp"

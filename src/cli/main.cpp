@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 #include "humpty/humpty.hpp"
@@ -37,12 +38,20 @@ const char* const kUsage =
     "               [--expect-sha256 HEX] [-q]\n"
     "      Put the network back together; prints the answer (piece indices in execution\n"
     "      order, joined by commas) on stdout.\n"
-    "  verify PIECES --data CSV --answer ANSWER|@FILE [--threads N] [--expect-sha256 HEX]\n"
+    "  verify PIECES [--data CSV] --answer ANSWER|@FILE [--threads N] [--expect-sha256 HEX]\n"
     "      Run an assembly on the data: MSE against pred (and true) and the answer's SHA-256.\n"
     "  inspect PIECES\n"
     "      The pieces, their shapes and roles, and the pairing table's summary.\n"
+    "  convert SRC -o OUT [--data CSV] [--format humpty|pth|csv]\n"
+    "      A pieces directory (+ data) to a .humpty file, or a .humpty file to a pieces\n"
+    "      directory that torch.load reads, or its data to CSV.\n"
+    "  generate -o DIR [--blocks N] [--dim D] [--hidden H] [--rows R] [--epochs E]\n"
+    "               [--batch B] [--lr X] [--weight-decay X] [--seed S] [--threads N]\n"
+    "      Train a network on synthetic data and write it as a shuffled puzzle:\n"
+    "      DIR/pieces/, DIR/historical_data.csv, DIR/puzzle.humpty, DIR/answer.txt.\n"
     "\n"
-    "PIECES is a directory of piece_<k>.pth files.\n"
+    "PIECES is a directory of piece_<k>.pth files or a .humpty file (whose data, if any, is\n"
+    "used when --data is not given).\n"
     "exit codes: 0 success, 1 not proven (MSE above float rounding, SHA-256 differs,\n"
     "interrupted), 2 usage error, 3 unreadable or malformed input.\n";
 
@@ -58,7 +67,8 @@ struct UsageError {
 // Options shared by the commands, parsed from argv after the command name.
 struct Options {
   std::vector<std::string> positional;
-  std::string data, order = "auto", start, answer, expect_sha256;
+  std::string data, order = "auto", start, answer, expect_sha256, output, format;
+  GenerateOptions generate;
   std::uint64_t seed = SearchOptions().seed;
   int threads = 0;
   std::size_t rows = 0;
@@ -81,12 +91,12 @@ std::uint64_t parse_unsigned(const std::string& flag, const std::string& text) {
   return value;
 }
 
-double parse_seconds(const std::string& flag, const std::string& text) {
+double parse_number(const std::string& flag, const std::string& text) {
   char* end = nullptr;
   errno = 0;
   double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno != 0 || !(value >= 0)) {
-    throw UsageError{flag + " needs a number of seconds, got '" + text + "'"};
+  if (text.empty() || *end != '\0' || errno != 0 || !(value >= 0) || !std::isfinite(value)) {
+    throw UsageError{flag + " needs a non-negative number, got '" + text + "'"};
   }
   return value;
 }
@@ -108,6 +118,7 @@ Options parse_options(int argc, char** argv, int first) {
       }
     } else if (arg == "--seed") {
       options.seed = parse_unsigned(arg, value());
+      options.generate.seed = options.seed;
     } else if (arg == "--threads") {
       std::uint64_t threads = parse_unsigned(arg, value());
       if (threads > 1024) throw UsageError{"--threads " + std::to_string(threads) + " is too many"};
@@ -115,8 +126,9 @@ Options parse_options(int argc, char** argv, int first) {
     } else if (arg == "--rows") {
       options.rows = std::size_t(parse_unsigned(arg, value()));
       if (options.rows == 0) throw UsageError{"--rows must be at least 1"};
+      options.generate.rows = options.rows;
     } else if (arg == "--time-limit") {
-      options.time_limit = parse_seconds(arg, value());
+      options.time_limit = parse_number(arg, value());
     } else if (arg == "--start") {
       options.start = value();
     } else if (arg == "--answer") {
@@ -129,6 +141,27 @@ Options parse_options(int argc, char** argv, int first) {
         hex = hex && std::isxdigit(static_cast<unsigned char>(c));
       }
       if (!hex) throw UsageError{"--expect-sha256 needs 64 hex digits"};
+    } else if (arg == "-o" || arg == "--output") {
+      options.output = value();
+    } else if (arg == "--format") {
+      options.format = value();
+      if (options.format != "humpty" && options.format != "pth" && options.format != "csv") {
+        throw UsageError{"--format must be humpty, pth or csv, got '" + options.format + "'"};
+      }
+    } else if (arg == "--blocks") {
+      options.generate.blocks = std::size_t(parse_unsigned(arg, value()));
+    } else if (arg == "--dim") {
+      options.generate.dim = std::size_t(parse_unsigned(arg, value()));
+    } else if (arg == "--hidden") {
+      options.generate.hidden = std::size_t(parse_unsigned(arg, value()));
+    } else if (arg == "--epochs") {
+      options.generate.epochs = std::size_t(parse_unsigned(arg, value()));
+    } else if (arg == "--batch") {
+      options.generate.batch = std::size_t(parse_unsigned(arg, value()));
+    } else if (arg == "--lr") {
+      options.generate.lr = parse_number(arg, value());
+    } else if (arg == "--weight-decay") {
+      options.generate.weight_decay = parse_number(arg, value());
     } else if (arg == "-q" || arg == "--quiet") {
       options.quiet = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
@@ -163,7 +196,8 @@ Result<Assembly> read_assembly(const std::string& text, const Puzzle& puzzle) {
       content.append(buffer, n);
     }
     std::fclose(file);
-    return parse_answer(content, puzzle, path);
+    // The first line: answer.txt files carry the SHA-256 on a second line.
+    return parse_answer(content.substr(0, content.find('\n')), puzzle, path);
   }
   return parse_answer(text, puzzle, "answer");
 }
@@ -171,6 +205,40 @@ Result<Assembly> read_assembly(const std::string& text, const Puzzle& puzzle) {
 int fail_input(const std::string& message) {
   std::fprintf(stderr, "humpty: error: %s\n", message.c_str());
   return kExitInput;
+}
+
+// The pieces (a directory or a .humpty file) and the data: --data when given, else the data a
+// .humpty file carries, else none.
+struct Inputs {
+  Puzzle puzzle;
+  bool has_data = false;
+  Dataset data;
+};
+
+Result<Inputs> load_inputs(const std::string& pieces, const std::string& data_path, int threads) {
+  (void)threads;
+  Inputs inputs;
+  if (is_bundle(pieces)) {
+    auto bundle = read_bundle(pieces, data_path.empty() ? BundleParts::all : BundleParts::pieces);
+    if (!bundle) return bundle.status();
+    inputs.puzzle = std::move(bundle->puzzle);
+    inputs.has_data = bundle->has_data;
+    inputs.data = std::move(bundle->data);
+  } else {
+    auto puzzle = read_puzzle(pieces);
+    if (!puzzle) return puzzle.status();
+    inputs.puzzle = std::move(*puzzle);
+  }
+  if (!data_path.empty()) {
+    auto data = read_csv(data_path);
+    if (!data) return data.status();
+    inputs.data = std::move(*data);
+    inputs.has_data = true;
+  }
+  if (inputs.has_data) {
+    if (auto status = check_data(inputs.puzzle, inputs.data); !status) return status;
+  }
+  return inputs;
 }
 
 void print_fit(const Logger& log, const Fit& fit) {
@@ -189,19 +257,15 @@ void print_fit(const Logger& log, const Fit& fit) {
 int command_solve(const Options& options) {
   if (options.positional.size() != 1) throw UsageError{"solve needs one PIECES argument"};
   const Logger log = make_logger(options.quiet);
-  auto puzzle = read_puzzle(options.positional[0]);
-  if (!puzzle) return fail_input(puzzle.message());
+  auto inputs = load_inputs(options.positional[0], options.data, options.threads);
+  if (!inputs) return fail_input(inputs.message());
+  const Puzzle* puzzle = &inputs->puzzle;
+  const Dataset* data = inputs->has_data ? &inputs->data : nullptr;
   if (log) {
     log("load", std::to_string(puzzle->pieces.size()) + " pieces: " + std::to_string(puzzle->blocks()) +
                     " blocks of d=" + std::to_string(puzzle->dim) + ", h=" + std::to_string(puzzle->hidden) +
                     ", last layer piece " + std::to_string(puzzle->last_piece));
-  }
-  Result<Dataset> data = Status::failure("no data");
-  if (!options.data.empty()) {
-    data = read_csv(options.data);
-    if (!data) return fail_input(data.message());
-    if (auto status = check_data(*puzzle, *data); !status) return fail_input(status.message());
-    if (log) log("load", std::to_string(data->rows) + " rows of data from " + options.data);
+    if (data) log("load", std::to_string(data->rows) + " rows of data from " + data->source);
   }
   SolveOptions solve_options;
   solve_options.order = options.order == "chain"    ? OrderMethod::chain
@@ -228,7 +292,7 @@ int command_solve(const Options& options) {
     log("solve", text);
   }
   std::signal(SIGINT, on_interrupt);
-  auto report = solve(*puzzle, data ? &*data : nullptr, solve_options);
+  auto report = solve(*puzzle, data, solve_options);
   std::signal(SIGINT, SIG_DFL);
   if (!report) return fail_input(report.message());
   std::printf("%s\n", report->answer.c_str());
@@ -263,14 +327,13 @@ int command_solve(const Options& options) {
 
 int command_verify(const Options& options) {
   if (options.positional.size() != 1) throw UsageError{"verify needs one PIECES argument"};
-  if (options.data.empty()) throw UsageError{"verify needs --data CSV"};
   if (options.answer.empty()) throw UsageError{"verify needs --answer ANSWER|@FILE"};
   const Logger log = make_logger(options.quiet);
-  auto puzzle = read_puzzle(options.positional[0]);
-  if (!puzzle) return fail_input(puzzle.message());
-  auto data = read_csv(options.data);
-  if (!data) return fail_input(data.message());
-  if (auto status = check_data(*puzzle, *data); !status) return fail_input(status.message());
+  auto inputs = load_inputs(options.positional[0], options.data, options.threads);
+  if (!inputs) return fail_input(inputs.message());
+  if (!inputs->has_data) throw UsageError{"verify needs data: --data CSV, or a .humpty file that carries data"};
+  const Puzzle* puzzle = &inputs->puzzle;
+  const Dataset* data = &inputs->data;
   auto assembly = read_assembly(options.answer, *puzzle);
   if (!assembly) return fail_input(assembly.message());
   Fit fit = evaluate(*puzzle, *assembly, *data, options.threads);
@@ -285,6 +348,65 @@ int command_verify(const Options& options) {
     code = kExitNotProven;
   }
   return code;
+}
+
+int command_convert(const Options& options) {
+  if (options.positional.size() != 1) throw UsageError{"convert needs one SRC argument"};
+  if (options.output.empty()) throw UsageError{"convert needs -o OUT"};
+  const std::string& source = options.positional[0];
+  const Logger log = make_logger(options.quiet);
+  // The output format: --format, else from OUT's extension, else the other kind of SRC.
+  std::string format = options.format;
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  if (format.empty()) format = ends_with(options.output, ".humpty") ? "humpty" : ends_with(options.output, ".csv") ? "csv"
+                              : is_bundle(source) ? "pth" : "humpty";
+  auto inputs = load_inputs(source, options.data, options.threads);
+  if (!inputs) return fail_input(inputs.message());
+  Status written;
+  if (format == "humpty") {
+    written = write_bundle(options.output, inputs->puzzle.pieces, inputs->has_data ? &inputs->data : nullptr);
+  } else if (format == "pth") {
+    written = write_pieces_directory(options.output, inputs->puzzle.pieces);
+  } else {
+    if (!inputs->has_data) return fail_input(source + ": has no data to write as CSV");
+    written = write_csv(options.output, inputs->data);
+  }
+  if (!written) return fail_input(written.message());
+  if (log) {
+    log("convert", source + " -> " + options.output + " (" + format + ": " + std::to_string(inputs->puzzle.pieces.size()) +
+                       " pieces" + (inputs->has_data && format != "pth" ? ", " + std::to_string(inputs->data.rows) + " rows" : "") + ")");
+  }
+  return kExitOk;
+}
+
+int command_generate(const Options& options) {
+  if (!options.positional.empty()) throw UsageError{"generate takes no positional arguments (use -o DIR)"};
+  if (options.output.empty()) throw UsageError{"generate needs -o DIR"};
+  GenerateOptions generate = options.generate;
+  generate.threads = options.threads;
+  generate.log = make_logger(options.quiet);
+  auto generated = generate_puzzle(generate);
+  if (!generated) throw UsageError{generated.message()};
+  const std::string& dir = options.output;
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return fail_input(dir + ": cannot create directory: " + std::strerror(errno));
+  }
+  const std::string answer = format_answer(generated->answer);
+  for (Status status : {write_pieces_directory(dir + "/pieces", generated->puzzle.pieces),
+                        write_csv(dir + "/historical_data.csv", generated->data),
+                        write_bundle(dir + "/puzzle.humpty", generated->puzzle.pieces, &generated->data),
+                        write_text_file(dir + "/answer.txt", answer + "\nsha256 " + sha256_hex(answer) + "\n")}) {
+    if (!status) return fail_input(status.message());
+  }
+  if (generate.log) {
+    char text[256];
+    std::snprintf(text, sizeof text, "%zu blocks, d=%zu, h=%zu, %zu rows: network mse vs true %.6g; wrote %s/{pieces,historical_data.csv,puzzle.humpty,answer.txt}",
+                  generate.blocks, generate.dim, generate.hidden, generate.rows, generated->loss, dir.c_str());
+    generate.log("generate", text);
+  }
+  return kExitOk;
 }
 
 int command_inspect(const Options& options) {
@@ -339,6 +461,8 @@ int main(int argc, char** argv) {
     if (command == "solve") return command_solve(options);
     if (command == "verify") return command_verify(options);
     if (command == "inspect") return command_inspect(options);
+    if (command == "convert") return command_convert(options);
+    if (command == "generate") return command_generate(options);
     throw UsageError{"unknown command '" + command + "'"};
   } catch (const UsageError& error) {
     std::fprintf(stderr, "humpty: error: %s\n(see humpty --help)\n", error.message.c_str());

@@ -1,0 +1,358 @@
+// The .humpty format (docs/FORMAT.md), and the other writers of humpty/format.hpp.
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32.hpp"
+#include "humpty/format.hpp"
+#include "io.hpp"
+#include "pth.hpp"
+
+namespace humpty {
+namespace {
+
+constexpr std::uint8_t kMagic[8] = {0x89, 'H', 'M', 'P', '\r', '\n', 0x1a, '\n'};
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kHeaderSize = 64;
+constexpr std::uint32_t kHasData = 1, kHasTruth = 2;
+constexpr std::uint32_t kMaxPieces = 1u << 16;
+constexpr std::uint64_t kMaxDataValues = std::uint64_t(1) << 31;
+
+struct Header {
+  std::uint32_t flags = 0, piece_count = 0, feature_count = 0;
+  std::uint64_t row_count = 0, pieces_size = 0, data_size = 0;
+  std::uint32_t pieces_crc = 0, data_crc = 0;
+};
+
+std::string at(const std::string& name, std::uint64_t offset) {
+  return name + ":" + std::to_string(offset) + ": ";
+}
+
+Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, const std::string& name) {
+  if (file_size < kHeaderSize || std::memcmp(h, kMagic, sizeof kMagic) != 0) {
+    return Status::failure(at(name, 0) + "not a .humpty file (bad magic)");
+  }
+  std::uint32_t version = load_u32le(h + 8);
+  if (version != kVersion) {
+    return Status::failure(at(name, 8) + "format version " + std::to_string(version) +
+                           " is not supported (this humpty reads version 1)");
+  }
+  if (crc32c(h, 60) != load_u32le(h + 60)) return Status::failure(at(name, 60) + "header fails its CRC-32C check");
+  Header header;
+  header.flags = load_u32le(h + 12);
+  header.piece_count = load_u32le(h + 16);
+  header.feature_count = load_u32le(h + 20);
+  header.row_count = load_u64le(h + 24);
+  header.pieces_size = load_u64le(h + 32);
+  header.data_size = load_u64le(h + 40);
+  header.pieces_crc = load_u32le(h + 48);
+  header.data_crc = load_u32le(h + 52);
+  if (header.flags & ~(kHasData | kHasTruth)) {
+    return Status::failure(at(name, 12) + "unknown flags " + std::to_string(header.flags));
+  }
+  if (header.piece_count < 3 || header.piece_count > kMaxPieces) {
+    return Status::failure(at(name, 16) + std::to_string(header.piece_count) +
+                           " pieces: expected 3 to " + std::to_string(kMaxPieces));
+  }
+  const bool has_data = header.flags & kHasData;
+  if (!has_data && (header.data_size != 0 || header.row_count != 0 || header.feature_count != 0 ||
+                    (header.flags & kHasTruth))) {
+    return Status::failure(at(name, 12) + "no data section, but data sizes or flags are set");
+  }
+  if (has_data && (header.row_count == 0 || header.feature_count == 0 ||
+                   header.row_count > kMaxDataValues / header.feature_count)) {
+    return Status::failure(at(name, 20) + std::to_string(header.row_count) + " rows of " +
+                           std::to_string(header.feature_count) + " features: expected 1 to " +
+                           std::to_string(kMaxDataValues) + " values");
+  }
+  if (header.pieces_size > file_size - kHeaderSize ||
+      header.data_size != file_size - kHeaderSize - header.pieces_size) {
+    return Status::failure(at(name, 32) + "sections of " + std::to_string(header.pieces_size) + " and " +
+                           std::to_string(header.data_size) + " bytes do not fill the " +
+                           std::to_string(file_size) + "-byte file");
+  }
+  return header;
+}
+
+// Reads the pieces section, whose bytes are `section` (pieces_size of them, at file offset 64).
+Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Header& header, const std::string& name) {
+  if (crc32c(section, std::size_t(header.pieces_size)) != header.pieces_crc) {
+    return Status::failure(at(name, kHeaderSize) + "pieces section fails its CRC-32C check");
+  }
+  std::vector<Layer> pieces(header.piece_count);
+  std::uint64_t pos = 0;
+  for (std::uint32_t k = 0; k < header.piece_count; ++k) {
+    const std::uint64_t offset = kHeaderSize + pos;
+    if (header.pieces_size - pos < 12) {
+      return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": record header runs past the section");
+    }
+    std::uint32_t index = load_u32le(section + pos), rows = load_u32le(section + pos + 4),
+                  cols = load_u32le(section + pos + 8);
+    if (index != k) {
+      return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": index " + std::to_string(index) +
+                             ", expected " + std::to_string(k));
+    }
+    if (rows == 0 || cols == 0 || std::uint64_t(rows) * cols > kMaxLayerElements) {
+      return Status::failure(at(name, offset + 4) + "piece " + std::to_string(k) + ": shape " + std::to_string(rows) +
+                             "x" + std::to_string(cols) + " is empty or larger than " +
+                             std::to_string(kMaxLayerElements) + " elements");
+    }
+    std::uint64_t floats = std::uint64_t(rows) * cols + rows;
+    if ((header.pieces_size - pos - 12) / 4 < floats) {
+      return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": " + std::to_string(rows) + "x" +
+                             std::to_string(cols) + " weights and bias run past the section");
+    }
+    Layer& layer = pieces[k];
+    layer.rows = rows;
+    layer.cols = cols;
+    layer.weight.resize(std::size_t(rows) * cols);
+    layer.bias.resize(rows);
+    const std::uint8_t* values = section + pos + 12;
+    std::memcpy(layer.weight.data(), values, layer.weight.size() * 4);
+    std::memcpy(layer.bias.data(), values + layer.weight.size() * 4, layer.bias.size() * 4);
+    pos += 12 + floats * 4;
+  }
+  if (pos != header.pieces_size) {
+    return Status::failure(at(name, kHeaderSize + pos) + std::to_string(header.pieces_size - pos) +
+                           " bytes left over after the last piece");
+  }
+  return pieces;
+}
+
+Status parse_data(const std::uint8_t* section, const Header& header, std::uint64_t section_offset,
+                  const std::string& name, Dataset& data) {
+  if (crc32c(section, std::size_t(header.data_size)) != header.data_crc) {
+    return Status::failure(at(name, section_offset) + "data section fails its CRC-32C check");
+  }
+  std::uint64_t pos = 0;
+  data.feature_names.reserve(header.feature_count);
+  for (std::uint32_t c = 0; c < header.feature_count; ++c) {
+    if (header.data_size - pos < 2 || header.data_size - pos - 2 < load_u16le(section + pos)) {
+      return Status::failure(at(name, section_offset + pos) + "feature name " + std::to_string(c) +
+                             " runs past the section");
+    }
+    std::size_t length = load_u16le(section + pos);
+    data.feature_names.emplace_back(reinterpret_cast<const char*>(section + pos + 2), length);
+    pos += 2 + length;
+  }
+  pos = (pos + 3) / 4 * 4;
+  const std::uint64_t rows = header.row_count, values = rows * header.feature_count;
+  const bool has_truth = header.flags & kHasTruth;
+  const std::uint64_t needed = values * 4 + rows * 8 * (has_truth ? 2 : 1);
+  if (pos > header.data_size || header.data_size - pos != needed) {
+    return Status::failure(at(name, section_offset + std::min(pos, header.data_size)) + "expected " +
+                           std::to_string(needed) + " bytes of values for " + std::to_string(rows) + " rows of " +
+                           std::to_string(header.feature_count) + " features, the section has " +
+                           std::to_string(pos > header.data_size ? 0 : header.data_size - pos));
+  }
+  data.source = name;
+  data.rows = std::size_t(rows);
+  data.features = header.feature_count;
+  data.x.resize(std::size_t(values));
+  data.pred.resize(std::size_t(rows));
+  std::memcpy(data.x.data(), section + pos, data.x.size() * 4);
+  std::memcpy(data.pred.data(), section + pos + values * 4, data.pred.size() * 8);
+  if (has_truth) {
+    data.truth.resize(std::size_t(rows));
+    std::memcpy(data.truth.data(), section + pos + values * 4 + rows * 8, data.truth.size() * 8);
+  }
+  for (std::size_t i = 0; i < data.x.size(); ++i) {
+    if (!std::isfinite(data.x[i])) {
+      return Status::failure(at(name, section_offset + pos + i * 4) + "feature value of row " +
+                             std::to_string(i / data.features) + " is not finite");
+    }
+  }
+  for (const auto* column : {&data.pred, &data.truth}) {
+    for (std::size_t r = 0; r < column->size(); ++r) {
+      if (!std::isfinite((*column)[r])) {
+        return Status::failure(at(name, section_offset) + (column == &data.pred ? "pred" : "true") +
+                               " of row " + std::to_string(r) + " is not finite");
+      }
+    }
+  }
+  return Status();
+}
+
+// Reads exactly `size` bytes at `offset`.
+Status read_range(int fd, std::uint64_t offset, std::uint8_t* out, std::uint64_t size, const std::string& name) {
+  std::uint64_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, out + done, std::size_t(size - done), off_t(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::failure(at(name, offset + done) + "read failed" + (n == 0 ? ": file shrank" : ""));
+    done += std::uint64_t(n);
+  }
+  return Status();
+}
+
+// The pieces and (when wanted and present) the data, from bytes that start with the header.
+Result<Bundle> decode(const std::uint8_t* bytes, const Header& header, BundleParts parts, const std::string& name) {
+  auto pieces = parse_pieces(bytes + kHeaderSize, header, name);
+  if (!pieces) return pieces.status();
+  auto puzzle = make_puzzle(std::move(*pieces), name);
+  if (!puzzle) return puzzle.status();
+  Bundle bundle;
+  bundle.puzzle = std::move(*puzzle);
+  if (parts == BundleParts::all && (header.flags & kHasData)) {
+    const std::uint64_t offset = kHeaderSize + header.pieces_size;
+    if (auto status = parse_data(bytes + offset, header, offset, name, bundle.data); !status) return status;
+    bundle.has_data = true;
+  }
+  return bundle;
+}
+
+}  // namespace
+
+Result<Bundle> parse_bundle(const std::uint8_t* bytes, std::size_t size, const std::string& name, BundleParts parts) {
+  auto header = parse_header(bytes, size, name);
+  if (!header) return header.status();
+  return decode(bytes, *header, parts, name);
+}
+
+Result<Bundle> read_bundle(const std::string& path, BundleParts parts) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::failure(path + ": cannot open: " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    return Status::failure(path + ": cannot read: not a regular file");
+  }
+  const std::uint64_t file_size = std::uint64_t(info.st_size);
+  std::uint8_t head[kHeaderSize] = {};
+  if (file_size < kHeaderSize) return Status::failure(at(path, 0) + "not a .humpty file (bad magic)");
+  if (auto status = read_range(fd, 0, head, kHeaderSize, path); !status) return status;
+  auto header = parse_header(head, file_size, path);
+  if (!header) return header.status();
+  // Only the sections needed are read: a pieces-only read never touches the data.
+  std::uint64_t wanted = kHeaderSize + header->pieces_size + (parts == BundleParts::all ? header->data_size : 0);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(wanted));
+  std::memcpy(bytes.data(), head, kHeaderSize);
+  if (auto status = read_range(fd, kHeaderSize, bytes.data() + kHeaderSize, wanted - kHeaderSize, path); !status) {
+    return status;
+  }
+  return decode(bytes.data(), *header, parts, path);
+}
+
+Status write_text_file(const std::string& path, const std::string& text) { return write_file_atomic(path, text); }
+
+bool is_bundle(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::uint8_t head[sizeof kMagic] = {};
+  bool match = ::read(fd, head, sizeof head) == ssize_t(sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
+  ::close(fd);
+  return match;
+}
+
+std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const Dataset* data) {
+  ByteWriter section;
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    const Layer& layer = pieces[k];
+    section.u32(std::uint32_t(k));
+    section.u32(std::uint32_t(layer.rows));
+    section.u32(std::uint32_t(layer.cols));
+    for (float w : layer.weight) section.f32(w);
+    for (float b : layer.bias) section.f32(b);
+  }
+  ByteWriter data_section;
+  if (data) {
+    for (std::size_t c = 0; c < data->features; ++c) {
+      std::string name = c < data->feature_names.size() ? data->feature_names[c] : "x" + std::to_string(c);
+      if (name.size() > 65535) name.resize(65535);
+      data_section.u16(std::uint16_t(name.size()));
+      data_section.text(name);
+    }
+    while (data_section.size() % 4 != 0) data_section.u8(0);
+    for (float x : data->x) data_section.f32(x);
+    auto put_f64 = [&](double v) {
+      std::uint64_t bits;
+      std::memcpy(&bits, &v, 8);
+      data_section.u64(bits);
+    };
+    for (double p : data->pred) put_f64(p);
+    for (double t : data->truth) put_f64(t);
+  }
+  ByteWriter file;
+  file.raw(kMagic, sizeof kMagic);
+  file.u32(kVersion);
+  file.u32((data ? kHasData : 0) | (data && data->has_truth() ? kHasTruth : 0));
+  file.u32(std::uint32_t(pieces.size()));
+  file.u32(data ? std::uint32_t(data->features) : 0);
+  file.u64(data ? data->rows : 0);
+  file.u64(section.size());
+  file.u64(data_section.size());
+  file.u32(crc32c(section.bytes().data(), section.size()));
+  file.u32(data ? crc32c(data_section.bytes().data(), data_section.size()) : 0);
+  file.u32(0);
+  file.u32(crc32c(file.bytes().data(), 60));
+  file.raw(section.bytes().data(), section.size());
+  file.raw(data_section.bytes().data(), data_section.size());
+  return std::move(file.bytes());
+}
+
+Status write_bundle(const std::string& path, const std::vector<Layer>& pieces, const Dataset* data) {
+  auto bytes = encode_bundle(pieces, data);
+  return write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+Status write_pieces_directory(const std::string& directory, const std::vector<Layer>& pieces) {
+  if (::mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::failure(directory + ": cannot create directory: " + std::strerror(errno));
+  }
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    std::string stem = "piece_" + std::to_string(k);
+    auto bytes = write_pth(pieces[k], "archive");
+    if (auto status = write_file_atomic(directory + "/" + stem + ".pth", bytes.data(), bytes.size()); !status) {
+      return status;
+    }
+  }
+  return Status();
+}
+
+namespace {
+
+void append_float(std::string& out, float value) {
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
+}
+
+void append_double(std::string& out, double value) {
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
+}
+
+}  // namespace
+
+Status write_csv(const std::string& path, const Dataset& data) {
+  std::string text;
+  text.reserve(data.rows * (data.features + 2) * 12 + 64);
+  for (std::size_t c = 0; c < data.features; ++c) {
+    text += c < data.feature_names.size() ? data.feature_names[c] : "x" + std::to_string(c);
+    text += ',';
+  }
+  text += data.has_truth() ? "pred,true\n" : "pred\n";
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    for (std::size_t c = 0; c < data.features; ++c) {
+      append_float(text, data.x[r * data.features + c]);
+      text += ',';
+    }
+    append_double(text, data.pred[r]);
+    if (data.has_truth()) {
+      text += ',';
+      append_double(text, data.truth[r]);
+    }
+    text += '\n';
+  }
+  return write_file_atomic(path, text);
+}
+
+}  // namespace humpty

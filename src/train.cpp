@@ -1,0 +1,222 @@
+// Backpropagation and Adam for the residual MLP, on the same packed kernels as the solver.
+#include "train.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "kernels.hpp"
+#include "parallel.hpp"
+#include "rng.hpp"
+
+namespace humpty {
+namespace {
+
+// Rows per gradient task. Fixed, so that the sum of a batch's gradient is the same sum of the
+// same chunks for any number of threads.
+constexpr std::size_t kTrainChunk = 16;
+
+Layer uniform_layer(std::size_t rows, std::size_t cols, Rng& rng) {
+  // nn.Linear: kaiming_uniform_(a=sqrt(5)) for the weight is U(-1/sqrt(in), 1/sqrt(in)), and so is
+  // the bias.
+  const double bound = 1.0 / std::sqrt(double(cols));
+  Layer layer;
+  layer.rows = rows;
+  layer.cols = cols;
+  layer.weight.resize(rows * cols);
+  layer.bias.resize(rows);
+  for (float& w : layer.weight) w = float((2 * rng.uniform() - 1) * bound);
+  for (float& b : layer.bias) b = float((2 * rng.uniform() - 1) * bound);
+  return layer;
+}
+
+// The weights packed for one optimiser step: forward (W) and backward (W^T) per layer.
+struct StepWeights {
+  std::vector<PackedLinear> forward, backward;
+};
+
+// One chunk's gradient, same shapes as the layers.
+struct ChunkGradient {
+  std::vector<std::vector<float>> weight, bias;
+  double squared_error = 0;
+};
+
+// Per-worker memory for a chunk.
+struct Work {
+  std::vector<float> streams, hidden, grad, grad_hidden, columns, product;
+};
+
+}  // namespace
+
+Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, std::uint64_t seed) {
+  Rng rng(stream_seed(seed, 1));
+  Layers layers;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    layers.push_back(uniform_layer(hidden, dim, rng));
+    layers.push_back(uniform_layer(dim, hidden, rng));
+  }
+  layers.push_back(uniform_layer(1, dim, rng));
+  return layers;
+}
+
+double train(Layers& layers, const std::vector<float>& x, const std::vector<double>& target, std::size_t rows,
+             const TrainOptions& options) {
+  const std::size_t blocks = (layers.size() - 1) / 2, d = layers.back().cols, h = layers[0].rows;
+  const std::size_t dp = pad_to_panel(d), hp = pad_to_panel(h);
+  const std::size_t batch = std::max<std::size_t>(1, std::min(options.batch, rows));
+  ThreadPool pool(options.threads);
+  std::vector<Work> work(std::size_t(pool.size()));
+
+  // Adam's moments, per layer.
+  std::vector<std::vector<float>> m_weight(layers.size()), v_weight(layers.size()), m_bias(layers.size()),
+      v_bias(layers.size());
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    m_weight[l].assign(layers[l].weight.size(), 0.0f);
+    v_weight[l].assign(layers[l].weight.size(), 0.0f);
+    m_bias[l].assign(layers[l].bias.size(), 0.0f);
+    v_bias[l].assign(layers[l].bias.size(), 0.0f);
+  }
+  const std::size_t max_chunks = (batch + kTrainChunk - 1) / kTrainChunk;
+  std::vector<ChunkGradient> chunk_gradient(max_chunks);
+  for (auto& g : chunk_gradient) {
+    g.weight.resize(layers.size());
+    g.bias.resize(layers.size());
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      g.weight[l].resize(layers[l].weight.size());
+      g.bias[l].resize(layers[l].bias.size());
+    }
+  }
+  std::vector<std::size_t> order(rows);
+  for (std::size_t r = 0; r < rows; ++r) order[r] = r;
+  StepWeights step;
+  step.forward.resize(layers.size());
+  step.backward.resize(layers.size());
+  std::uint64_t adam_step = 0;
+
+  // Forward and backward for rows order[first .. first + count) of a batch of `batch_rows`.
+  auto chunk_pass = [&](std::size_t first, std::size_t count, std::size_t batch_rows, ChunkGradient& g, Work& w) {
+    w.streams.assign((blocks + 1) * kTrainChunk * dp, 0.0f);
+    w.hidden.assign(blocks * kTrainChunk * hp, 0.0f);
+    w.grad.assign(kTrainChunk * dp, 0.0f);
+    w.grad_hidden.assign(kTrainChunk * hp, 0.0f);
+    auto stream = [&](std::size_t p) { return w.streams.data() + p * kTrainChunk * dp; };
+    auto hidden = [&](std::size_t p) { return w.hidden.data() + p * kTrainChunk * hp; };
+    for (std::size_t r = 0; r < count; ++r) std::memcpy(stream(0) + r * dp, &x[order[first + r] * d], d * sizeof(float));
+    for (std::size_t b = 0; b < blocks; ++b) {
+      linear_rows(step.forward[2 * b], stream(b), dp, count, hidden(b), hp, Epilogue::relu);
+      std::memcpy(stream(b + 1), stream(b), kTrainChunk * dp * sizeof(float));
+      linear_rows(step.forward[2 * b + 1], hidden(b), hp, count, stream(b + 1), dp, Epilogue::add);
+    }
+    // Output, loss and the gradient at the last stream: dL/dy = 2 (y - t) / batch.
+    const Layer& last = layers.back();
+    std::fill(g.weight.back().begin(), g.weight.back().end(), 0.0f);
+    g.bias.back()[0] = 0;
+    g.squared_error = 0;
+    for (std::size_t r = 0; r < count; ++r) {
+      const float* s = stream(blocks) + r * dp;
+      float y = last.bias[0];
+      for (std::size_t k = 0; k < d; ++k) y += s[k] * last.weight[k];
+      double error = double(y) - target[order[first + r]];
+      g.squared_error += error * error;
+      float dy = float(2 * error / double(batch_rows));
+      for (std::size_t k = 0; k < d; ++k) {
+        g.weight.back()[k] += dy * s[k];
+        w.grad[r * dp + k] = dy * last.weight[k];
+      }
+      g.bias.back()[0] += dy;
+    }
+    // Blocks, last to first. G = dL/dS_{b+1} is the gradient of the block's output delta too.
+    w.columns.resize(std::max(d, h) * kTrainChunk);
+    w.product.resize(std::max(d * hp, h * dp));
+    for (std::size_t b = blocks; b-- > 0;) {
+      const std::size_t inp = 2 * b, out = 2 * b + 1;
+      // dW_out = G^T H (d x h): rows of G^T against the columns of H.
+      for (std::size_t i = 0; i < d; ++i) {
+        for (std::size_t r = 0; r < count; ++r) w.columns[i * kTrainChunk + r] = w.grad[r * dp + i];
+      }
+      linear_rows(pack_columns(hidden(b), count, h, hp), w.columns.data(), kTrainChunk, d, w.product.data(), hp,
+                  Epilogue::store);
+      for (std::size_t i = 0; i < d; ++i) std::memcpy(&g.weight[out][i * h], &w.product[i * hp], h * sizeof(float));
+      for (std::size_t i = 0; i < d; ++i) {
+        float sum = 0;
+        for (std::size_t r = 0; r < count; ++r) sum += w.grad[r * dp + i];
+        g.bias[out][i] = sum;
+      }
+      // dA = (G W_out) masked by relu'.
+      linear_rows(step.backward[out], w.grad.data(), dp, count, w.grad_hidden.data(), hp, Epilogue::store);
+      for (std::size_t r = 0; r < count; ++r) {
+        for (std::size_t a = 0; a < h; ++a) {
+          if (!(hidden(b)[r * hp + a] > 0)) w.grad_hidden[r * hp + a] = 0;
+        }
+      }
+      // dW_in = dA^T S_b (h x d).
+      for (std::size_t a = 0; a < h; ++a) {
+        for (std::size_t r = 0; r < count; ++r) w.columns[a * kTrainChunk + r] = w.grad_hidden[r * hp + a];
+      }
+      linear_rows(pack_columns(stream(b), count, d, dp), w.columns.data(), kTrainChunk, h, w.product.data(), dp,
+                  Epilogue::store);
+      for (std::size_t a = 0; a < h; ++a) std::memcpy(&g.weight[inp][a * d], &w.product[a * dp], d * sizeof(float));
+      for (std::size_t a = 0; a < h; ++a) {
+        float sum = 0;
+        for (std::size_t r = 0; r < count; ++r) sum += w.grad_hidden[r * hp + a];
+        g.bias[inp][a] = sum;
+      }
+      // G for the block before: G + dA W_in.
+      linear_rows(step.backward[inp], w.grad_hidden.data(), hp, count, w.grad.data(), dp, Epilogue::add);
+    }
+  };
+
+  const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  double loss = 0;
+  for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+    Rng rng(stream_seed(options.seed, 1000 + epoch));
+    rng.shuffle(order);
+    double epoch_error = 0;
+    for (std::size_t first = 0; first < rows; first += batch) {
+      const std::size_t batch_rows = std::min(batch, rows - first);
+      for (std::size_t l = 0; l < layers.size(); ++l) {
+        const Layer& layer = layers[l];
+        step.forward[l] = pack_linear(layer);
+        if (l + 1 < layers.size()) step.backward[l] = pack_columns(layer.weight.data(), layer.rows, layer.cols, layer.cols);
+      }
+      const std::size_t chunks = (batch_rows + kTrainChunk - 1) / kTrainChunk;
+      pool.run(chunks, [&](std::size_t c, int worker) {
+        std::size_t start = first + c * kTrainChunk;
+        chunk_pass(start, std::min(kTrainChunk, first + batch_rows - start), batch_rows, chunk_gradient[c],
+                   work[std::size_t(worker)]);
+      });
+      ++adam_step;
+      const float correction1 = 1 - float(std::pow(double(beta1), double(adam_step)));
+      const float correction2 = 1 - float(std::pow(double(beta2), double(adam_step)));
+      const float lr = float(options.lr), decay = float(options.weight_decay);
+      // Sum the chunks in order, then AdamW (decoupled weight decay first, as torch.optim.AdamW).
+      pool.run(2 * layers.size(), [&](std::size_t task, int) {
+        const std::size_t l = task / 2;
+        const bool is_bias = task % 2;
+        std::vector<float>& param = is_bias ? layers[l].bias : layers[l].weight;
+        std::vector<float>& m = is_bias ? m_bias[l] : m_weight[l];
+        std::vector<float>& v = is_bias ? v_bias[l] : v_weight[l];
+        for (std::size_t i = 0; i < param.size(); ++i) {
+          float grad = 0;
+          for (std::size_t c = 0; c < chunks; ++c) grad += (is_bias ? chunk_gradient[c].bias[l] : chunk_gradient[c].weight[l])[i];
+          if (decay != 0) param[i] -= lr * decay * param[i];
+          m[i] = beta1 * m[i] + (1 - beta1) * grad;
+          v[i] = beta2 * v[i] + (1 - beta2) * grad * grad;
+          float m_hat = m[i] / correction1, v_hat = v[i] / correction2;
+          param[i] -= lr * m_hat / (std::sqrt(v_hat) + eps);
+        }
+      });
+      for (std::size_t c = 0; c < chunks; ++c) epoch_error += chunk_gradient[c].squared_error;
+    }
+    loss = epoch_error / double(rows);
+    if (options.log) {
+      char text[96];
+      std::snprintf(text, sizeof text, "epoch %zu/%zu: training loss %.6g", epoch + 1, options.epochs, loss);
+      options.log("train", text);
+    }
+  }
+  return loss;
+}
+
+}  // namespace humpty

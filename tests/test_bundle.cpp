@@ -1,0 +1,150 @@
+#include <cstring>
+#include <filesystem>
+
+#include "catch.hpp"
+#include "crc32.hpp"
+#include "io.hpp"
+#include "support.hpp"
+
+namespace {
+
+std::vector<humpty::Layer> small_pieces() {
+  return {test::random_layer(6, 4, 1), test::random_layer(4, 6, 2), test::random_layer(1, 4, 3)};
+}
+
+humpty::Dataset small_data(bool truth) {
+  humpty::Dataset data;
+  data.rows = 3;
+  data.features = 4;
+  data.feature_names = {"a", "b", "c", "dd"};
+  data.x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.5f};
+  data.pred = {0.1, -2, 3.25};
+  if (truth) data.truth = {1, 2, 3};
+  return data;
+}
+
+// Rewrites a header field and its CRC, to make files that are well-formed but wrong.
+void patch_u32(std::vector<std::uint8_t>& bytes, std::size_t offset, std::uint32_t value) {
+  humpty::store_u32le(bytes.data() + offset, value);
+  humpty::store_u32le(bytes.data() + 60, humpty::crc32c(bytes.data(), 60));
+}
+
+}  // namespace
+
+TEST_CASE("CRC-32C check value", "[bundle]") {
+  CHECK(humpty::crc32c("123456789", 9) == 0xE3069283u);
+  CHECK(humpty::crc32c_update(humpty::crc32c("1234", 4), "56789", 5) == 0xE3069283u);
+  std::vector<std::uint8_t> big(1000);
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = std::uint8_t(i * 7);
+  CHECK(humpty::crc32c(big.data(), 1000) == humpty::crc32c_update(humpty::crc32c(big.data(), 333), big.data() + 333, 667));
+}
+
+TEST_CASE(".humpty round-trips pieces and data exactly", "[bundle]") {
+  for (bool with_truth : {false, true}) {
+    humpty::Dataset data = small_data(with_truth);
+    auto bytes = humpty::encode_bundle(small_pieces(), &data);
+    auto bundle = humpty::parse_bundle(bytes.data(), bytes.size(), "mem.humpty");
+    REQUIRE(bundle.ok());
+    CHECK(bundle->puzzle.blocks() == 1);
+    CHECK(bundle->puzzle.pieces[1].weight == small_pieces()[1].weight);
+    CHECK(bundle->puzzle.pieces[2].bias == small_pieces()[2].bias);
+    REQUIRE(bundle->has_data);
+    CHECK(bundle->data.feature_names == data.feature_names);
+    CHECK(bundle->data.x == data.x);
+    CHECK(bundle->data.pred == data.pred);
+    CHECK(bundle->data.truth == data.truth);
+    auto pieces_only = humpty::parse_bundle(bytes.data(), bytes.size(), "mem.humpty", humpty::BundleParts::pieces);
+    REQUIRE(pieces_only.ok());
+    CHECK(!pieces_only->has_data);
+  }
+  auto no_data = humpty::encode_bundle(small_pieces(), nullptr);
+  auto bundle = humpty::parse_bundle(no_data.data(), no_data.size(), "p.humpty");
+  REQUIRE(bundle.ok());
+  CHECK(!bundle->has_data);
+}
+
+TEST_CASE("broken .humpty files are rejected with file and offset", "[bundle]") {
+  humpty::Dataset data = small_data(true);
+  const auto good = humpty::encode_bundle(small_pieces(), &data);
+  auto message = [](const std::vector<std::uint8_t>& bytes) {
+    auto bundle = humpty::parse_bundle(bytes.data(), bytes.size(), "b.humpty");
+    return bundle.ok() ? std::string("accepted") : bundle.message();
+  };
+  auto bytes = good;
+  bytes[0] = 'X';
+  CHECK(message(bytes) == "b.humpty:0: not a .humpty file (bad magic)");
+  bytes = good;
+  patch_u32(bytes, 8, 2);
+  CHECK(message(bytes) == "b.humpty:8: format version 2 is not supported (this humpty reads version 1)");
+  bytes = good;
+  bytes[17] ^= 1;  // piece count, CRC not updated
+  CHECK(message(bytes) == "b.humpty:60: header fails its CRC-32C check");
+  bytes = good;
+  patch_u32(bytes, 16, 1u << 20);
+  CHECK(message(bytes).find("b.humpty:16: 1048576 pieces: expected 3 to 65536") == 0);
+  bytes = good;
+  bytes[64 + 20] ^= 0x40;  // a weight
+  CHECK(message(bytes) == "b.humpty:64: pieces section fails its CRC-32C check");
+  bytes = good;
+  bytes.back() ^= 1;
+  CHECK(message(bytes).find("data section fails its CRC-32C check") != std::string::npos);
+  bytes = good;
+  bytes.resize(bytes.size() - 8);
+  CHECK(message(bytes).find("b.humpty:32: sections of") == 0);
+  bytes = good;
+  bytes.resize(40);
+  CHECK(message(bytes) == "b.humpty:0: not a .humpty file (bad magic)");
+  // A record whose index is wrong, with every CRC right: the record checks still catch it.
+  bytes = good;
+  humpty::store_u32le(bytes.data() + 64, 7);
+  humpty::store_u32le(bytes.data() + 48, humpty::crc32c(bytes.data() + 64, humpty::load_u64le(bytes.data() + 32)));
+  humpty::store_u32le(bytes.data() + 60, humpty::crc32c(bytes.data(), 60));
+  CHECK(message(bytes) == "b.humpty:64: piece 0: index 7, expected 0");
+  // Non-finite data.
+  humpty::Dataset bad = data;
+  bad.pred[1] = std::nan("");
+  auto with_nan = humpty::encode_bundle(small_pieces(), &bad);
+  CHECK(message(with_nan).find("pred of row 1 is not finite") != std::string::npos);
+  CHECK(humpty::read_bundle("/nonexistent.humpty").message() == "/nonexistent.humpty: cannot open: No such file or directory");
+}
+
+TEST_CASE("the published pieces: .pth -> .humpty -> .pth keeps every tensor", "[bundle][puzzle]") {
+  const humpty::Puzzle& puzzle = test::published_puzzle();
+  std::string dir = test::scratch_dir("roundtrip");
+  REQUIRE(humpty::write_bundle(dir + "/p.humpty", puzzle.pieces, &test::published_data()).ok());
+  auto bundle = humpty::read_bundle(dir + "/p.humpty");
+  REQUIRE(bundle.ok());
+  REQUIRE(humpty::write_pieces_directory(dir + "/pieces", bundle->puzzle.pieces).ok());
+  auto back = humpty::read_puzzle(dir + "/pieces");
+  REQUIRE(back.ok());
+  REQUIRE(back->pieces.size() == puzzle.pieces.size());
+  for (std::size_t k = 0; k < puzzle.pieces.size(); ++k) {
+    CHECK(back->pieces[k].weight == puzzle.pieces[k].weight);
+    CHECK(back->pieces[k].bias == puzzle.pieces[k].bias);
+  }
+  CHECK(bundle->data.pred == test::published_data().pred);
+  CHECK(bundle->data.truth == test::published_data().truth);
+  // read_puzzle takes the .humpty file itself too.
+  auto direct = humpty::read_puzzle(dir + "/p.humpty");
+  REQUIRE(direct.ok());
+  CHECK(direct->last_piece == puzzle.last_piece);
+  // No temporary files are left behind by the atomic writers.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    CHECK(entry.path().string().find(".tmp.") == std::string::npos);
+  }
+}
+
+TEST_CASE("write_csv writes what parse_csv reads back exactly", "[bundle]") {
+  humpty::Dataset data = small_data(true);
+  data.pred = {double(0.1f), -2e-30, 1.0 / 3.0};  // a float32 value, a tiny one, a true double
+  std::string dir = test::scratch_dir("csv");
+  REQUIRE(humpty::write_csv(dir + "/d.csv", data).ok());
+  auto back = humpty::read_csv(dir + "/d.csv");
+  REQUIRE(back.ok());
+  CHECK(back->feature_names == data.feature_names);
+  CHECK(back->x == data.x);
+  CHECK(back->truth == data.truth);
+  CHECK(back->pred == data.pred);
+  auto text = test::read_bytes(dir + "/d.csv");
+  CHECK(std::string(text.begin(), text.end()).find("\n1,2,3,4,0.10000000149011612,1\n") != std::string::npos);
+}

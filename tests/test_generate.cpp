@@ -1,0 +1,113 @@
+#include <cstdio>
+#include <cstdlib>
+
+#include "catch.hpp"
+#include "support.hpp"
+
+TEST_CASE("generate: a trained network, shuffled; the same seed gives the same puzzle for any threads", "[generate]") {
+  humpty::GenerateOptions options;
+  options.blocks = 3;
+  options.dim = 6;
+  options.hidden = 10;
+  options.rows = 300;
+  options.epochs = 15;
+  options.seed = 7;
+  std::vector<std::uint8_t> bytes[2];
+  double loss[2];
+  for (int threads : {1, 2}) {
+    options.threads = threads;
+    auto generated = humpty::generate_puzzle(options);
+    REQUIRE(generated.ok());
+    CHECK(generated->puzzle.blocks() == 3);
+    CHECK(generated->data.rows == 300);
+    CHECK(generated->data.has_truth());
+    // pred is the network's own output: the right assembly is exact.
+    CHECK(humpty::evaluate(generated->puzzle, generated->answer, generated->data).mse_pred == 0.0);
+    bytes[threads - 1] = humpty::encode_bundle(generated->puzzle.pieces, &generated->data);
+    loss[threads - 1] = generated->loss;
+  }
+  CHECK(bytes[0] == bytes[1]);
+  CHECK(loss[0] == loss[1]);
+  CHECK(loss[0] < 0.8);  // trained: the target has unit variance
+}
+
+TEST_CASE("generate: training lowers the loss", "[generate]") {
+  humpty::GenerateOptions options;
+  options.blocks = 2;
+  options.dim = 5;
+  options.hidden = 12;
+  options.rows = 400;
+  options.seed = 3;
+  options.epochs = 0;
+  auto untrained = humpty::generate_puzzle(options);
+  options.epochs = 30;
+  auto trained = humpty::generate_puzzle(options);
+  REQUIRE(untrained.ok());
+  REQUIRE(trained.ok());
+  CHECK(trained->loss < 0.5 * untrained->loss);
+}
+
+TEST_CASE("generate: bad options are refused", "[generate]") {
+  humpty::GenerateOptions options;
+  options.hidden = options.dim;
+  CHECK(humpty::generate_puzzle(options).message().find("--hidden must differ from --dim") == 0);
+  options = {};
+  options.blocks = 0;
+  CHECK(!humpty::generate_puzzle(options).ok());
+}
+
+TEST_CASE("generate: a small generated puzzle is solved exactly from the data", "[generate][search]") {
+  humpty::GenerateOptions options;
+  options.blocks = 6;
+  options.dim = 8;
+  options.hidden = 16;
+  options.rows = 1000;
+  options.epochs = 30;
+  options.seed = 11;
+  auto generated = humpty::generate_puzzle(options);
+  REQUIRE(generated.ok());
+  humpty::SolveOptions solve_options;
+  solve_options.search.time_limit = 60;
+  auto report = humpty::solve(generated->puzzle, &generated->data, solve_options);
+  REQUIRE(report.ok());
+  CHECK(report->fit.exact());
+  CHECK(report->assembly == generated->answer);
+}
+
+TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch is installed)", "[generate][torch]") {
+  if (std::system("python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+    WARN("SKIPPED: python3 with torch is not installed here; the .pth files were not checked with torch.load");
+    return;
+  }
+  humpty::GenerateOptions options;
+  options.blocks = 2;
+  options.dim = 4;
+  options.hidden = 6;
+  options.rows = 50;
+  options.epochs = 2;
+  auto generated = humpty::generate_puzzle(options);
+  REQUIRE(generated.ok());
+  std::string dir = test::scratch_dir("torch");
+  REQUIRE(humpty::write_pieces_directory(dir, generated->puzzle.pieces).ok());
+  // torch prints every tensor's values; compare them with ours, to 9 significant digits.
+  std::string script = dir + "/check.py";
+  test::write_text(script,
+                   "import sys, torch\n"
+                   "for k in range(int(sys.argv[2])):\n"
+                   "    d = torch.load(f'{sys.argv[1]}/piece_{k}.pth', weights_only=True)\n"
+                   "    assert list(d.keys()) == ['weight', 'bias'], d.keys()\n"
+                   "    print(' '.join('%.9g' % v for v in d['weight'].flatten().tolist() + d['bias'].tolist()))\n");
+  std::string command = "python3 " + script + " " + dir + " " + std::to_string(generated->puzzle.pieces.size()) + " > " + dir + "/out.txt";
+  REQUIRE(std::system(command.c_str()) == 0);
+  auto out = test::read_bytes(dir + "/out.txt");
+  std::string text(out.begin(), out.end());
+  std::string expected;
+  char number[32];
+  for (const auto& piece : generated->puzzle.pieces) {
+    std::string line;
+    for (float v : piece.weight) line += (line.empty() ? "" : " ") + std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
+    for (float v : piece.bias) line += " " + std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
+    expected += line + "\n";
+  }
+  CHECK(text == expected);
+}
