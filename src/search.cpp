@@ -21,7 +21,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <numeric>
 
@@ -95,7 +94,9 @@ class Engine {
   bool descend();
   bool descent_step(std::size_t window, bool repairs);
   void anneal();
+  std::vector<Block> with_sure_pairs(std::vector<Block> blocks) const;
   Move random_move(std::size_t n, bool repairs);
+  Candidate random_change(std::size_t n, bool repairs);
 
   const Puzzle& puzzle_;
   const Dataset& data_;
@@ -109,6 +110,7 @@ class Engine {
   Rng rng_;
   double tolerance_ = 0;
   std::vector<std::vector<int>> rivals_;  // rivals_[inp piece]: its best-scoring out pieces
+  std::vector<int> sure_partner_;         // sure_partner_[inp piece]: its sure out piece, or -1
   bool repairs_ = false;
   std::vector<Block> best_;
   double best_sse_ = std::numeric_limits<double>::infinity();
@@ -162,6 +164,29 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
     }
   }
   repairs_ = options.repair_pairs && pairing.sure < n;
+  sure_partner_.assign(puzzle.pieces.size(), -1);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double score = pairing.scores[i];
+    double rival = 0;
+    for (std::size_t k = 0; k < n * n; ++k) {
+      std::size_t row = k / n, column = k % n;
+      bool same_row = row == i, same_column = puzzle.out_pieces[column] == pairing.blocks[i].out;
+      if ((same_row || same_column) && !(same_row && same_column)) rival = std::max(rival, pairing.table[k]);
+    }
+    if (score >= Pairing::kSureRatio * rival) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
+  }
+}
+
+// The blocks with every pair the pairing score is sure of put right, inp positions kept.
+std::vector<Block> Engine::with_sure_pairs(std::vector<Block> blocks) const {
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    int partner = sure_partner_[std::size_t(blocks[i].inp)];
+    if (partner < 0 || blocks[i].out == partner) continue;
+    for (std::size_t j = 0; j < blocks.size(); ++j) {
+      if (blocks[j].out == partner) std::swap(blocks[i].out, blocks[j].out);
+    }
+  }
+  return blocks;
 }
 
 bool Engine::should_stop() {
@@ -278,9 +303,11 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
   };
   std::vector<RepairPair> repair_pairs;
   if (repairs) {
+    // A local step repairs towards the outs the pairing score likes for each inp; a wide step
+    // tries every pair, since in some networks the score says little (or the opposite).
     auto is_rival = [&](int inp, int out) {
       const auto& list = rivals_[std::size_t(inp)];
-      return std::find(list.begin(), list.end(), out) != list.end();
+      return window >= n || std::find(list.begin(), list.end(), out) != list.end();
     };
     for (std::size_t i = 0; i < n; ++i) {
       for (std::size_t j = i + 1; j < n; ++j) {
@@ -292,45 +319,44 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
         probes.push_back({y, j});
         probes.push_back({y, i});
         probes.push_back({x, j});
-        if (window >= n) {
-          pair.x_before = long(probes.size());
-          for (std::size_t p = 0; p <= n; ++p) probes.push_back({x, p});
-          pair.y_before = long(probes.size());
-          for (std::size_t p = 0; p <= n; ++p) probes.push_back({y, p});
-        }
         repair_pairs.push_back(pair);
       }
     }
   }
 
   // For each probe and table row: U_p . f(S_p) (insert before p) and U_{p+1} . f(S_p) (replace p).
-  std::vector<float> insert_value(probes.size() * rows, 0.0f), replace_value(probes.size() * rows, 0.0f);
-  pool_.run(probes.size(), [&](std::size_t k, int worker) {
-    Evaluator::Scratch& s = scratch_[std::size_t(worker)];
-    s.stream.resize(kChunkRows * dp);
-    s.hidden.resize(kChunkRows * net_.hidden_padded);
-    const Probe& probe = probes[k];
-    for (std::size_t c = 0; c < chunks; ++c) {
-      const std::size_t count = screen_.chunk_rows(c);
-      const float* before = screen_.stream(probe.position, c);
-      std::copy_n(before, kChunkRows * dp, s.stream.data());
-      run_block(net_.piece(probe.block.inp), net_.piece(probe.block.out), s.stream.data(), count, s.hidden.data());
-      const float* u_here = screen_.sensitivity_at(probe.position, c);
-      const float* u_next = probe.position < n ? screen_.sensitivity_at(probe.position + 1, c) : nullptr;
-      for (std::size_t r = 0; r < count; ++r) {
-        double here = 0, next = 0;
-        for (std::size_t q = 0; q < net_.dim; ++q) {
-          double delta = double(s.stream[r * dp + q]) - double(before[r * dp + q]);
-          here += double(u_here[r * dp + q]) * delta;
-          if (u_next) next += double(u_next[r * dp + q]) * delta;
+  std::vector<float> insert_value, replace_value;
+  auto run_probes = [&](std::size_t first) {
+    insert_value.resize(probes.size() * rows);
+    replace_value.resize(probes.size() * rows);
+    pool_.run(probes.size() - first, [&](std::size_t task, int worker) {
+      const std::size_t k = first + task;
+      Evaluator::Scratch& s = scratch_[std::size_t(worker)];
+      s.stream.resize(kChunkRows * dp);
+      s.hidden.resize(kChunkRows * net_.hidden_padded);
+      const Probe& probe = probes[k];
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const std::size_t count = screen_.chunk_rows(c);
+        const float* before = screen_.stream(probe.position, c);
+        std::copy_n(before, kChunkRows * dp, s.stream.data());
+        run_block(net_.piece(probe.block.inp), net_.piece(probe.block.out), s.stream.data(), count, s.hidden.data());
+        const float* u_here = screen_.sensitivity_at(probe.position, c);
+        const float* u_next = probe.position < n ? screen_.sensitivity_at(probe.position + 1, c) : nullptr;
+        for (std::size_t r = 0; r < count; ++r) {
+          float here = 0, next = 0;
+          for (std::size_t q = 0; q < net_.dim; ++q) {
+            float delta = s.stream[r * dp + q] - before[r * dp + q];
+            here += u_here[r * dp + q] * delta;
+            if (u_next) next += u_next[r * dp + q] * delta;
+          }
+          insert_value[k * rows + c * kChunkRows + r] = here;
+          replace_value[k * rows + c * kChunkRows + r] = next;
         }
-        insert_value[k * rows + c * kChunkRows + r] = float(here);
-        replace_value[k * rows + c * kChunkRows + r] = float(next);
       }
-    }
-  });
-  std::uint64_t probe_rows = std::uint64_t(probes.size()) * rows;
-  fine_.count_block_rows(probe_rows);
+    });
+    fine_.count_block_rows(std::uint64_t(probes.size() - first) * rows);
+  };
+  run_probes(0);
 
   // Predicted change of the table rows' squared error for an output change sum_k sign_k value_k.
   struct Term {
@@ -373,38 +399,67 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
       }
     }
   }
+  // Plain repairs: exchange the out (or inp) layers of two blocks where they are.
+  std::vector<double> pair_estimate;
   for (const RepairPair& pair : repair_pairs) {
     const std::size_t i = pair.i, j = pair.j;
     const Term remove_i{&replace_value, at(i, i), -1}, remove_j{&replace_value, at(j, j), -1};
-    const Term x_at_i{&replace_value, pair.x_at_i, 1}, y_at_j{&replace_value, pair.y_at_j, 1};
-    const Term y_at_i{&replace_value, pair.y_at_i, 1}, x_at_j{&replace_value, pair.x_at_j, 1};
-    const Move exchange_out{MoveKind::exchange_out, i, j, 0}, exchange_inp{MoveKind::exchange_inp, i, j, 0};
-    add({exchange_out}, predict({x_at_i, remove_i, y_at_j, remove_j}));
-    add({exchange_inp}, predict({y_at_i, remove_i, x_at_j, remove_j}));
-    if (pair.x_before < 0) continue;
-    // Repair, then move one of the two new blocks to the place the prediction likes best.
-    // `stays` is the other new block where the repair left it; `moved_from` is where the moving
-    // one was left, and it goes before position p of the current order.
-    auto relocate = [&](const Move& repair, long before, const Term& stays, std::size_t moved_from) {
-      double best = std::numeric_limits<double>::infinity();
-      std::size_t best_p = 0;
-      for (std::size_t p = 0; p <= n; ++p) {
-        if (p == moved_from || p == moved_from + 1) continue;
-        double estimate = predict({{&insert_value, before + long(p), 1}, stays, remove_i, remove_j});
-        if (estimate < best) {
-          best = estimate;
-          best_p = p;
+    const double out_estimate = predict({{&replace_value, pair.x_at_i, 1}, remove_i, {&replace_value, pair.y_at_j, 1}, remove_j});
+    const double inp_estimate = predict({{&replace_value, pair.y_at_i, 1}, remove_i, {&replace_value, pair.x_at_j, 1}, remove_j});
+    add({Move{MoveKind::exchange_out, i, j, 0}}, out_estimate);
+    add({Move{MoveKind::exchange_inp, i, j, 0}}, inp_estimate);
+    pair_estimate.push_back(std::min(out_estimate, inp_estimate));
+  }
+  // In a wide step, the most promising repairs are also tried with one of the two new blocks
+  // moved to the place the prediction likes best: a repaired block is seldom already in the
+  // right place, as the search will have moved a wrong pair to where it does least harm. Only
+  // the best 2N pairs get the N + 1 probes per block this needs.
+  if (window >= n && !repair_pairs.empty()) {
+    std::vector<std::size_t> chosen(repair_pairs.size());
+    std::iota(chosen.begin(), chosen.end(), std::size_t(0));
+    std::stable_sort(chosen.begin(), chosen.end(),
+                     [&](std::size_t a, std::size_t b) { return pair_estimate[a] < pair_estimate[b]; });
+    chosen.resize(std::min(chosen.size(), 2 * n));
+    const std::size_t first_probe = probes.size();
+    for (std::size_t c : chosen) {
+      RepairPair& pair = repair_pairs[c];
+      Block x{blocks[pair.i].inp, blocks[pair.j].out}, y{blocks[pair.j].inp, blocks[pair.i].out};
+      pair.x_before = long(probes.size());
+      for (std::size_t p = 0; p <= n; ++p) probes.push_back({x, p});
+      pair.y_before = long(probes.size());
+      for (std::size_t p = 0; p <= n; ++p) probes.push_back({y, p});
+    }
+    run_probes(first_probe);
+    for (std::size_t c : chosen) {
+      const RepairPair& pair = repair_pairs[c];
+      const std::size_t i = pair.i, j = pair.j;
+      const Term remove_i{&replace_value, at(i, i), -1}, remove_j{&replace_value, at(j, j), -1};
+      const Term x_at_i{&replace_value, pair.x_at_i, 1}, y_at_j{&replace_value, pair.y_at_j, 1};
+      const Term y_at_i{&replace_value, pair.y_at_i, 1}, x_at_j{&replace_value, pair.x_at_j, 1};
+      const Move exchange_out{MoveKind::exchange_out, i, j, 0}, exchange_inp{MoveKind::exchange_inp, i, j, 0};
+      // `stays` is the other new block where the repair left it; the moving one was left at
+      // `moved_from` and goes before position p of the current order.
+      auto relocate = [&](const Move& repair, long before, const Term& stays, std::size_t moved_from) {
+        double best = std::numeric_limits<double>::infinity();
+        std::size_t best_p = 0;
+        for (std::size_t p = 0; p <= n; ++p) {
+          if (p == moved_from || p == moved_from + 1) continue;
+          double estimate = predict({{&insert_value, before + long(p), 1}, stays, remove_i, remove_j});
+          if (estimate < best) {
+            best = estimate;
+            best_p = p;
+          }
         }
-      }
-      if (best < std::numeric_limits<double>::infinity()) {
-        std::size_t target = best_p < moved_from ? best_p : best_p - 1;
-        add({repair, Move{MoveKind::insert, moved_from, target, 0}}, best);
-      }
-    };
-    relocate(exchange_out, pair.x_before, y_at_j, i);  // X from i
-    relocate(exchange_out, pair.y_before, x_at_i, j);  // Y from j
-    relocate(exchange_inp, pair.x_before, y_at_i, j);  // X from j
-    relocate(exchange_inp, pair.y_before, x_at_j, i);  // Y from i
+        if (best < std::numeric_limits<double>::infinity()) {
+          std::size_t target = best_p < moved_from ? best_p : best_p - 1;
+          add({repair, Move{MoveKind::insert, moved_from, target, 0}}, best);
+        }
+      };
+      relocate(exchange_out, pair.x_before, y_at_j, i);  // X from i
+      relocate(exchange_out, pair.y_before, x_at_i, j);  // Y from j
+      relocate(exchange_inp, pair.x_before, y_at_i, j);  // X from j
+      relocate(exchange_inp, pair.y_before, x_at_j, i);  // Y from i
+    }
   }
   moves_ += candidates.size();
   std::stable_sort(candidates.begin(), candidates.end(),
@@ -517,6 +572,12 @@ Move Engine::random_move(std::size_t n, bool repairs) {
   move.kind = kind;
   move.a = std::size_t(rng_.below(n));
   move.b = partner(move.a);
+  if (repairs && (kind == MoveKind::exchange_out || kind == MoveKind::exchange_inp)) {
+    // Repairs pair blocks that may sit anywhere: the partner is drawn from all positions.
+    do {
+      move.b = std::size_t(rng_.below(n));
+    } while (move.b == move.a);
+  }
   if (kind == MoveKind::rotate_out || kind == MoveKind::rotate_blocks) {
     if (n < 3) {
       move.kind = MoveKind::swap;
@@ -527,6 +588,23 @@ Move Engine::random_move(std::size_t n, bool repairs) {
     }
   }
   return move;
+}
+
+// A random move; half of the repairs are followed by moving one of the two new blocks anywhere,
+// as a repaired block is seldom in the right place already.
+Candidate Engine::random_change(std::size_t n, bool repairs) {
+  Candidate change;
+  change.moves[0] = random_move(n, repairs);
+  const Move& first = change.moves[0];
+  if ((first.kind == MoveKind::exchange_out || first.kind == MoveKind::exchange_inp) && rng_.uniform() < 0.5) {
+    std::size_t from = rng_.uniform() < 0.5 ? first.a : first.b, to;
+    do {
+      to = std::size_t(rng_.below(n));
+    } while (to == from);
+    change.moves[1] = {MoveKind::insert, from, to, 0};
+    change.count = 2;
+  }
+  return change;
 }
 
 void Engine::anneal() {
@@ -545,10 +623,10 @@ void Engine::anneal() {
     std::vector<std::vector<Block>> trial(4 * batch);
     std::vector<std::size_t> from(trial.size());
     for (std::size_t k = 0; k < trial.size(); ++k) {
-      Move m = random_move(n, repairs_);
+      Candidate change = random_change(n, repairs_);
       trial[k] = walk_.blocks();
-      apply_move(trial[k], m);
-      from[k] = first_changed(m);
+      change.apply(trial[k]);
+      from[k] = change.first();
     }
     std::vector<double> sse(trial.size());
     pool_.run(trial.size(), [&](std::size_t k, int worker) {
@@ -572,10 +650,10 @@ void Engine::anneal() {
   for (std::size_t done = 0; done < proposals;) {
     if (should_stop()) return;
     for (std::size_t k = 0; k < batch; ++k) {
-      Move m = random_move(n, repairs_);
+      Candidate change = random_change(n, repairs_);
       trial[k] = walk_.blocks();
-      apply_move(trial[k], m);
-      from[k] = first_changed(m);
+      change.apply(trial[k]);
+      from[k] = change.first();
       // Metropolis: accept when the new energy is below energy - T ln u, u uniform in (0, 1].
       limit[k] = energy - temperature * std::log(1.0 - rng_.uniform());
     }
@@ -604,12 +682,21 @@ void Engine::anneal() {
 
 SearchResult Engine::run(const std::vector<Assembly>& starts) {
   SearchResult result;
+  std::size_t repaired = 0;
   for (const Assembly& start : starts) {
-    fine_.set(start.blocks);
+    // A start that contradicts a pair the pairing score is sure of starts with it repaired:
+    // with the order unknown, the data cannot yet tell a wrong pair from a misplaced right one.
+    // The search can still undo the repair if the data disagree.
+    std::vector<Block> blocks = with_sure_pairs(start.blocks);
+    repaired += blocks != start.blocks;
+    fine_.set(blocks);
     if (fine_.sse() < best_sse_) {
       best_sse_ = fine_.sse();
-      best_ = start.blocks;
+      best_ = blocks;
     }
+  }
+  if (repaired > 0 && options_.log) {
+    options_.log("search", format("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
   }
   commit(best_, 0);
   if (options_.log) {
@@ -634,7 +721,8 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     if (should_stop()) break;
     if (best_sse_ < before) {
       rounds_without_best = 0;
-    } else if (++rounds_without_best >= kStuckRounds || unconfirmed_) {
+    } else if ((options_.time_limit <= 0 && ++rounds_without_best >= kStuckRounds) || unconfirmed_) {
+      // Without a time limit the search stops once rounds stop paying; with one, it uses it.
       stopped_ = "stuck";
       break;
     }
