@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     std::printf("peak_fma_gflops %.2f\n", best_rate([](long s) { return fma_loop(s, 0.999999f); }, 12 * 8));
-    std::printf("peak_muladd_gflops %.2f\n", best_rate([](long s) { return muladd_loop(s, 0.999999f); }, 12 * 8));
+    std::printf("peak_muladd_gflops %.2f\n",
+                best_rate([](long s) { return muladd_loop(s, 0.999999f); }, 12 * 8));
   }
 #endif
   // One block on a chunk of rows, again and again, on one core.

@@ -5,13 +5,14 @@
 // Runs the command RUNS times (after one untimed warm-up run), its stdout to OUT (overwritten by
 // every run) and its stderr to OUT.err; prints each run's wall time in microseconds and its exit
 // code, one run per line.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fcntl.h>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace {
 
@@ -46,7 +47,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < runs; ++i) {
     auto start = std::chrono::steady_clock::now();
     int code = run_once(command, out);
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+    auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
+            .count();
     std::printf("%lld %d\n", static_cast<long long>(micros), code);
     std::fflush(stdout);
   }

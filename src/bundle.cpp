@@ -1,11 +1,12 @@
 // The .humpty format (docs/FORMAT.md), and the other writers of humpty/format.hpp.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "crc32.hpp"
 #include "humpty/format.hpp"
@@ -41,7 +42,8 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
     return Status::failure(at(name, 8) + "format version " + std::to_string(version) +
                            " is not supported (this humpty reads version 1)");
   }
-  if (crc32c(h, 60) != load_u32le(h + 60)) return Status::failure(at(name, 60) + "header fails its CRC-32C check");
+  if (crc32c(h, 60) != load_u32le(h + 60))
+    return Status::failure(at(name, 60) + "header fails its CRC-32C check");
   Header header;
   header.flags = load_u32le(h + 12);
   header.piece_count = load_u32le(h + 16);
@@ -55,8 +57,8 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
     return Status::failure(at(name, 12) + "unknown flags " + std::to_string(header.flags));
   }
   if (header.piece_count < 3 || header.piece_count > kMaxPieces) {
-    return Status::failure(at(name, 16) + std::to_string(header.piece_count) +
-                           " pieces: expected 3 to " + std::to_string(kMaxPieces));
+    return Status::failure(at(name, 16) + std::to_string(header.piece_count) + " pieces: expected 3 to " +
+                           std::to_string(kMaxPieces));
   }
   const bool has_data = header.flags & kHasData;
   if (!has_data && (header.data_size != 0 || header.row_count != 0 || header.feature_count != 0 ||
@@ -79,7 +81,8 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
 }
 
 // Reads the pieces section, whose bytes are `section` (pieces_size of them, at file offset 64).
-Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Header& header, const std::string& name) {
+Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Header& header,
+                                        const std::string& name) {
   if (crc32c(section, std::size_t(header.pieces_size)) != header.pieces_crc) {
     return Status::failure(at(name, kHeaderSize) + "pieces section fails its CRC-32C check");
   }
@@ -88,23 +91,24 @@ Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Heade
   for (std::uint32_t k = 0; k < header.piece_count; ++k) {
     const std::uint64_t offset = kHeaderSize + pos;
     if (header.pieces_size - pos < 12) {
-      return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": record header runs past the section");
+      return Status::failure(at(name, offset) + "piece " + std::to_string(k) +
+                             ": record header runs past the section");
     }
     std::uint32_t index = load_u32le(section + pos), rows = load_u32le(section + pos + 4),
                   cols = load_u32le(section + pos + 8);
     if (index != k) {
-      return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": index " + std::to_string(index) +
-                             ", expected " + std::to_string(k));
+      return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": index " +
+                             std::to_string(index) + ", expected " + std::to_string(k));
     }
     if (rows == 0 || cols == 0 || std::uint64_t(rows) * cols > kMaxLayerElements) {
-      return Status::failure(at(name, offset + 4) + "piece " + std::to_string(k) + ": shape " + std::to_string(rows) +
-                             "x" + std::to_string(cols) + " is empty or larger than " +
+      return Status::failure(at(name, offset + 4) + "piece " + std::to_string(k) + ": shape " +
+                             std::to_string(rows) + "x" + std::to_string(cols) + " is empty or larger than " +
                              std::to_string(kMaxLayerElements) + " elements");
     }
     std::uint64_t floats = std::uint64_t(rows) * cols + rows;
     if ((header.pieces_size - pos - 12) / 4 < floats) {
-      return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": " + std::to_string(rows) + "x" +
-                             std::to_string(cols) + " weights and bias run past the section");
+      return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": " + std::to_string(rows) +
+                             "x" + std::to_string(cols) + " weights and bias run past the section");
     }
     Layer& layer = pieces[k];
     layer.rows = rows;
@@ -144,10 +148,10 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
   const bool has_truth = header.flags & kHasTruth;
   const std::uint64_t needed = values * 4 + rows * 8 * (has_truth ? 2 : 1);
   if (pos > header.data_size || header.data_size - pos != needed) {
-    return Status::failure(at(name, section_offset + std::min(pos, header.data_size)) + "expected " +
-                           std::to_string(needed) + " bytes of values for " + std::to_string(rows) + " rows of " +
-                           std::to_string(header.feature_count) + " features, the section has " +
-                           std::to_string(pos > header.data_size ? 0 : header.data_size - pos));
+    return Status::failure(
+        at(name, section_offset + std::min(pos, header.data_size)) + "expected " + std::to_string(needed) +
+        " bytes of values for " + std::to_string(rows) + " rows of " + std::to_string(header.feature_count) +
+        " features, the section has " + std::to_string(pos > header.data_size ? 0 : header.data_size - pos));
   }
   data.source = name;
   data.rows = std::size_t(rows);
@@ -178,19 +182,22 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
 }
 
 // Reads exactly `size` bytes at `offset`.
-Status read_range(int fd, std::uint64_t offset, std::uint8_t* out, std::uint64_t size, const std::string& name) {
+Status read_range(int fd, std::uint64_t offset, std::uint8_t* out, std::uint64_t size,
+                  const std::string& name) {
   std::uint64_t done = 0;
   while (done < size) {
     ssize_t n = ::pread(fd, out + done, std::size_t(size - done), off_t(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::failure(at(name, offset + done) + "read failed" + (n == 0 ? ": file shrank" : ""));
+    if (n <= 0)
+      return Status::failure(at(name, offset + done) + "read failed" + (n == 0 ? ": file shrank" : ""));
     done += std::uint64_t(n);
   }
   return Status();
 }
 
 // The pieces and (when wanted and present) the data, from bytes that start with the header.
-Result<Bundle> decode(const std::uint8_t* bytes, const Header& header, BundleParts parts, const std::string& name) {
+Result<Bundle> decode(const std::uint8_t* bytes, const Header& header, BundleParts parts,
+                      const std::string& name) {
   auto pieces = parse_pieces(bytes + kHeaderSize, header, name);
   if (!pieces) return pieces.status();
   auto puzzle = make_puzzle(std::move(*pieces), name);
@@ -207,7 +214,8 @@ Result<Bundle> decode(const std::uint8_t* bytes, const Header& header, BundlePar
 
 }  // namespace
 
-Result<Bundle> parse_bundle(const std::uint8_t* bytes, std::size_t size, const std::string& name, BundleParts parts) {
+Result<Bundle> parse_bundle(const std::uint8_t* bytes, std::size_t size, const std::string& name,
+                            BundleParts parts) {
   auto header = parse_header(bytes, size, name);
   if (!header) return header.status();
   return decode(bytes, *header, parts, name);
@@ -231,22 +239,27 @@ Result<Bundle> read_bundle(const std::string& path, BundleParts parts) {
   auto header = parse_header(head, file_size, path);
   if (!header) return header.status();
   // Only the sections needed are read: a pieces-only read never touches the data.
-  std::uint64_t wanted = kHeaderSize + header->pieces_size + (parts == BundleParts::all ? header->data_size : 0);
+  std::uint64_t wanted =
+      kHeaderSize + header->pieces_size + (parts == BundleParts::all ? header->data_size : 0);
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(wanted));
   std::memcpy(bytes.data(), head, kHeaderSize);
-  if (auto status = read_range(fd, kHeaderSize, bytes.data() + kHeaderSize, wanted - kHeaderSize, path); !status) {
+  if (auto status = read_range(fd, kHeaderSize, bytes.data() + kHeaderSize, wanted - kHeaderSize, path);
+      !status) {
     return status;
   }
   return decode(bytes.data(), *header, parts, path);
 }
 
-Status write_text_file(const std::string& path, const std::string& text) { return write_file_atomic(path, text); }
+Status write_text_file(const std::string& path, const std::string& text) {
+  return write_file_atomic(path, text);
+}
 
 bool is_bundle(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   std::uint8_t head[sizeof kMagic] = {};
-  bool match = ::read(fd, head, sizeof head) == ssize_t(sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
+  bool match =
+      ::read(fd, head, sizeof head) == ssize_t(sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
   ::close(fd);
   return match;
 }
@@ -309,7 +322,8 @@ Status write_pieces_directory(const std::string& directory, const std::vector<La
   for (std::size_t k = 0; k < pieces.size(); ++k) {
     std::string stem = "piece_" + std::to_string(k);
     auto bytes = write_pth(pieces[k], "archive");
-    if (auto status = write_file_atomic(directory + "/" + stem + ".pth", bytes.data(), bytes.size()); !status) {
+    if (auto status = write_file_atomic(directory + "/" + stem + ".pth", bytes.data(), bytes.size());
+        !status) {
       return status;
     }
   }

@@ -6,8 +6,8 @@
 namespace humpty {
 namespace {
 
-// Slicing-by-8 tables for a reflected polynomial: every byte of every piece is checked, so this runs over megabytes; eight
-// table lookups per 64-bit word are several times faster than one lookup per byte.
+// Slicing-by-8 tables for a reflected polynomial: every byte of every piece is checked, so this runs over
+// megabytes; eight table lookups per 64-bit word are several times faster than one lookup per byte.
 struct Crc32Tables {
   std::array<std::array<std::uint32_t, 256>, 8> t{};
   constexpr explicit Crc32Tables(std::uint32_t polynomial) {
@@ -45,7 +45,7 @@ std::uint32_t crc_update(const Crc32Tables& tables, std::uint32_t crc, const voi
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HUMPTY_HAVE_CRC32C_INSTRUCTION 1
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::uint32_t crc, const void* data,
-                                                                 std::size_t size) {
+                                                                std::size_t size) {
   const auto* p = static_cast<const std::uint8_t*>(data);
   std::uint64_t c = ~crc;
   while (size >= 8) {

@@ -8,12 +8,16 @@ namespace humpty {
 
 // Continues a CRC-32 over more bytes; start with crc = 0.
 std::uint32_t crc32_update(std::uint32_t crc, const void* data, std::size_t size);
-inline std::uint32_t crc32(const void* data, std::size_t size) { return crc32_update(0, data, size); }
+inline std::uint32_t crc32(const void* data, std::size_t size) {
+  return crc32_update(0, data, size);
+}
 
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of the .humpty format:
 // x86-64 computes it in hardware (SSE4.2), eight bytes per instruction, which is what makes a
 // checked .humpty load many times faster than a directory of .pth files. Start with crc = 0.
 std::uint32_t crc32c_update(std::uint32_t crc, const void* data, std::size_t size);
-inline std::uint32_t crc32c(const void* data, std::size_t size) { return crc32c_update(0, data, size); }
+inline std::uint32_t crc32c(const void* data, std::size_t size) {
+  return crc32c_update(0, data, size);
+}
 
 }  // namespace humpty

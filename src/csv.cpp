@@ -62,7 +62,8 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name) {
     }
   }
   if (pred == columns.size()) {
-    return Status::failure(name + ":1: no 'pred' column in the header (the network's output, "
+    return Status::failure(name +
+                           ":1: no 'pred' column in the header (the network's output, "
                            "after the feature columns)");
   }
   if (pred == 0) return Status::failure(name + ":1: no feature columns before 'pred'");
@@ -77,9 +78,9 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name) {
   }
   if (rows == 0) return Status::failure(name + ":2:1: no data rows after the header");
   if (rows * columns.size() > kMaxDataValues) {
-    return Status::failure(name + ": " + std::to_string(rows) + " rows of " +
-                           std::to_string(columns.size()) + " columns exceed the limit of " +
-                           std::to_string(kMaxDataValues) + " values; likely malformed");
+    return Status::failure(name + ": " + std::to_string(rows) + " rows of " + std::to_string(columns.size()) +
+                           " columns exceed the limit of " + std::to_string(kMaxDataValues) +
+                           " values; likely malformed");
   }
   Dataset data;
   data.source = name;
@@ -106,8 +107,8 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name) {
     for (std::size_t c = 0; c < columns.size(); ++c) {
       if (c > 0) {
         if (p == line.end || *p != ',') {
-          return Status::failure(where(p) + "expected " + std::to_string(columns.size()) +
-                                 " fields, got " + std::to_string(c));
+          return Status::failure(where(p) + "expected " + std::to_string(columns.size()) + " fields, got " +
+                                 std::to_string(c));
         }
         ++p;
       }
@@ -127,21 +128,21 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name) {
         continue;
       }
       if (parsed.ec != std::errc() || (parsed.ptr != line.end && *parsed.ptr != ',')) {
-        const char* field_end = static_cast<const char*>(std::memchr(field, ',', std::size_t(line.end - field)));
+        const char* field_end =
+            static_cast<const char*>(std::memchr(field, ',', std::size_t(line.end - field)));
         return Status::failure(where(field) + "column '" + columns[c] + "': expected a number, got '" +
                                preview(field, field_end ? field_end : line.end) + "'");
       }
       if (!std::isfinite(value)) {
-        return Status::failure(where(field) + "column '" + columns[c] + "': " +
-                               preview(field, parsed.ptr) + " is not a finite number");
+        return Status::failure(where(field) + "column '" + columns[c] + "': " + preview(field, parsed.ptr) +
+                               " is not a finite number");
       }
       if (c == pred) data.pred[row] = value;
       if (c == truth) data.truth[row] = value;
       p = parsed.ptr;
     }
     if (p != line.end) {
-      return Status::failure(where(p) + "expected " + std::to_string(columns.size()) +
-                             " fields, got more");
+      return Status::failure(where(p) + "expected " + std::to_string(columns.size()) + " fields, got more");
     }
     ++row;
   }

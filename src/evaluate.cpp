@@ -17,8 +17,8 @@ double rounding_tolerance(const Dataset& data) {
 Status check_data(const Puzzle& puzzle, const Dataset& data) {
   if (data.features != puzzle.dim) {
     return Status::failure(data.source + ": data has " + std::to_string(data.features) +
-                           " feature columns, the network's input width is " +
-                           std::to_string(puzzle.dim) + " (" + puzzle.source + ")");
+                           " feature columns, the network's input width is " + std::to_string(puzzle.dim) +
+                           " (" + puzzle.source + ")");
   }
   if (puzzle.outputs != 1) {
     return Status::failure(data.source + ": data has one 'pred' column, but the last layer of " +

@@ -43,7 +43,8 @@ std::vector<double> Evaluator::errors() const {
   for (std::size_t c = 0; c < chunks_; ++c) {
     const float* stream = stream_at(n, c);
     for (std::size_t r = 0; r < chunk_rows(c); ++r) {
-      error[c * kChunkRows + r] = double(output_of(net_, stream + r * net_.dim_padded)) - target_d_[c * kChunkRows + r];
+      error[c * kChunkRows + r] =
+          double(output_of(net_, stream + r * net_.dim_padded)) - target_d_[c * kChunkRows + r];
     }
   }
   return error;
@@ -104,16 +105,41 @@ double Evaluator::score(const std::vector<Block>& candidate, std::size_t from, s
 
 namespace humpty {
 
-double Evaluator::score_all(const std::vector<Block>& candidate, std::size_t from) {
-  std::vector<double> parts(chunks_);
+double Evaluator::try_candidate(const std::vector<Block>& candidate, std::size_t from) {
+  const std::size_t n = candidate.size(), floats = kChunkRows * net_.dim_padded;
+  trial_streams_.resize(streams_.size());
+  trial_blocks_ = candidate;
+  trial_from_ = from;
+  trial_chunk_sse_.assign(chunks_, 0.0);
   pool_.run(chunks_, [&](std::size_t c, int worker) {
-    parts[c] = score(candidate, from, c, c + 1, scratch_[std::size_t(worker)],
-                     std::numeric_limits<double>::infinity());
+    Scratch& s = scratch_[std::size_t(worker)];
+    s.hidden.resize(kChunkRows * net_.hidden_padded);
+    const std::size_t count = chunk_rows(c);
+    float* previous = trial_streams_.data() + (from * chunks_ + c) * floats;
+    std::memcpy(previous, stream_at(from, c), floats * sizeof(float));
+    for (std::size_t p = from; p < n; ++p) {
+      float* next = trial_streams_.data() + ((p + 1) * chunks_ + c) * floats;
+      std::memcpy(next, previous, floats * sizeof(float));
+      run_block(net_.piece(candidate[p].inp), net_.piece(candidate[p].out), next, count, s.hidden.data());
+      previous = next;
+    }
+    trial_chunk_sse_[c] = chunk_error(c, previous);
   });
-  block_rows_ += std::uint64_t(candidate.size() - from) * rows_;
+  block_rows_ += std::uint64_t(n - from) * rows_;
   double sum = 0;
-  for (double part : parts) sum += part;
+  for (double part : trial_chunk_sse_) sum += part;
   return sum;
+}
+
+void Evaluator::adopt() {
+  const std::size_t n = trial_blocks_.size(), floats = kChunkRows * net_.dim_padded;
+  std::memcpy(streams_.data() + (trial_from_ + 1) * chunks_ * floats,
+              trial_streams_.data() + (trial_from_ + 1) * chunks_ * floats,
+              (n - trial_from_) * chunks_ * floats * sizeof(float));
+  blocks_ = trial_blocks_;
+  chunk_sse_ = trial_chunk_sse_;
+  sse_ = 0;
+  for (double part : chunk_sse_) sse_ += part;
 }
 
 void Evaluator::compute_sensitivities(std::size_t chunk_count) {

@@ -52,8 +52,10 @@ class Evaluator {
   double score(const std::vector<Block>& candidate, std::size_t from, std::size_t first_chunk,
                std::size_t last_chunk, Scratch& scratch, double give_up) const;
 
-  // The same, over all chunks, split across the pool.
-  double score_all(const std::vector<Block>& candidate, std::size_t from);
+  // The same over all chunks, split across the pool, keeping the candidate's streams: adopt()
+  // then makes it current without computing them again (a confirmed move is usually taken).
+  double try_candidate(const std::vector<Block>& candidate, std::size_t from);
+  void adopt();
 
   // Computes, for the current assembly, the sensitivity of the output to the stream before every
   // position: U_p = dy/dS_p for each row (a backward pass; U_N is the last layer's weights).
@@ -85,14 +87,18 @@ class Evaluator {
   const PackedPuzzle& net_;
   ThreadPool& pool_;
   std::size_t rows_ = 0, chunks_ = 0;
-  std::vector<double> target_d_;   // pred of the subset rows
+  std::vector<double> target_d_;  // pred of the subset rows
   std::vector<std::size_t> row_indices_;
   std::vector<Block> blocks_;
-  std::vector<float> streams_;     // (positions + 1) x chunks x kChunkRows x dim_padded
+  std::vector<float> streams_;        // (positions + 1) x chunks x kChunkRows x dim_padded
   std::vector<float> sensitivities_;  // like streams_
+  std::vector<float> trial_streams_;  // like streams_: the last tried candidate's, from trial_from_ on
+  std::vector<Block> trial_blocks_;
+  std::vector<double> trial_chunk_sse_;
+  std::size_t trial_from_ = 0;
   std::vector<double> chunk_sse_;
   double sse_ = 0;
-  std::vector<Scratch> scratch_;   // one per worker, for set()
+  std::vector<Scratch> scratch_;  // one per worker, for set()
   std::uint64_t block_rows_ = 0;
 };
 

@@ -1,8 +1,9 @@
 // Puzzles with known answers: a synthetic regression task, a network trained on it, shuffled.
+#include "humpty/generate.hpp"
+
 #include <cmath>
 #include <numeric>
 
-#include "humpty/generate.hpp"
 #include "network.hpp"
 #include "parallel.hpp"
 #include "pth.hpp"
@@ -66,7 +67,8 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& options) {
   if (options.dim == options.hidden) {
     return Status::failure("--hidden must differ from --dim: the pieces' roles are told apart by shape");
   }
-  if (options.rows == 0 || options.rows > kMaxRows) return Status::failure("--rows must be 1 to " + std::to_string(kMaxRows));
+  if (options.rows == 0 || options.rows > kMaxRows)
+    return Status::failure("--rows must be 1 to " + std::to_string(kMaxRows));
   if (options.batch == 0) return Status::failure("--batch must be at least 1");
   if (!(options.lr > 0) || !(options.weight_decay >= 0)) {
     return Status::failure("--lr must be positive and --weight-decay non-negative");
@@ -94,7 +96,8 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& options) {
   rng.shuffle(number);
   std::vector<Layer> pieces(layers.size());
   for (std::size_t i = 0; i < layers.size(); ++i) pieces[std::size_t(number[i])] = std::move(layers[i]);
-  for (std::size_t b = 0; b < options.blocks; ++b) generated.answer.blocks.push_back({number[2 * b], number[2 * b + 1]});
+  for (std::size_t b = 0; b < options.blocks; ++b)
+    generated.answer.blocks.push_back({number[2 * b], number[2 * b + 1]});
   generated.answer.last = number.back();
   auto puzzle = make_puzzle(std::move(pieces), data.source);
   if (!puzzle) return puzzle.status();
@@ -105,7 +108,8 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& options) {
   std::vector<float> outputs = network_outputs(pack_puzzle(generated.puzzle), generated.answer, data, pool);
   data.pred.assign(outputs.begin(), outputs.end());
   double sum = 0;
-  for (std::size_t r = 0; r < data.rows; ++r) sum += (data.pred[r] - data.truth[r]) * (data.pred[r] - data.truth[r]);
+  for (std::size_t r = 0; r < data.rows; ++r)
+    sum += (data.pred[r] - data.truth[r]) * (data.pred[r] - data.truth[r]);
   generated.loss = sum / double(data.rows);
   return generated;
 }

@@ -1,10 +1,11 @@
 #include "io.hpp"
 
-#include <cerrno>
-#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 
 namespace humpty {
 
@@ -19,8 +20,8 @@ Result<std::vector<std::uint8_t>> read_file(const std::string& path) {
   }
   if (!S_ISREG(info.st_mode)) {
     ::close(fd);
-    return Status::failure(path + ": cannot read: " +
-                           (S_ISDIR(info.st_mode) ? "is a directory" : "not a regular file"));
+    return Status::failure(
+        path + ": cannot read: " + (S_ISDIR(info.st_mode) ? "is a directory" : "not a regular file"));
   }
   if (std::uint64_t(info.st_size) > kMaxFileBytes) {
     ::close(fd);

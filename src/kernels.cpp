@@ -20,7 +20,8 @@ PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, 
     float* panel = packed.panels.data() + p * width * kPanel;
     const std::size_t first = p * kPanel, here = std::min(kPanel, count - first);
     for (std::size_t k = 0; k < width; ++k) {
-      for (std::size_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = j < here ? rows[(first + j) * stride + k] : 0.0f;
+      for (std::size_t j = 0; j < kPanel; ++j)
+        panel[k * kPanel + j] = j < here ? rows[(first + j) * stride + k] : 0.0f;
     }
   }
   return packed;
@@ -38,7 +39,8 @@ PackedLinear pack_columns(const float* m, std::size_t rows, std::size_t cols, st
     float* panel = packed.panels.data() + p * rows * kPanel;
     const std::size_t first = p * kPanel, here = std::min(kPanel, cols - first);
     for (std::size_t k = 0; k < rows; ++k) {
-      for (std::size_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = j < here ? m[k * stride + first + j] : 0.0f;
+      for (std::size_t j = 0; j < kPanel; ++j)
+        panel[k * kPanel + j] = j < here ? m[k * stride + first + j] : 0.0f;
     }
   }
   return packed;
@@ -167,14 +169,14 @@ HUMPTY_ALWAYS_INLINE void rows_body(const PackedLinear& layer, const float* x, s
   }
 }
 
-using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*,
-                            std::size_t, Epilogue);
+using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*, std::size_t,
+                            Epilogue);
 
 }  // namespace
 
 // Baseline: 128-bit vectors (SSE2 on x86-64, NEON on arm64), 2 rows x 16 columns = 8 registers.
 void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
-                  float* y, std::size_t y_stride, Epilogue epilogue) {
+                         float* y, std::size_t y_stride, Epilogue epilogue) {
   rows_body<Float4, 2>(layer, x, x_stride, count, y, y_stride, epilogue);
 }
 
@@ -182,8 +184,8 @@ namespace {
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HUMPTY_HAVE_AVX2_KERNEL 1
-// 256-bit vectors, 4 rows x 16 columns = 8 of the 16 ymm registers (6 rows measured slower: spills). Chosen at run time, so the
-// default build stays portable to any x86-64 machine.
+// 256-bit vectors, 4 rows x 16 columns = 8 of the 16 ymm registers (6 rows measured slower: spills). Chosen
+// at run time, so the default build stays portable to any x86-64 machine.
 __attribute__((target("avx2"))) void rows_avx2(const PackedLinear& layer, const float* x,
                                                std::size_t x_stride, std::size_t count, float* y,
                                                std::size_t y_stride, Epilogue epilogue) {
@@ -211,11 +213,13 @@ const KernelChoice& kernel() {
 
 }  // namespace
 
-void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
-                 float* y, std::size_t y_stride, Epilogue epilogue) {
+void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
+                 std::size_t y_stride, Epilogue epilogue) {
   kernel().rows(layer, x, x_stride, count, y, y_stride, epilogue);
 }
 
-const char* kernel_name() { return kernel().name; }
+const char* kernel_name() {
+  return kernel().name;
+}
 
 }  // namespace humpty

@@ -21,7 +21,9 @@ namespace humpty {
 // Output columns of every packed matrix and of every stream buffer are padded to a multiple of
 // this; the padding columns hold zeros and stay zero through a block.
 constexpr std::size_t kPanel = 16;
-inline std::size_t pad_to_panel(std::size_t n) { return (n + kPanel - 1) / kPanel * kPanel; }
+inline std::size_t pad_to_panel(std::size_t n) {
+  return (n + kPanel - 1) / kPanel * kPanel;
+}
 
 struct PackedLinear {
   std::size_t in = 0;          // K, the input width
@@ -49,12 +51,12 @@ enum class Epilogue {
 
 // Applies a packed layer to `count` rows of x (rows x_stride floats apart, `in` values used) and
 // writes `out_padded` columns to each row of y (rows y_stride floats apart). x and y must not overlap.
-void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
-                 float* y, std::size_t y_stride, Epilogue epilogue);
+void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
+                 std::size_t y_stride, Epilogue epilogue);
 
 // The portable kernel, whatever the machine runs: the tests check that both give the same bits.
-void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride,
-                         std::size_t count, float* y, std::size_t y_stride, Epilogue epilogue);
+void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+                         float* y, std::size_t y_stride, Epilogue epilogue);
 
 // One residual block, x += out(relu(inp(x))), on `count` rows of x (stride = out.out_padded).
 // `hidden` is scratch of count x inp.out_padded floats.

@@ -7,13 +7,15 @@ namespace humpty {
 
 std::size_t first_changed(const Move& move) {
   std::size_t first = std::min(move.a, move.b);
-  if (move.kind == MoveKind::rotate_out || move.kind == MoveKind::rotate_blocks) first = std::min(first, move.c);
+  if (move.kind == MoveKind::rotate_out || move.kind == MoveKind::rotate_blocks)
+    first = std::min(first, move.c);
   return first;
 }
 
 std::size_t last_changed(const Move& move) {
   std::size_t last = std::max(move.a, move.b);
-  if (move.kind == MoveKind::rotate_out || move.kind == MoveKind::rotate_blocks) last = std::max(last, move.c);
+  if (move.kind == MoveKind::rotate_out || move.kind == MoveKind::rotate_blocks)
+    last = std::max(last, move.c);
   return last;
 }
 

@@ -42,11 +42,12 @@ void load_rows(const Dataset& data, std::size_t first, std::size_t count, std::s
 
 void load_rows(const Dataset& data, const std::vector<std::size_t>& rows, std::size_t dim_padded,
                float* stream) {
-  for (std::size_t r = 0; r < rows.size(); ++r) load_rows(data, rows[r], 1, dim_padded, stream + r * dim_padded);
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    load_rows(data, rows[r], 1, dim_padded, stream + r * dim_padded);
 }
 
-std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly,
-                                   const Dataset& data, ThreadPool& pool) {
+std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly, const Dataset& data,
+                                   ThreadPool& pool) {
   std::vector<float> outputs(data.rows);
   const std::size_t chunks = (data.rows + kChunkRows - 1) / kChunkRows;
   struct Scratch {
@@ -61,7 +62,8 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
     std::size_t count = std::min(kChunkRows, data.rows - first);
     load_rows(data, first, count, net.dim_padded, s.stream.data());
     run_blocks(net, assembly.blocks.data(), assembly.blocks.size(), s.stream.data(), count, s.hidden.data());
-    for (std::size_t r = 0; r < count; ++r) outputs[first + r] = output_of(net, s.stream.data() + r * net.dim_padded);
+    for (std::size_t r = 0; r < count; ++r)
+      outputs[first + r] = output_of(net, s.stream.data() + r * net.dim_padded);
   });
   return outputs;
 }

@@ -18,9 +18,9 @@ constexpr std::size_t kChunkRows = 48;
 struct PackedPuzzle {
   std::size_t dim = 0, hidden = 0;
   std::size_t dim_padded = 0, hidden_padded = 0;
-  std::vector<PackedLinear> pieces;  // by piece index; inp and out pieces only
+  std::vector<PackedLinear> pieces;      // by piece index; inp and out pieces only
   std::vector<PackedLinear> transposed;  // by piece index: W^T packed, for backward passes
-  std::vector<float> last_weight;    // the last layer's first output row, dim values
+  std::vector<float> last_weight;        // the last layer's first output row, dim values
   float last_bias = 0;
 
   const PackedLinear& piece(int k) const { return pieces[std::size_t(k)]; }
@@ -53,7 +53,7 @@ inline void run_blocks(const PackedPuzzle& net, const Block* blocks, std::size_t
 }
 
 // Outputs of the assembled network for every data row, in chunks spread over the pool.
-std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly,
-                                   const Dataset& data, ThreadPool& pool);
+std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly, const Dataset& data,
+                                   ThreadPool& pool);
 
 }  // namespace humpty

@@ -216,7 +216,8 @@ double rank_trend(const std::vector<double>& values) {
   if (n < 2) return 0;
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
   double sum = 0;
   for (std::size_t rank = 0; rank < n; ++rank) {
     double diff = double(rank) - double(order[rank]);

@@ -37,7 +37,8 @@ std::vector<float> row_dots(const std::vector<float>& a, std::size_t a_count, co
                 Epilogue::store);
   });
   std::vector<float> dense(a_count * b.out);
-  for (std::size_t i = 0; i < a_count; ++i) std::copy_n(out.data() + i * b.out_padded, b.out, dense.data() + i * b.out);
+  for (std::size_t i = 0; i < a_count; ++i)
+    std::copy_n(out.data() + i * b.out_padded, b.out, dense.data() + i * b.out);
   return dense;
 }
 
@@ -50,7 +51,8 @@ Pairing pair_layers(const Puzzle& puzzle, int threads) {
   // trace(W_out W_in) = <W_out, W_in^T>, and ||W_out W_in||_F^2 = <W_out^T W_out, W_in W_in^T>:
   // one Gram matrix per layer (h x h), then all pairs at once as dot products of flattened
   // matrices, never forming the n^2 products themselves.
-  std::vector<float> out_flat(n * d * h), out_gram(n * triangle), inp_t_flat(n * d * h), inp_gram(n * triangle);
+  std::vector<float> out_flat(n * d * h), out_gram(n * triangle), inp_t_flat(n * d * h),
+      inp_gram(n * triangle);
   struct Scratch {
     std::vector<float> full, columns;
   };

@@ -9,20 +9,28 @@ namespace humpty {
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::f32: return "float32";
-    case DType::f64: return "float64";
-    case DType::f16: return "float16";
-    case DType::bf16: return "bfloat16";
+    case DType::f32:
+      return "float32";
+    case DType::f64:
+      return "float64";
+    case DType::f16:
+      return "float16";
+    case DType::bf16:
+      return "bfloat16";
   }
   return "?";
 }
 
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::f32: return 4;
-    case DType::f64: return 8;
-    case DType::f16: return 2;
-    case DType::bf16: return 2;
+    case DType::f32:
+      return 4;
+    case DType::f64:
+      return 8;
+    case DType::f16:
+      return 2;
+    case DType::bf16:
+      return 2;
   }
   return 0;
 }
@@ -32,41 +40,144 @@ namespace {
 // Opcode names (Python's pickletools), so that a rejected opcode is reported by name.
 const char* opcode_name(std::uint8_t op) {
   switch (op) {
-    case '(': return "MARK";            case '.': return "STOP";
-    case '0': return "POP";             case '1': return "POP_MARK";
-    case '2': return "DUP";             case 'F': return "FLOAT";
-    case 'I': return "INT";             case 'J': return "BININT";
-    case 'K': return "BININT1";         case 'L': return "LONG";
-    case 'M': return "BININT2";         case 'N': return "NONE";
-    case 'P': return "PERSID";          case 'Q': return "BINPERSID";
-    case 'R': return "REDUCE";          case 'S': return "STRING";
-    case 'T': return "BINSTRING";       case 'U': return "SHORT_BINSTRING";
-    case 'V': return "UNICODE";         case 'X': return "BINUNICODE";
-    case 'a': return "APPEND";          case 'b': return "BUILD";
-    case 'c': return "GLOBAL";          case 'd': return "DICT";
-    case '}': return "EMPTY_DICT";      case 'e': return "APPENDS";
-    case 'g': return "GET";             case 'h': return "BINGET";
-    case 'i': return "INST";            case 'j': return "LONG_BINGET";
-    case 'l': return "LIST";            case ']': return "EMPTY_LIST";
-    case 'o': return "OBJ";             case 'p': return "PUT";
-    case 'q': return "BINPUT";          case 'r': return "LONG_BINPUT";
-    case 's': return "SETITEM";         case 't': return "TUPLE";
-    case ')': return "EMPTY_TUPLE";     case 'u': return "SETITEMS";
-    case 'G': return "BINFLOAT";        case 0x80: return "PROTO";
-    case 0x81: return "NEWOBJ";         case 0x82: return "EXT1";
-    case 0x83: return "EXT2";           case 0x84: return "EXT4";
-    case 0x85: return "TUPLE1";         case 0x86: return "TUPLE2";
-    case 0x87: return "TUPLE3";         case 0x88: return "NEWTRUE";
-    case 0x89: return "NEWFALSE";       case 0x8a: return "LONG1";
-    case 0x8b: return "LONG4";          case 'B': return "BINBYTES";
-    case 'C': return "SHORT_BINBYTES";  case 0x8c: return "SHORT_BINUNICODE";
-    case 0x8d: return "BINUNICODE8";    case 0x8e: return "BINBYTES8";
-    case 0x8f: return "EMPTY_SET";      case 0x90: return "ADDITEMS";
-    case 0x91: return "FROZENSET";      case 0x92: return "NEWOBJ_EX";
-    case 0x93: return "STACK_GLOBAL";   case 0x94: return "MEMOIZE";
-    case 0x95: return "FRAME";          case 0x96: return "BYTEARRAY8";
-    case 0x97: return "NEXT_BUFFER";    case 0x98: return "READONLY_BUFFER";
-    default: return nullptr;
+    case '(':
+      return "MARK";
+    case '.':
+      return "STOP";
+    case '0':
+      return "POP";
+    case '1':
+      return "POP_MARK";
+    case '2':
+      return "DUP";
+    case 'F':
+      return "FLOAT";
+    case 'I':
+      return "INT";
+    case 'J':
+      return "BININT";
+    case 'K':
+      return "BININT1";
+    case 'L':
+      return "LONG";
+    case 'M':
+      return "BININT2";
+    case 'N':
+      return "NONE";
+    case 'P':
+      return "PERSID";
+    case 'Q':
+      return "BINPERSID";
+    case 'R':
+      return "REDUCE";
+    case 'S':
+      return "STRING";
+    case 'T':
+      return "BINSTRING";
+    case 'U':
+      return "SHORT_BINSTRING";
+    case 'V':
+      return "UNICODE";
+    case 'X':
+      return "BINUNICODE";
+    case 'a':
+      return "APPEND";
+    case 'b':
+      return "BUILD";
+    case 'c':
+      return "GLOBAL";
+    case 'd':
+      return "DICT";
+    case '}':
+      return "EMPTY_DICT";
+    case 'e':
+      return "APPENDS";
+    case 'g':
+      return "GET";
+    case 'h':
+      return "BINGET";
+    case 'i':
+      return "INST";
+    case 'j':
+      return "LONG_BINGET";
+    case 'l':
+      return "LIST";
+    case ']':
+      return "EMPTY_LIST";
+    case 'o':
+      return "OBJ";
+    case 'p':
+      return "PUT";
+    case 'q':
+      return "BINPUT";
+    case 'r':
+      return "LONG_BINPUT";
+    case 's':
+      return "SETITEM";
+    case 't':
+      return "TUPLE";
+    case ')':
+      return "EMPTY_TUPLE";
+    case 'u':
+      return "SETITEMS";
+    case 'G':
+      return "BINFLOAT";
+    case 0x80:
+      return "PROTO";
+    case 0x81:
+      return "NEWOBJ";
+    case 0x82:
+      return "EXT1";
+    case 0x83:
+      return "EXT2";
+    case 0x84:
+      return "EXT4";
+    case 0x85:
+      return "TUPLE1";
+    case 0x86:
+      return "TUPLE2";
+    case 0x87:
+      return "TUPLE3";
+    case 0x88:
+      return "NEWTRUE";
+    case 0x89:
+      return "NEWFALSE";
+    case 0x8a:
+      return "LONG1";
+    case 0x8b:
+      return "LONG4";
+    case 'B':
+      return "BINBYTES";
+    case 'C':
+      return "SHORT_BINBYTES";
+    case 0x8c:
+      return "SHORT_BINUNICODE";
+    case 0x8d:
+      return "BINUNICODE8";
+    case 0x8e:
+      return "BINBYTES8";
+    case 0x8f:
+      return "EMPTY_SET";
+    case 0x90:
+      return "ADDITEMS";
+    case 0x91:
+      return "FROZENSET";
+    case 0x92:
+      return "NEWOBJ_EX";
+    case 0x93:
+      return "STACK_GLOBAL";
+    case 0x94:
+      return "MEMOIZE";
+    case 0x95:
+      return "FRAME";
+    case 0x96:
+      return "BYTEARRAY8";
+    case 0x97:
+      return "NEXT_BUFFER";
+    case 0x98:
+      return "READONLY_BUFFER";
+    default:
+      return nullptr;
   }
 }
 
@@ -75,30 +186,53 @@ const char* opcode_name(std::uint8_t op) {
 enum class Callable { ordered_dict, rebuild_tensor, rebuild_parameter, storage_type };
 
 struct Value {
-  enum Kind { is_none, is_boolean, is_integer, is_real, is_text, is_tuple, is_list, is_dict, is_global, is_storage, is_tensor };
+  enum Kind {
+    is_none,
+    is_boolean,
+    is_integer,
+    is_real,
+    is_text,
+    is_tuple,
+    is_list,
+    is_dict,
+    is_global,
+    is_storage,
+    is_tensor
+  };
   Kind kind = is_none;
   std::int64_t integer = 0;
   double real = 0;
   std::string str;                 // text; for a global, "module.name"
   std::vector<std::size_t> items;  // tuple and list elements; dict keys and values interleaved
   Callable callable = Callable::ordered_dict;
-  DType dtype = DType::f32;        // storage type of a global or a storage
-  TensorRef tensor;                // storage (key, dtype, elements) or tensor
+  DType dtype = DType::f32;  // storage type of a global or a storage
+  TensorRef tensor;          // storage (key, dtype, elements) or tensor
 };
 
 const char* kind_name(Value::Kind kind) {
   switch (kind) {
-    case Value::is_none: return "None";
-    case Value::is_boolean: return "bool";
-    case Value::is_integer: return "int";
-    case Value::is_real: return "float";
-    case Value::is_text: return "str";
-    case Value::is_tuple: return "tuple";
-    case Value::is_list: return "list";
-    case Value::is_dict: return "dict";
-    case Value::is_global: return "global";
-    case Value::is_storage: return "storage";
-    case Value::is_tensor: return "tensor";
+    case Value::is_none:
+      return "None";
+    case Value::is_boolean:
+      return "bool";
+    case Value::is_integer:
+      return "int";
+    case Value::is_real:
+      return "float";
+    case Value::is_text:
+      return "str";
+    case Value::is_tuple:
+      return "tuple";
+    case Value::is_list:
+      return "list";
+    case Value::is_dict:
+      return "dict";
+    case Value::is_global:
+      return "global";
+    case Value::is_storage:
+      return "storage";
+    case Value::is_tensor:
+      return "tensor";
   }
   return "?";
 }
@@ -231,8 +365,7 @@ Status Machine::persistent_id() {
   if (!pid) return pid.status();
   if (auto status = require(*pid, Value::is_tuple, "persistent id"); !status) return status;
   const auto items = values_[*pid].items;  // a copy: values_ may grow below
-  if (items.size() != 5 || values_[items[0]].kind != Value::is_text ||
-      values_[items[0]].str != "storage") {
+  if (items.size() != 5 || values_[items[0]].kind != Value::is_text || values_[items[0]].str != "storage") {
     return fail("persistent id is not a ('storage', type, key, location, size) tuple");
   }
   const Value& type = values_[items[1]];
@@ -327,8 +460,7 @@ Result<StateDict> Machine::finish(std::size_t top) const {
     const Value& value = values_[dict.items[i + 1]];
     if (key.kind != Value::is_text) return fail("state dict has a key that is not a string");
     if (value.kind != Value::is_tensor) {
-      return fail("state dict entry '" + key.str + "' is a " + kind_name(value.kind) +
-                  ", not a tensor");
+      return fail("state dict entry '" + key.str + "' is a " + kind_name(value.kind) + ", not a tensor");
     }
     tensors.emplace_back(key.str, value.tensor);
   }

@@ -39,8 +39,7 @@ constexpr std::size_t kMaxTensorDims = 8;
 
 // Reads a state dict pickle (protocol 2, as torch.save writes it; protocol 4 framing accepted).
 // Errors read "name:offset: ..." with the byte offset of the opcode that failed.
-Result<StateDict> read_state_dict_pickle(const std::uint8_t* data, std::size_t size,
-                                         const std::string& name);
+Result<StateDict> read_state_dict_pickle(const std::uint8_t* data, std::size_t size, const std::string& name);
 
 // Writes a protocol-2 pickle of an OrderedDict of float32 tensors, byte for byte the form
 // torch.save uses (storage location "cpu", metadata {'': {'version': 1}}).

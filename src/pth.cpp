@@ -47,7 +47,8 @@ float element_to_float(const std::uint8_t* p, DType dtype) {
       std::memcpy(&d, &bits, 8);
       return float(d);
     }
-    case DType::f16: return half_to_float(load_u16le(p));
+    case DType::f16:
+      return half_to_float(load_u16le(p));
     case DType::bf16: {
       std::uint32_t bits = std::uint32_t(load_u16le(p)) << 16;
       float f;
@@ -76,12 +77,10 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
                            "', but the archive has no entry '" + entry_name + "'");
   }
   std::size_t element = dtype_size(ref.dtype);
-  if (ref.storage_elements > kMaxLayerElements ||
-      entry->size != ref.storage_elements * element) {
-    return Status::failure(name + ":" + std::to_string(entry->data_offset) + ": storage '" +
-                           entry_name + "' holds " + std::to_string(entry->size) +
-                           " bytes, expected " + std::to_string(ref.storage_elements) + " " +
-                           dtype_name(ref.dtype) + " values");
+  if (ref.storage_elements > kMaxLayerElements || entry->size != ref.storage_elements * element) {
+    return Status::failure(name + ":" + std::to_string(entry->data_offset) + ": storage '" + entry_name +
+                           "' holds " + std::to_string(entry->size) + " bytes, expected " +
+                           std::to_string(ref.storage_elements) + " " + dtype_name(ref.dtype) + " values");
   }
   if (auto status = check_zip_crc(file, *entry, name); !status) return status;
   std::uint64_t count = 1, last = ref.offset;
@@ -100,10 +99,9 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
     last += (ref.shape[d] - 1) * ref.stride[d];
   }
   if (count > 0 && last >= ref.storage_elements) {
-    return Status::failure(name + ": tensor '" + key + "' of shape " + shape_text(ref.shape) +
-                           " at offset " + std::to_string(ref.offset) + " reaches element " +
-                           std::to_string(last) + " of a storage of " +
-                           std::to_string(ref.storage_elements));
+    return Status::failure(name + ": tensor '" + key + "' of shape " + shape_text(ref.shape) + " at offset " +
+                           std::to_string(ref.offset) + " reaches element " + std::to_string(last) +
+                           " of a storage of " + std::to_string(ref.storage_elements));
   }
   out.resize(std::size_t(count));
   const std::uint8_t* base = file + entry->data_offset;
@@ -114,7 +112,8 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
     expected *= std::size_t(ref.shape[axis]);
   }
   if (contiguous && ref.dtype == DType::f32) {  // the common case: no index arithmetic
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = element_to_float(base + (ref.offset + i) * 4, DType::f32);
+    for (std::size_t i = 0; i < out.size(); ++i)
+      out[i] = element_to_float(base + (ref.offset + i) * 4, DType::f32);
     return Status();
   }
   std::vector<std::uint64_t> index(ref.shape.size(), 0);
@@ -182,13 +181,12 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
                            std::string(weight ? "bias" : "weight") + "' tensor");
   }
   if (weight->shape.size() != 2 || weight->shape[0] == 0 || weight->shape[1] == 0) {
-    return Status::failure(name + ": tensor 'weight' has wrong shape: got " +
-                           shape_text(weight->shape) + ", expected [rows,cols] with rows, cols > 0");
+    return Status::failure(name + ": tensor 'weight' has wrong shape: got " + shape_text(weight->shape) +
+                           ", expected [rows,cols] with rows, cols > 0");
   }
   if (bias->shape.size() != 1 || bias->shape[0] != weight->shape[0]) {
     return Status::failure(name + ": tensor 'bias' has wrong shape: got " + shape_text(bias->shape) +
-                           ", expected [" + std::to_string(weight->shape[0]) +
-                           "] (the weight's rows)");
+                           ", expected [" + std::to_string(weight->shape[0]) + "] (the weight's rows)");
   }
   Layer layer;
   if (auto status = materialize(data, *zip, folder, "weight", *weight, name, layer.weight); !status) {

@@ -12,9 +12,12 @@ namespace humpty {
 
 const char* role_name(Role role) {
   switch (role) {
-    case Role::inp: return "inp";
-    case Role::out: return "out";
-    case Role::last: return "last";
+    case Role::inp:
+      return "inp";
+    case Role::out:
+      return "out";
+    case Role::last:
+      return "last";
   }
   return "?";
 }
@@ -49,8 +52,8 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
     const Layer& layer = pieces[k];
     if (layer.bias.size() != layer.rows || layer.weight.size() != layer.rows * layer.cols) {
       return Status::failure(source + ": piece " + std::to_string(k) + " has a bias of " +
-                             std::to_string(layer.bias.size()) + " values for " +
-                             std::to_string(layer.rows) + " weight rows");
+                             std::to_string(layer.bias.size()) + " values for " + std::to_string(layer.rows) +
+                             " weight rows");
     }
     by_shape[{layer.rows, layer.cols}].push_back(int(k));
   }
@@ -91,21 +94,20 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
       }
       if (by_shape.count(mirrored) && shape < mirrored && list.size() != by_shape.at(mirrored).size()) {
         return Status::failure(source + ": " + std::to_string(list.size()) + " layers of " +
-                               shape_text(shape) + " but " +
-                               std::to_string(by_shape.at(mirrored).size()) + " of " +
-                               shape_text(mirrored) + "; every block needs one of each (found " +
+                               shape_text(shape) + " but " + std::to_string(by_shape.at(mirrored).size()) +
+                               " of " + shape_text(mirrored) + "; every block needs one of each (found " +
                                describe() + ")");
       }
     }
-    return Status::failure(source + ": the pieces do not form a residual network (expected N inp "
+    return Status::failure(source +
+                           ": the pieces do not form a residual network (expected N inp "
                            "layers h x d, N out layers d x h and one last layer o x d; found " +
                            describe() + ")");
   }
   const auto& last_list = by_shape.at(last);
   if (by_shape.size() != 3) {
-    return Status::failure(source + ": shapes that fit no role (found " + describe() +
-                           "; expected " + shape_text(inp) + ", " + shape_text(out) + " and one " +
-                           shape_text(last) + ")");
+    return Status::failure(source + ": shapes that fit no role (found " + describe() + "; expected " +
+                           shape_text(inp) + ", " + shape_text(out) + " and one " + shape_text(last) + ")");
   }
   if (last_list.size() != 1) {
     return Status::failure(source + ": " + std::to_string(last_list.size()) +
@@ -257,9 +259,9 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
     Role expected = i + 1 == indices.size() ? Role::last : (i % 2 == 0 ? Role::inp : Role::out);
     Role actual = puzzle.roles[std::size_t(k)];
     if (actual != expected) {
-      return Status::failure(name + ": position " + std::to_string(i) + " needs an " +
-                             role_name(expected) + " layer, but piece " + std::to_string(k) +
-                             " is an " + role_name(actual) + " layer");
+      return Status::failure(name + ": position " + std::to_string(i) + " needs an " + role_name(expected) +
+                             " layer, but piece " + std::to_string(k) + " is an " + role_name(actual) +
+                             " layer");
     }
   }
   for (std::size_t b = 0; b + 1 < indices.size(); b += 2) {

@@ -33,17 +33,17 @@
 namespace humpty {
 namespace {
 
-constexpr std::size_t kDefaultRows = 1024;       // subset rows scored by default
-constexpr std::size_t kScreenChunks = 4;             // chunks of rows the prediction table uses
-constexpr std::size_t kAnnealChunks = 4;       // chunks of rows annealing scores on
-constexpr std::size_t kLocalWindow = 4;               // positions a block may move in a local step
-constexpr std::size_t kRepairRivals = 4;       // repairs consider the best-scoring outs of each inp
-constexpr std::size_t kScreenBatch = 8;        // single moves checked exactly on the table's rows
-constexpr std::size_t kDeepScreen = 1024;     // single moves checked in a wide step at most
-constexpr std::size_t kDeepConfirm = 16;      // the same in a wide step
-constexpr std::size_t kConfirmBatch = 3;       // of those, checked on all subset rows
-constexpr std::size_t kStuckRounds = 8;        // annealing rounds without a new best
-constexpr std::size_t kAnnealProposals = 4000; // proposals per annealing round (per 48 blocks)
+constexpr std::size_t kDefaultRows = 1024;      // subset rows scored by default
+constexpr std::size_t kScreenChunks = 3;        // chunks of rows the prediction table uses
+constexpr std::size_t kAnnealChunks = 4;        // chunks of rows annealing scores on
+constexpr std::size_t kLocalWindow = 4;         // positions a block may move in a local step
+constexpr std::size_t kRepairRivals = 4;        // repairs consider the best-scoring outs of each inp
+constexpr std::size_t kScreenBatch = 4;         // single moves checked exactly on the table's rows
+constexpr std::size_t kDeepScreen = 1024;       // single moves checked in a wide step at most
+constexpr std::size_t kDeepConfirm = 16;        // the same in a wide step
+constexpr std::size_t kConfirmBatch = 3;        // of those, checked on all subset rows
+constexpr std::size_t kStuckRounds = 8;         // annealing rounds without a new best
+constexpr std::size_t kAnnealProposals = 4000;  // proposals per annealing round (per 48 blocks)
 constexpr double kProgressSeconds = 1.0;
 
 using Clock = std::chrono::steady_clock;
@@ -88,6 +88,7 @@ class Engine {
   bool should_stop();
   bool exact_on_subset() const { return fine_.mse() <= tolerance_; }
   void commit(const std::vector<Block>& blocks, std::size_t from);
+  void refresh_screen();
   std::vector<std::size_t> telling_rows(std::size_t count) const;
   void note_best();
   void progress(bool force);
@@ -115,7 +116,7 @@ class Engine {
   std::vector<Block> best_;
   double best_sse_ = std::numeric_limits<double>::infinity();
   bool confirmed_exact_ = false;
-  bool unconfirmed_ = false;   // the subset looked exact but all rows did not
+  bool unconfirmed_ = false;  // the subset looked exact but all rows did not
   std::string stopped_;
   std::uint64_t moves_ = 0;
   Clock::time_point start_ = Clock::now();
@@ -138,11 +139,11 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
       fine_(net_, data, spread_rows(data.rows, options.rows ? options.rows : kDefaultRows), pool_),
       screen_(net_, data,
               sample_rows(spread_rows(data.rows, options.rows ? options.rows : kDefaultRows),
-                         kScreenChunks * kChunkRows),
+                          kScreenChunks * kChunkRows),
               pool_),
       walk_(net_, data,
             sample_rows(spread_rows(data.rows, options.rows ? options.rows : kDefaultRows),
-                       kAnnealChunks * kChunkRows),
+                        kAnnealChunks * kChunkRows),
             pool_),
       scratch_(std::size_t(pool_.size())),
       rng_(options.seed),
@@ -173,7 +174,8 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
       bool same_row = row == i, same_column = puzzle.out_pieces[column] == pairing.blocks[i].out;
       if ((same_row || same_column) && !(same_row && same_column)) rival = std::max(rival, pairing.table[k]);
     }
-    if (score >= Pairing::kSureRatio * rival) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
+    if (score >= Pairing::kSureRatio * rival)
+      sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
   }
 }
 
@@ -203,8 +205,13 @@ bool Engine::should_stop() {
 
 void Engine::commit(const std::vector<Block>& blocks, std::size_t from) {
   fine_.set(blocks, from);
+  refresh_screen();
+}
+
+// After the assembly changed: new telling rows for the screen, and a new best if it is one.
+void Engine::refresh_screen() {
   screen_.select_rows(data_, telling_rows(screen_.rows()));
-  screen_.set(blocks);
+  screen_.set(fine_.blocks());
   note_best();
 }
 
@@ -245,8 +252,9 @@ void Engine::progress(bool force) {
   double elapsed = seconds_since(start_);
   if (!options_.log || (!force && elapsed - last_progress_ < kProgressSeconds)) return;
   last_progress_ = elapsed;
-  options_.log("search", format("best mse %.3e on %.0f rows, %.0f moves (%.0f/s), %.2fs", best_sse_ / double(fine_.rows()),
-                                double(fine_.rows()), double(moves_), double(moves_) / std::max(elapsed, 1e-9), elapsed));
+  options_.log("search", format("best mse %.3e on %.0f rows, %.0f moves (%.0f/s), %.2fs",
+                                best_sse_ / double(fine_.rows()), double(fine_.rows()), double(moves_),
+                                double(moves_) / std::max(elapsed, 1e-9), elapsed));
 }
 
 bool Engine::descend() {
@@ -277,7 +285,8 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
   std::vector<double> error(rows);
   for (std::size_t c = 0; c < chunks; ++c) {
     for (std::size_t r = 0; r < screen_.chunk_rows(c); ++r) {
-      error[c * kChunkRows + r] = double(output_of(net_, screen_.stream(n, c) + r * dp)) - screen_.targets(c)[r];
+      error[c * kChunkRows + r] =
+          double(output_of(net_, screen_.stream(n, c) + r * dp)) - screen_.targets(c)[r];
     }
   }
 
@@ -313,7 +322,11 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
       for (std::size_t j = i + 1; j < n; ++j) {
         if (!is_rival(blocks[i].inp, blocks[j].out) && !is_rival(blocks[j].inp, blocks[i].out)) continue;
         Block x{blocks[i].inp, blocks[j].out}, y{blocks[j].inp, blocks[i].out};
-        RepairPair pair{i, j, long(probes.size()), long(probes.size()) + 1, long(probes.size()) + 2,
+        RepairPair pair{i,
+                        j,
+                        long(probes.size()),
+                        long(probes.size()) + 1,
+                        long(probes.size()) + 2,
                         long(probes.size()) + 3};
         probes.push_back({x, i});
         probes.push_back({y, j});
@@ -339,7 +352,8 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
         const std::size_t count = screen_.chunk_rows(c);
         const float* before = screen_.stream(probe.position, c);
         std::copy_n(before, kChunkRows * dp, s.stream.data());
-        run_block(net_.piece(probe.block.inp), net_.piece(probe.block.out), s.stream.data(), count, s.hidden.data());
+        run_block(net_.piece(probe.block.inp), net_.piece(probe.block.out), s.stream.data(), count,
+                  s.hidden.data());
         const float* u_here = screen_.sensitivity_at(probe.position, c);
         const float* u_next = probe.position < n ? screen_.sensitivity_at(probe.position + 1, c) : nullptr;
         for (std::size_t r = 0; r < count; ++r) {
@@ -404,8 +418,10 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
   for (const RepairPair& pair : repair_pairs) {
     const std::size_t i = pair.i, j = pair.j;
     const Term remove_i{&replace_value, at(i, i), -1}, remove_j{&replace_value, at(j, j), -1};
-    const double out_estimate = predict({{&replace_value, pair.x_at_i, 1}, remove_i, {&replace_value, pair.y_at_j, 1}, remove_j});
-    const double inp_estimate = predict({{&replace_value, pair.y_at_i, 1}, remove_i, {&replace_value, pair.x_at_j, 1}, remove_j});
+    const double out_estimate =
+        predict({{&replace_value, pair.x_at_i, 1}, remove_i, {&replace_value, pair.y_at_j, 1}, remove_j});
+    const double inp_estimate =
+        predict({{&replace_value, pair.y_at_i, 1}, remove_i, {&replace_value, pair.x_at_j, 1}, remove_j});
     add({Move{MoveKind::exchange_out, i, j, 0}}, out_estimate);
     add({Move{MoveKind::exchange_inp, i, j, 0}}, inp_estimate);
     pair_estimate.push_back(std::min(out_estimate, inp_estimate));
@@ -508,21 +524,24 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
     // Exact on the table's rows first; the improvements, best first, on all subset rows.
     std::vector<double> screen_sse(trial.size());
     pool_.run(trial.size(), [&](std::size_t k, int worker) {
-      screen_sse[k] = screen_.score(trial[k], from[k], 0, screen_.chunks(), scratch_[std::size_t(worker)],
-                                    screen_.sse());
+      screen_sse[k] =
+          screen_.score(trial[k], from[k], 0, screen_.chunks(), scratch_[std::size_t(worker)], screen_.sse());
     });
     for (std::size_t k = 0; k < trial.size(); ++k) fine_.count_block_rows((n - from[k]) * screen_.rows());
     moves_ += trial.size();
     std::vector<std::size_t> order(trial.size());
     std::iota(order.begin(), order.end(), std::size_t(0));
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return screen_sse[a] < screen_sse[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return screen_sse[a] < screen_sse[b]; });
     std::size_t confirmed = 0;
     for (std::size_t k : order) {
-      if (!(screen_sse[k] < screen_.sse()) || confirmed++ == (window < n ? kConfirmBatch : kDeepConfirm)) break;
-      double sse = fine_.score_all(trial[k], from[k]);
+      if (!(screen_sse[k] < screen_.sse()) || confirmed++ == (window < n ? kConfirmBatch : kDeepConfirm))
+        break;
+      double sse = fine_.try_candidate(trial[k], from[k]);
       ++moves_;
       if (sse < fine_.sse()) {
-        commit(trial[k], from[k]);
+        fine_.adopt();
+        refresh_screen();
         return true;
       }
     }
@@ -596,7 +615,8 @@ Candidate Engine::random_change(std::size_t n, bool repairs) {
   Candidate change;
   change.moves[0] = random_move(n, repairs);
   const Move& first = change.moves[0];
-  if ((first.kind == MoveKind::exchange_out || first.kind == MoveKind::exchange_inp) && rng_.uniform() < 0.5) {
+  if ((first.kind == MoveKind::exchange_out || first.kind == MoveKind::exchange_inp) &&
+      rng_.uniform() < 0.5) {
     std::size_t from = rng_.uniform() < 0.5 ? first.a : first.b, to;
     do {
       to = std::size_t(rng_.below(n));
@@ -683,25 +703,30 @@ void Engine::anneal() {
 SearchResult Engine::run(const std::vector<Assembly>& starts) {
   SearchResult result;
   std::size_t repaired = 0;
+  double best_start = std::numeric_limits<double>::infinity();
   for (const Assembly& start : starts) {
     // A start that contradicts a pair the pairing score is sure of starts with it repaired:
     // with the order unknown, the data cannot yet tell a wrong pair from a misplaced right one.
     // The search can still undo the repair if the data disagree.
     std::vector<Block> blocks = with_sure_pairs(start.blocks);
     repaired += blocks != start.blocks;
-    fine_.set(blocks);
-    if (fine_.sse() < best_sse_) {
-      best_sse_ = fine_.sse();
+    // Starts are compared on the screen's rows (spread evenly until a first commit); only the
+    // chosen one is run on all subset rows.
+    screen_.set(blocks);
+    if (screen_.sse() < best_start) {
+      best_start = screen_.sse();
       best_ = blocks;
     }
   }
   if (repaired > 0 && options_.log) {
-    options_.log("search", format("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
+    options_.log("search",
+                 format("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
   }
   commit(best_, 0);
   if (options_.log) {
-    options_.log("search", format("start: mse %.6g on %.0f rows (%.0f starts), threads %.0f", best_sse_ / double(fine_.rows()),
-                                  double(fine_.rows()), double(starts.size()), double(pool_.size())));
+    options_.log("search", format("start: mse %.6g on %.0f rows (%.0f starts), threads %.0f",
+                                  best_sse_ / double(fine_.rows()), double(fine_.rows()),
+                                  double(starts.size()), double(pool_.size())));
   }
   std::size_t rounds_without_best = 0;
   while (true) {

@@ -1,10 +1,11 @@
 // The whole solve: pairing, then an order from the weights, from the data, or both.
+#include "humpty/solve.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 
-#include "humpty/solve.hpp"
 #include "network.hpp"
 
 namespace humpty {
@@ -39,7 +40,8 @@ std::string describe_fit(const Fit& fit) {
 
 }  // namespace
 
-std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks) {
+std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data,
+                                        std::vector<Block> blocks) {
   const PackedPuzzle net = pack_puzzle(puzzle);
   const std::size_t rows = std::min<std::size_t>(data.rows, 512);
   std::vector<double> size(blocks.size());
@@ -62,7 +64,8 @@ std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& dat
   }
   std::vector<std::size_t> order(blocks.size());
   for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
   std::vector<Block> sorted;
   for (std::size_t b : order) sorted.push_back(blocks[b]);
   return sorted;
@@ -77,8 +80,9 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     if (auto status = check_data(puzzle, *data); !status) return status;
   }
   if (options.order == OrderMethod::search && !data) {
-    return Status::failure("--order search needs data (--data CSV): it orders blocks by how well "
-                           "the network reproduces `pred`");
+    return Status::failure(
+        "--order search needs data (--data CSV): it orders blocks by how well "
+        "the network reproduces `pred`");
   }
   SolveReport report;
   report.has_data = data != nullptr;
@@ -87,13 +91,13 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
   report.pairing = pair_layers(puzzle, options.search.threads);
   report.seconds.emplace_back("pairing", watch.lap());
   const Pairing& pairing = report.pairing;
-  say("pairing", format("%zu blocks; scores of chosen pairs %.3f..%.3f, best rejected %.3f (margin x%.2f); "
-                        "%zu of %zu pairs sure",
-                        pairing.blocks.size(), pairing.worst_chosen,
-                        *std::max_element(pairing.scores.begin(), pairing.scores.end()),
-                        pairing.best_rejected,
-                        pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY,
-                        pairing.sure, pairing.blocks.size()));
+  say("pairing",
+      format("%zu blocks; scores of chosen pairs %.3f..%.3f, best rejected %.3f (margin x%.2f); "
+             "%zu of %zu pairs sure",
+             pairing.blocks.size(), pairing.worst_chosen,
+             *std::max_element(pairing.scores.begin(), pairing.scores.end()), pairing.best_rejected,
+             pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY,
+             pairing.sure, pairing.blocks.size()));
 
   std::vector<Assembly> starts = options.starts;
   if (options.order != OrderMethod::search) {
@@ -113,8 +117,8 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     report.seconds.emplace_back("verify", watch.lap());
     say("verify", "chain order: " + describe_fit(report.fit));
   }
-  const bool need_search =
-      options.order == OrderMethod::search || (options.order == OrderMethod::automatic && data && !report.fit.exact());
+  const bool need_search = options.order == OrderMethod::search ||
+                           (options.order == OrderMethod::automatic && data && !report.fit.exact());
   if (need_search) {
     if (starts.empty()) {
       std::vector<Block> by_norm = order_by_out_norm(puzzle, pairing.blocks);
@@ -136,9 +140,9 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     report.assembly = report.search.assembly;
     report.fit = report.search.fit;
     report.seconds.emplace_back("search", watch.lap());
-    say("search", format("%s after %.2fs: %llu moves scored, %.3g block-row evaluations", report.search.stopped.c_str(),
-                         report.search.seconds, (unsigned long long)report.search.moves,
-                         double(report.search.block_rows)));
+    say("search", format("%s after %.2fs: %llu moves scored, %.3g block-row evaluations",
+                         report.search.stopped.c_str(), report.search.seconds,
+                         (unsigned long long)report.search.moves, double(report.search.block_rows)));
     say("verify", describe_fit(report.fit));
   }
   report.answer = format_answer(report.assembly);

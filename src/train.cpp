@@ -95,14 +95,16 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
   std::uint64_t adam_step = 0;
 
   // Forward and backward for rows order[first .. first + count) of a batch of `batch_rows`.
-  auto chunk_pass = [&](std::size_t first, std::size_t count, std::size_t batch_rows, ChunkGradient& g, Work& w) {
+  auto chunk_pass = [&](std::size_t first, std::size_t count, std::size_t batch_rows, ChunkGradient& g,
+                        Work& w) {
     w.streams.assign((blocks + 1) * kTrainChunk * dp, 0.0f);
     w.hidden.assign(blocks * kTrainChunk * hp, 0.0f);
     w.grad.assign(kTrainChunk * dp, 0.0f);
     w.grad_hidden.assign(kTrainChunk * hp, 0.0f);
     auto stream = [&](std::size_t p) { return w.streams.data() + p * kTrainChunk * dp; };
     auto hidden = [&](std::size_t p) { return w.hidden.data() + p * kTrainChunk * hp; };
-    for (std::size_t r = 0; r < count; ++r) std::memcpy(stream(0) + r * dp, &x[order[first + r] * d], d * sizeof(float));
+    for (std::size_t r = 0; r < count; ++r)
+      std::memcpy(stream(0) + r * dp, &x[order[first + r] * d], d * sizeof(float));
     for (std::size_t b = 0; b < blocks; ++b) {
       linear_rows(step.forward[2 * b], stream(b), dp, count, hidden(b), hp, Epilogue::relu);
       std::memcpy(stream(b + 1), stream(b), kTrainChunk * dp * sizeof(float));
@@ -135,9 +137,10 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       for (std::size_t i = 0; i < d; ++i) {
         for (std::size_t r = 0; r < count; ++r) w.columns[i * kTrainChunk + r] = w.grad[r * dp + i];
       }
-      linear_rows(pack_columns(hidden(b), count, h, hp), w.columns.data(), kTrainChunk, d, w.product.data(), hp,
-                  Epilogue::store);
-      for (std::size_t i = 0; i < d; ++i) std::memcpy(&g.weight[out][i * h], &w.product[i * hp], h * sizeof(float));
+      linear_rows(pack_columns(hidden(b), count, h, hp), w.columns.data(), kTrainChunk, d, w.product.data(),
+                  hp, Epilogue::store);
+      for (std::size_t i = 0; i < d; ++i)
+        std::memcpy(&g.weight[out][i * h], &w.product[i * hp], h * sizeof(float));
       for (std::size_t i = 0; i < d; ++i) {
         float sum = 0;
         for (std::size_t r = 0; r < count; ++r) sum += w.grad[r * dp + i];
@@ -154,9 +157,10 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       for (std::size_t a = 0; a < h; ++a) {
         for (std::size_t r = 0; r < count; ++r) w.columns[a * kTrainChunk + r] = w.grad_hidden[r * hp + a];
       }
-      linear_rows(pack_columns(stream(b), count, d, dp), w.columns.data(), kTrainChunk, h, w.product.data(), dp,
-                  Epilogue::store);
-      for (std::size_t a = 0; a < h; ++a) std::memcpy(&g.weight[inp][a * d], &w.product[a * dp], d * sizeof(float));
+      linear_rows(pack_columns(stream(b), count, d, dp), w.columns.data(), kTrainChunk, h, w.product.data(),
+                  dp, Epilogue::store);
+      for (std::size_t a = 0; a < h; ++a)
+        std::memcpy(&g.weight[inp][a * d], &w.product[a * dp], d * sizeof(float));
       for (std::size_t a = 0; a < h; ++a) {
         float sum = 0;
         for (std::size_t r = 0; r < count; ++r) sum += w.grad_hidden[r * hp + a];
@@ -178,7 +182,8 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       for (std::size_t l = 0; l < layers.size(); ++l) {
         const Layer& layer = layers[l];
         step.forward[l] = pack_linear(layer);
-        if (l + 1 < layers.size()) step.backward[l] = pack_columns(layer.weight.data(), layer.rows, layer.cols, layer.cols);
+        if (l + 1 < layers.size())
+          step.backward[l] = pack_columns(layer.weight.data(), layer.rows, layer.cols, layer.cols);
       }
       const std::size_t chunks = (batch_rows + kTrainChunk - 1) / kTrainChunk;
       pool.run(chunks, [&](std::size_t c, int worker) {
@@ -199,7 +204,8 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
         std::vector<float>& v = is_bias ? v_bias[l] : v_weight[l];
         for (std::size_t i = 0; i < param.size(); ++i) {
           float grad = 0;
-          for (std::size_t c = 0; c < chunks; ++c) grad += (is_bias ? chunk_gradient[c].bias[l] : chunk_gradient[c].weight[l])[i];
+          for (std::size_t c = 0; c < chunks; ++c)
+            grad += (is_bias ? chunk_gradient[c].bias[l] : chunk_gradient[c].weight[l])[i];
           if (decay != 0) param[i] -= lr * decay * param[i];
           m[i] = beta1 * m[i] + (1 - beta1) * grad;
           v[i] = beta2 * v[i] + (1 - beta2) * grad * grad;

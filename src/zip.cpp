@@ -24,15 +24,24 @@ std::string at(const std::string& name, std::uint64_t offset) {
 
 const char* method_name(std::uint16_t method) {
   switch (method) {
-    case 1: return "shrink";
-    case 6: return "implode";
-    case 8: return "deflate";
-    case 9: return "deflate64";
-    case 12: return "bzip2";
-    case 14: return "lzma";
-    case 93: return "zstd";
-    case 95: return "xz";
-    default: return "unknown";
+    case 1:
+      return "shrink";
+    case 6:
+      return "implode";
+    case 8:
+      return "deflate";
+    case 9:
+      return "deflate64";
+    case 12:
+      return "bzip2";
+    case 14:
+      return "lzma";
+    case 93:
+      return "zstd";
+    case 95:
+      return "xz";
+    default:
+      return "unknown";
   }
 }
 
@@ -42,8 +51,7 @@ struct EndRecord {
   std::uint64_t directory_offset = 0;
 };
 
-Result<EndRecord> find_end_record(const std::uint8_t* data, std::size_t size,
-                                  const std::string& name) {
+Result<EndRecord> find_end_record(const std::uint8_t* data, std::size_t size, const std::string& name) {
   if (size < kEndRecordSize) {
     return Status::failure(at(name, 0) + "not a ZIP archive: " + std::to_string(size) +
                            " bytes is too short for an end record");
@@ -106,8 +114,8 @@ Result<ZipArchive> read_zip(const std::uint8_t* data, std::size_t size, const st
   const std::uint64_t directory_end = end->directory_offset + end->directory_size;
   for (std::uint64_t i = 0; i < end->entries; ++i) {
     if (directory_end - pos < kCentralHeaderSize || load_u32le(data + pos) != kCentralHeader) {
-      return Status::failure(at(name, pos) + "expected central directory entry " +
-                             std::to_string(i + 1) + " of " + std::to_string(end->entries));
+      return Status::failure(at(name, pos) + "expected central directory entry " + std::to_string(i + 1) +
+                             " of " + std::to_string(end->entries));
     }
     const std::uint8_t* c = data + pos;
     std::uint16_t flags = load_u16le(c + 8);
@@ -135,8 +143,7 @@ Result<ZipArchive> read_zip(const std::uint8_t* data, std::size_t size, const st
         for (std::uint64_t* value : {&unpacked_size, &packed_size, &local_offset}) {
           if (*value != 0xFFFFFFFFu) continue;
           if (left < 8) {
-            return Status::failure(at(name, pos) + "entry '" + entry.name +
-                                   "': ZIP64 extra field too short");
+            return Status::failure(at(name, pos) + "entry '" + entry.name + "': ZIP64 extra field too short");
           }
           *value = load_u64le(field);
           field += 8;
@@ -204,18 +211,18 @@ std::vector<std::uint8_t> write_zip(const std::vector<ZipFile>& files) {
     std::size_t header_end = out.size() + kLocalHeaderSize + file.name.size();
     std::size_t padding = (kAlignment - (header_end + 4) % kAlignment) % kAlignment;
     out.u32(kLocalHeader);
-    out.u16(20);                        // version needed: 2.0
-    out.u16(0x0800);                    // flags: UTF-8 names
-    out.u16(0);                         // method: stored
-    out.u16(0);                         // time
-    out.u16(0x21);                      // date: 1980-01-01
+    out.u16(20);      // version needed: 2.0
+    out.u16(0x0800);  // flags: UTF-8 names
+    out.u16(0);       // method: stored
+    out.u16(0);       // time
+    out.u16(0x21);    // date: 1980-01-01
     out.u32(crcs.back());
     out.u32(std::uint32_t(file.bytes.size()));
     out.u32(std::uint32_t(file.bytes.size()));
     out.u16(std::uint16_t(file.name.size()));
     out.u16(std::uint16_t(4 + padding));
     out.text(file.name);
-    out.u16(0x4246);                    // "FB"
+    out.u16(0x4246);  // "FB"
     out.u16(std::uint16_t(padding));
     for (std::size_t i = 0; i < padding; ++i) out.u8('Z');
     out.raw(file.bytes.data(), file.bytes.size());
@@ -224,7 +231,7 @@ std::vector<std::uint8_t> write_zip(const std::vector<ZipFile>& files) {
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto& file = files[i];
     out.u32(kCentralHeader);
-    out.u16(0x031e);                    // made by: Unix, 3.0
+    out.u16(0x031e);  // made by: Unix, 3.0
     out.u16(20);
     out.u16(0x0800);
     out.u16(0);
@@ -234,18 +241,18 @@ std::vector<std::uint8_t> write_zip(const std::vector<ZipFile>& files) {
     out.u32(std::uint32_t(file.bytes.size()));
     out.u32(std::uint32_t(file.bytes.size()));
     out.u16(std::uint16_t(file.name.size()));
-    out.u16(0);                         // extra
-    out.u16(0);                         // comment
-    out.u16(0);                         // disk
-    out.u16(0);                         // internal attributes
-    out.u32(0100644u << 16);            // external attributes: regular file, rw-r--r--
+    out.u16(0);               // extra
+    out.u16(0);               // comment
+    out.u16(0);               // disk
+    out.u16(0);               // internal attributes
+    out.u32(0100644u << 16);  // external attributes: regular file, rw-r--r--
     out.u32(std::uint32_t(local_offsets[i]));
     out.text(file.name);
   }
   std::uint64_t directory_size = out.size() - directory_offset;
   std::uint64_t zip64_end = out.size();
   out.u32(kZip64EndRecord);
-  out.u64(44);                          // size of the rest of this record
+  out.u64(44);  // size of the rest of this record
   out.u16(0x031e);
   out.u16(45);
   out.u32(0);

@@ -1,5 +1,8 @@
 #include "support.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -7,8 +10,6 @@
 #include <iterator>
 #include <numeric>
 #include <stdexcept>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "network.hpp"
 #include "pth.hpp"
@@ -130,7 +131,8 @@ SubPuzzle sub_puzzle(const std::vector<std::size_t>& positions, std::size_t rows
   // pred = this network's own output, from the library's forward pass: the right assembly then
   // has MSE 0 by construction.
   humpty::ThreadPool pool(1);
-  std::vector<float> outputs = humpty::network_outputs(humpty::pack_puzzle(sub.puzzle), sub.answer, sub.data, pool);
+  std::vector<float> outputs =
+      humpty::network_outputs(humpty::pack_puzzle(sub.puzzle), sub.answer, sub.data, pool);
   sub.data.pred.assign(outputs.begin(), outputs.end());
   return sub;
 }

@@ -36,7 +36,8 @@ TEST_CASE("CRC-32C check value", "[bundle]") {
   CHECK(humpty::crc32c_update(humpty::crc32c("1234", 4), "56789", 5) == 0xE3069283u);
   std::vector<std::uint8_t> big(1000);
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = std::uint8_t(i * 7);
-  CHECK(humpty::crc32c(big.data(), 1000) == humpty::crc32c_update(humpty::crc32c(big.data(), 333), big.data() + 333, 667));
+  CHECK(humpty::crc32c(big.data(), 1000) ==
+        humpty::crc32c_update(humpty::crc32c(big.data(), 333), big.data() + 333, 667));
 }
 
 TEST_CASE(".humpty round-trips pieces and data exactly", "[bundle]") {
@@ -53,7 +54,8 @@ TEST_CASE(".humpty round-trips pieces and data exactly", "[bundle]") {
     CHECK(bundle->data.x == data.x);
     CHECK(bundle->data.pred == data.pred);
     CHECK(bundle->data.truth == data.truth);
-    auto pieces_only = humpty::parse_bundle(bytes.data(), bytes.size(), "mem.humpty", humpty::BundleParts::pieces);
+    auto pieces_only =
+        humpty::parse_bundle(bytes.data(), bytes.size(), "mem.humpty", humpty::BundleParts::pieces);
     REQUIRE(pieces_only.ok());
     CHECK(!pieces_only->has_data);
   }
@@ -97,7 +99,8 @@ TEST_CASE("broken .humpty files are rejected with file and offset", "[bundle]") 
   // A record whose index is wrong, with every CRC right: the record checks still catch it.
   bytes = good;
   humpty::store_u32le(bytes.data() + 64, 7);
-  humpty::store_u32le(bytes.data() + 48, humpty::crc32c(bytes.data() + 64, humpty::load_u64le(bytes.data() + 32)));
+  humpty::store_u32le(bytes.data() + 48,
+                      humpty::crc32c(bytes.data() + 64, humpty::load_u64le(bytes.data() + 32)));
   humpty::store_u32le(bytes.data() + 60, humpty::crc32c(bytes.data(), 60));
   CHECK(message(bytes) == "b.humpty:64: piece 0: index 7, expected 0");
   // Non-finite data.
@@ -105,7 +108,8 @@ TEST_CASE("broken .humpty files are rejected with file and offset", "[bundle]") 
   bad.pred[1] = std::nan("");
   auto with_nan = humpty::encode_bundle(small_pieces(), &bad);
   CHECK(message(with_nan).find("pred of row 1 is not finite") != std::string::npos);
-  CHECK(humpty::read_bundle("/nonexistent.humpty").message() == "/nonexistent.humpty: cannot open: No such file or directory");
+  CHECK(humpty::read_bundle("/nonexistent.humpty").message() ==
+        "/nonexistent.humpty: cannot open: No such file or directory");
 }
 
 TEST_CASE("the published pieces: .pth -> .humpty -> .pth keeps every tensor", "[bundle][puzzle]") {

@@ -3,10 +3,16 @@
 
 namespace {
 
-std::string pieces() { return test::puzzle_dir() + "/pieces"; }
-std::string csv() { return test::puzzle_dir() + "/historical_data.csv"; }
+std::string pieces() {
+  return test::puzzle_dir() + "/pieces";
+}
+std::string csv() {
+  return test::puzzle_dir() + "/historical_data.csv";
+}
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 }  // namespace
 
@@ -16,11 +22,13 @@ TEST_CASE("cli: usage errors exit 2", "[cli]") {
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err.find("humpty: error: unknown command 'frobnicate'") == 0);
   CHECK(test::run_cli("solve").exit_code == 2);
-  CHECK(test::run_cli("solve " + pieces() + " --bogus").err.find("unknown option '--bogus'") != std::string::npos);
+  CHECK(test::run_cli("solve " + pieces() + " --bogus").err.find("unknown option '--bogus'") !=
+        std::string::npos);
   CHECK(test::run_cli("solve " + pieces() + " --seed").err.find("--seed needs a value") != std::string::npos);
   CHECK(test::run_cli("solve " + pieces() + " --threads x").exit_code == 2);
   CHECK(test::run_cli("solve " + pieces() + " --order sideways").exit_code == 2);
-  CHECK(test::run_cli("solve " + pieces() + " --order search").err.find("--order search needs --data") != std::string::npos);
+  CHECK(test::run_cli("solve " + pieces() + " --order search").err.find("--order search needs --data") !=
+        std::string::npos);
   CHECK(test::run_cli("verify " + pieces() + " --data " + csv()).exit_code == 2);
   CHECK(test::run_cli("--help").exit_code == 0);
   auto version = test::run_cli("--version");
@@ -96,7 +104,8 @@ TEST_CASE("cli: verify and inspect", "[cli][puzzle]") {
 
 TEST_CASE("cli: convert and generate", "[cli][generate]") {
   std::string dir = test::scratch_dir("cli-convert");
-  auto generated = test::run_cli("generate -q -o " + dir + "/g --blocks 3 --dim 5 --hidden 9 --rows 200 --epochs 5 --seed 2");
+  auto generated = test::run_cli("generate -q -o " + dir +
+                                 "/g --blocks 3 --dim 5 --hidden 9 --rows 200 --epochs 5 --seed 2");
   REQUIRE(generated.exit_code == 0);
   CHECK(generated.err.empty());
   auto answer_file = test::read_bytes(dir + "/g/answer.txt");
@@ -104,15 +113,18 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   std::string answer = answer_text.substr(0, answer_text.find('\n'));
   CHECK(answer_text == answer + "\nsha256 " + humpty::sha256_hex(answer) + "\n");
   // The three forms of the puzzle agree.
-  auto from_dir = test::run_cli("verify -q " + dir + "/g/pieces --data " + dir + "/g/historical_data.csv --answer @" + dir + "/g/answer.txt");
+  auto from_dir = test::run_cli("verify -q " + dir + "/g/pieces --data " + dir +
+                                "/g/historical_data.csv --answer @" + dir + "/g/answer.txt");
   CHECK(from_dir.exit_code == 0);
-  auto from_bundle = test::run_cli("verify -q " + dir + "/g/puzzle.humpty --answer @" + dir + "/g/answer.txt");
+  auto from_bundle =
+      test::run_cli("verify -q " + dir + "/g/puzzle.humpty --answer @" + dir + "/g/answer.txt");
   CHECK(from_bundle.exit_code == 0);
   CHECK(from_bundle.out == from_dir.out);
   // .humpty -> pth directory and CSV, and back to .humpty: the same bytes.
   CHECK(test::run_cli("convert -q " + dir + "/g/puzzle.humpty -o " + dir + "/pieces").exit_code == 0);
   CHECK(test::run_cli("convert -q " + dir + "/g/puzzle.humpty -o " + dir + "/data.csv").exit_code == 0);
-  CHECK(test::run_cli("convert -q " + dir + "/pieces --data " + dir + "/data.csv -o " + dir + "/again.humpty").exit_code == 0);
+  CHECK(test::run_cli("convert -q " + dir + "/pieces --data " + dir + "/data.csv -o " + dir + "/again.humpty")
+            .exit_code == 0);
   CHECK(test::read_bytes(dir + "/again.humpty") == test::read_bytes(dir + "/g/puzzle.humpty"));
   auto solved = test::run_cli("solve -q " + dir + "/g/puzzle.humpty");
   CHECK(solved.exit_code == 0);
@@ -123,5 +135,6 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   test::write_text(dir + "/junk.humpty", "not a puzzle");
   auto junk = test::run_cli("solve " + dir + "/junk.humpty");
   CHECK(junk.exit_code == 3);
-  CHECK(junk.err == "humpty: error: " + dir + "/junk.humpty: neither a directory of piece_<k>.pth files nor a .humpty file\n");
+  CHECK(junk.err == "humpty: error: " + dir +
+                        "/junk.humpty: neither a directory of piece_<k>.pth files nor a .humpty file\n");
 }

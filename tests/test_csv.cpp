@@ -24,13 +24,16 @@ TEST_CASE("CSV errors name file, line and column", "[csv]") {
   CHECK(parse_csv("a,b\n1,2\n", "e.csv").message().find("e.csv:1: no 'pred' column") == 0);
   CHECK(parse_csv("pred\n1\n", "e.csv").message() == "e.csv:1: no feature columns before 'pred'");
   CHECK(parse_csv("a,pred\n", "e.csv").message() == "e.csv:2:1: no data rows after the header");
-  CHECK(parse_csv("a,pred\n1,2\n3,abc\n", "e.csv").message() == "e.csv:3:3: column 'pred': expected a number, got 'abc'");
+  CHECK(parse_csv("a,pred\n1,2\n3,abc\n", "e.csv").message() ==
+        "e.csv:3:3: column 'pred': expected a number, got 'abc'");
   CHECK(parse_csv("a,pred\n1,2\n3\n", "e.csv").message() == "e.csv:3:2: expected 2 fields, got 1");
   CHECK(parse_csv("a,pred\n1,2,3\n", "e.csv").message() == "e.csv:2:4: expected 2 fields, got more");
-  CHECK(parse_csv("a,pred\n1,nan\n", "e.csv").message() == "e.csv:2:3: column 'pred': nan is not a finite number");
+  CHECK(parse_csv("a,pred\n1,nan\n", "e.csv").message() ==
+        "e.csv:2:3: column 'pred': nan is not a finite number");
   CHECK(parse_csv("a,pred\n1,2\n\n3,4\n", "e.csv").message() == "e.csv:3:1: empty line");
   CHECK(parse_csv("\"a\",pred\n1,2\n", "e.csv").message() == "e.csv:1:1: quoted fields are not supported");
-  CHECK(humpty::read_csv("/nonexistent.csv").message() == "/nonexistent.csv: cannot open: No such file or directory");
+  CHECK(humpty::read_csv("/nonexistent.csv").message() ==
+        "/nonexistent.csv: cannot open: No such file or directory");
 }
 
 TEST_CASE("the published data reads whole", "[csv][puzzle]") {

@@ -4,7 +4,8 @@
 #include "catch.hpp"
 #include "support.hpp"
 
-TEST_CASE("generate: a trained network, shuffled; the same seed gives the same puzzle for any threads", "[generate]") {
+TEST_CASE("generate: a trained network, shuffled; the same seed gives the same puzzle for any threads",
+          "[generate]") {
   humpty::GenerateOptions options;
   options.blocks = 3;
   options.dim = 6;
@@ -74,9 +75,11 @@ TEST_CASE("generate: a small generated puzzle is solved exactly from the data", 
   CHECK(report->assembly == generated->answer);
 }
 
-TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch is installed)", "[generate][torch]") {
+TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch is installed)",
+          "[generate][torch]") {
   if (std::system("python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-    WARN("SKIPPED: python3 with torch is not installed here; the .pth files were not checked with torch.load");
+    WARN(
+        "SKIPPED: python3 with torch is not installed here; the .pth files were not checked with torch.load");
     return;
   }
   humpty::GenerateOptions options;
@@ -91,13 +94,15 @@ TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch
   REQUIRE(humpty::write_pieces_directory(dir, generated->puzzle.pieces).ok());
   // torch prints every tensor's values; compare them with ours, to 9 significant digits.
   std::string script = dir + "/check.py";
-  test::write_text(script,
-                   "import sys, torch\n"
-                   "for k in range(int(sys.argv[2])):\n"
-                   "    d = torch.load(f'{sys.argv[1]}/piece_{k}.pth', weights_only=True)\n"
-                   "    assert list(d.keys()) == ['weight', 'bias'], d.keys()\n"
-                   "    print(' '.join('%.9g' % v for v in d['weight'].flatten().tolist() + d['bias'].tolist()))\n");
-  std::string command = "python3 " + script + " " + dir + " " + std::to_string(generated->puzzle.pieces.size()) + " > " + dir + "/out.txt";
+  test::write_text(
+      script,
+      "import sys, torch\n"
+      "for k in range(int(sys.argv[2])):\n"
+      "    d = torch.load(f'{sys.argv[1]}/piece_{k}.pth', weights_only=True)\n"
+      "    assert list(d.keys()) == ['weight', 'bias'], d.keys()\n"
+      "    print(' '.join('%.9g' % v for v in d['weight'].flatten().tolist() + d['bias'].tolist()))\n");
+  std::string command = "python3 " + script + " " + dir + " " +
+                        std::to_string(generated->puzzle.pieces.size()) + " > " + dir + "/out.txt";
   REQUIRE(std::system(command.c_str()) == 0);
   auto out = test::read_bytes(dir + "/out.txt");
   std::string text(out.begin(), out.end());
@@ -105,8 +110,11 @@ TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch
   char number[32];
   for (const auto& piece : generated->puzzle.pieces) {
     std::string line;
-    for (float v : piece.weight) line += (line.empty() ? "" : " ") + std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
-    for (float v : piece.bias) line += " " + std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
+    for (float v : piece.weight)
+      line += (line.empty() ? "" : " ") +
+              std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
+    for (float v : piece.bias)
+      line += " " + std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
     expected += line + "\n";
   }
   CHECK(text == expected);

@@ -15,11 +15,11 @@ humpty::Layer layer(std::size_t rows, std::size_t cols, std::vector<float> weigh
 // d = 2, h = 3, two blocks; every value below is exact in float, so outputs are exact too.
 humpty::Puzzle tiny_puzzle() {
   std::vector<humpty::Layer> pieces;
-  pieces.push_back(layer(3, 2, {1, 0, 0, 1, 1, 1}, {0, -1, 0.5f}));   // 0: inp of block A
-  pieces.push_back(layer(2, 3, {1, 0, 1, 0, 2, 0}, {0.5f, 0}));       // 1: out of block A
-  pieces.push_back(layer(1, 2, {1, -1}, {0.25f}));                    // 2: last
-  pieces.push_back(layer(3, 2, {0, 0, 0, 0, 0, 0}, {0, 0, 0}));       // 3: inp of block B
-  pieces.push_back(layer(2, 3, {0, 0, 0, 0, 0, 0}, {1, 0}));          // 4: out of block B: adds (1, 0)
+  pieces.push_back(layer(3, 2, {1, 0, 0, 1, 1, 1}, {0, -1, 0.5f}));  // 0: inp of block A
+  pieces.push_back(layer(2, 3, {1, 0, 1, 0, 2, 0}, {0.5f, 0}));      // 1: out of block A
+  pieces.push_back(layer(1, 2, {1, -1}, {0.25f}));                   // 2: last
+  pieces.push_back(layer(3, 2, {0, 0, 0, 0, 0, 0}, {0, 0, 0}));      // 3: inp of block B
+  pieces.push_back(layer(2, 3, {0, 0, 0, 0, 0, 0}, {1, 0}));         // 4: out of block B: adds (1, 0)
   auto puzzle = humpty::make_puzzle(std::move(pieces), "tiny");
   REQUIRE(puzzle.ok());
   return *puzzle;

@@ -43,7 +43,8 @@ Chain chain_puzzle(std::size_t n, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("the out-bias path recovers a constructed order, small (exact) and large (heuristic)", "[ordering]") {
+TEST_CASE("the out-bias path recovers a constructed order, small (exact) and large (heuristic)",
+          "[ordering]") {
   for (std::size_t n : {std::size_t(1), std::size_t(2), std::size_t(5), std::size_t(11), std::size_t(12),
                         std::size_t(13), std::size_t(30), std::size_t(64)}) {
     Chain chain = chain_puzzle(n, n + 3);

@@ -42,36 +42,48 @@ TEST_CASE("a state dict pickle round-trips through the writer and the reader", "
 
 TEST_CASE("the pickle reader refuses anything that is not a tensor state dict", "[pickle]") {
   SECTION("a global outside the allow-list is refused by name") {
-    auto dict = read(std::string("\x80\x02", 2) + "cos\nsystem\n" + std::string("X\x02\x00\x00\x00" "ls\x85R.", 10));
+    auto dict = read(std::string("\x80\x02", 2) + "cos\nsystem\n" +
+                     std::string("X\x02\x00\x00\x00"
+                                 "ls\x85R.",
+                                 10));
     REQUIRE(!dict.ok());
-    CHECK(dict.message() == "t.pkl:2: pickle refers to 'os.system', which is not part of a PyTorch state dict; refusing it");
+    CHECK(dict.message() ==
+          "t.pkl:2: pickle refers to 'os.system', which is not part of a PyTorch state dict; refusing it");
   }
   SECTION("an integer storage type is refused with the dtypes that work") {
     auto dict = read(std::string("\x80\x02", 2) + "ctorch\nLongStorage\n.");
     REQUIRE(!dict.ok());
-    CHECK(dict.message().find("tensor storage type 'torch.LongStorage' is not supported") != std::string::npos);
+    CHECK(dict.message().find("tensor storage type 'torch.LongStorage' is not supported") !=
+          std::string::npos);
   }
   SECTION("an opcode PyTorch does not write is refused by name") {
     auto dict = read(std::string("\x80\x02", 2) + "\x81");
     REQUIRE(!dict.ok());
-    CHECK(dict.message() == "t.pkl:2: pickle opcode NEWOBJ (0x81) is not used by PyTorch state dicts; refusing it");
+    CHECK(dict.message() ==
+          "t.pkl:2: pickle opcode NEWOBJ (0x81) is not used by PyTorch state dicts; refusing it");
     auto unknown = read(std::string("\x80\x02\xff", 3));
     REQUIRE(!unknown.ok());
     CHECK(unknown.message() == "t.pkl:2: unknown pickle opcode 0xff");
   }
   SECTION("truncated input") {
     auto full = humpty::write_state_dict_pickle(linear_dict(2, 2));
-    for (std::size_t cut : {std::size_t(0), std::size_t(1), std::size_t(5), full.size() / 2, full.size() - 1}) {
+    for (std::size_t cut :
+         {std::size_t(0), std::size_t(1), std::size_t(5), full.size() / 2, full.size() - 1}) {
       auto dict = read_state_dict_pickle(full.data(), cut, "cut.pkl");
       CHECK(!dict.ok());
     }
   }
   SECTION("protocol 1 and a memo entry never stored") {
-    CHECK(read(std::string("\x80\x01.", 3)).message().find("pickle protocol 1 is not supported") != std::string::npos);
-    CHECK(read(std::string("\x80\x02h\x05.", 5)).message() == "t.pkl:2: BINGET of memo entry 5, which was never stored");
+    CHECK(read(std::string("\x80\x01.", 3)).message().find("pickle protocol 1 is not supported") !=
+          std::string::npos);
+    CHECK(read(std::string("\x80\x02h\x05.", 5)).message() ==
+          "t.pkl:2: BINGET of memo entry 5, which was never stored");
   }
   SECTION("a dict of something other than tensors") {
-    auto dict = read(std::string("\x80\x02}X\x01\x00\x00\x00" "aK\x01s.", 13));
+    auto dict =
+        read(std::string("\x80\x02}X\x01\x00\x00\x00"
+                         "aK\x01s.",
+                         13));
     REQUIRE(!dict.ok());
     CHECK(dict.message().find("state dict entry 'a' is a int, not a tensor") != std::string::npos);
   }

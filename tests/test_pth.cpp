@@ -115,7 +115,8 @@ TEST_CASE("broken .pth files are rejected with a message naming the file", "[pth
   humpty::Layer layer = test::random_layer(4, 3, 5);
   SECTION("not a zip at all") {
     std::string text = "this is not a pytorch file, just some text that is long enough";
-    auto result = humpty::parse_pth(reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), "text.pth");
+    auto result =
+        humpty::parse_pth(reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), "text.pth");
     REQUIRE(!result.ok());
     CHECK(result.message().find("text.pth:") == 0);
   }
@@ -132,11 +133,14 @@ TEST_CASE("broken .pth files are rejected with a message naming the file", "[pth
       b.stride = {1};
       return humpty::StateDict{{"weight", w}, {"bias", b}};
     }());
-    auto bytes = humpty::write_zip({{"a/data.pkl", pickle}, {"a/data/0", std::vector<std::uint8_t>(40)}, {"a/data/1", std::vector<std::uint8_t>(16)}});
+    auto bytes = humpty::write_zip({{"a/data.pkl", pickle},
+                                    {"a/data/0", std::vector<std::uint8_t>(40)},
+                                    {"a/data/1", std::vector<std::uint8_t>(16)}});
     auto result = humpty::parse_pth(bytes.data(), bytes.size(), "short.pth");
     REQUIRE(!result.ok());
     CHECK(result.message().find("short.pth:") == 0);
-    CHECK(result.message().find("storage 'a/data/0' holds 40 bytes, expected 12 float32 values") != std::string::npos);
+    CHECK(result.message().find("storage 'a/data/0' holds 40 bytes, expected 12 float32 values") !=
+          std::string::npos);
   }
   SECTION("a bias that does not match the weight's rows") {
     humpty::Layer odd = layer;
@@ -154,10 +158,13 @@ TEST_CASE("broken .pth files are rejected with a message naming the file", "[pth
       b.stride = {1};
       return humpty::StateDict{{"weight", w}, {"bias", b}};
     }());
-    auto bytes = humpty::write_zip({{"a/data.pkl", pickle}, {"a/data/0", std::vector<std::uint8_t>(48)}, {"a/data/1", std::vector<std::uint8_t>(20)}});
+    auto bytes = humpty::write_zip({{"a/data.pkl", pickle},
+                                    {"a/data/0", std::vector<std::uint8_t>(48)},
+                                    {"a/data/1", std::vector<std::uint8_t>(20)}});
     auto result = humpty::parse_pth(bytes.data(), bytes.size(), "bias.pth");
     REQUIRE(!result.ok());
-    CHECK(result.message() == "bias.pth: tensor 'bias' has wrong shape: got [5], expected [4] (the weight's rows)");
+    CHECK(result.message() ==
+          "bias.pth: tensor 'bias' has wrong shape: got [5], expected [4] (the weight's rows)");
   }
   SECTION("missing file") {
     auto result = humpty::read_pth("/nonexistent/piece_0.pth");

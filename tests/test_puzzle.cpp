@@ -41,9 +41,11 @@ TEST_CASE("inconsistent piece sets are rejected with what is wrong", "[puzzle]")
     auto puzzle = humpty::make_puzzle(std::move(pieces), "set");
     return puzzle.ok() ? std::string("accepted") : puzzle.message();
   };
-  CHECK(message(pieces_for("ioioll")) == "set: 2 pieces have the last layer's shape 1x4 (piece 4, piece 5); expected exactly one");
-  CHECK(message(pieces_for("iiiool")).find("set: 2 layers of 4x6 but 3 of 6x4; every block needs one of each") == 0);
-  CHECK(message(pieces_for("io")) .find("cannot form a network") != std::string::npos);
+  CHECK(message(pieces_for("ioioll")) ==
+        "set: 2 pieces have the last layer's shape 1x4 (piece 4, piece 5); expected exactly one");
+  CHECK(message(pieces_for("iiiool"))
+            .find("set: 2 layers of 4x6 but 3 of 6x4; every block needs one of each") == 0);
+  CHECK(message(pieces_for("io")).find("cannot form a network") != std::string::npos);
   auto square = pieces_for("iol", 4, 4);
   CHECK(message(square).find("square") != std::string::npos);
   auto bad_bias = pieces_for("iol");
@@ -67,14 +69,17 @@ TEST_CASE("a pieces directory must number its pieces 0..2N without gaps", "[puzz
   auto complete = humpty::read_puzzle(dir);
   REQUIRE(complete.ok());
   CHECK(complete->blocks() == 1);
-  CHECK(humpty::read_puzzle(test::scratch_dir("empty")).message().find("no piece_<k>.pth files") != std::string::npos);
-  CHECK(humpty::read_puzzle(dir + "/nothing-here").message() == dir + "/nothing-here: no such file or directory");
+  CHECK(humpty::read_puzzle(test::scratch_dir("empty")).message().find("no piece_<k>.pth files") !=
+        std::string::npos);
+  CHECK(humpty::read_puzzle(dir + "/nothing-here").message() ==
+        dir + "/nothing-here: no such file or directory");
 }
 
 TEST_CASE("a broken piece file is reported by its path", "[puzzle]") {
   std::string dir = test::scratch_dir("broken");
   auto pieces = pieces_for("iol");
-  for (std::size_t k = 0; k < 3; ++k) test::write_bytes(dir + "/piece_" + std::to_string(k) + ".pth", humpty::write_pth(pieces[k], "archive"));
+  for (std::size_t k = 0; k < 3; ++k)
+    test::write_bytes(dir + "/piece_" + std::to_string(k) + ".pth", humpty::write_pth(pieces[k], "archive"));
   test::write_text(dir + "/piece_1.pth", "garbage");
   auto puzzle = humpty::read_puzzle(dir);
   REQUIRE(!puzzle.ok());
@@ -98,10 +103,12 @@ TEST_CASE("answers are formatted and parsed with their roles checked", "[puzzle]
   auto parsed = humpty::parse_answer(" 1,0,3,4,6,5,2\n", *puzzle, "a");
   REQUIRE(parsed.ok());
   CHECK(*parsed == assembly);
-  CHECK(humpty::parse_answer("1,0,3,4,6,5", *puzzle, "a").message() == "a: the answer lists 6 pieces, the puzzle has 7");
+  CHECK(humpty::parse_answer("1,0,3,4,6,5", *puzzle, "a").message() ==
+        "a: the answer lists 6 pieces, the puzzle has 7");
   CHECK(humpty::parse_answer("1,0,3,4,6,5,9", *puzzle, "a").message() ==
         "a:13: piece 9 does not exist (the puzzle has pieces 0 to 6)");
-  CHECK(humpty::parse_answer("1,0,3,4,6,x,2", *puzzle, "a").message() == "a:11: expected a piece number, got 'x'");
+  CHECK(humpty::parse_answer("1,0,3,4,6,x,2", *puzzle, "a").message() ==
+        "a:11: expected a piece number, got 'x'");
   CHECK(humpty::parse_answer("1,0,1,4,6,5,2", *puzzle, "a").message() == "a: piece 1 appears twice");
   CHECK(humpty::parse_answer("0,1,3,4,6,5,2", *puzzle, "a").message() ==
         "a: position 0 needs an inp layer, but piece 0 is an out layer");

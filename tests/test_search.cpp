@@ -50,7 +50,8 @@ TEST_CASE("moves change an assembly as documented", "[search]") {
   CHECK(humpty::last_changed({MoveKind::insert, 4, 1, 0}) == 4);
 }
 
-TEST_CASE("the search finds a 12-block network of the published pieces from shuffled starts", "[search][puzzle]") {
+TEST_CASE("the search finds a 12-block network of the published pieces from shuffled starts",
+          "[search][puzzle]") {
   std::vector<std::size_t> positions = {0, 3, 7, 11, 15, 20, 24, 29, 33, 38, 42, 47};
   test::SubPuzzle sub = test::sub_puzzle(positions, 2000, 5);
   for (std::uint64_t seed : {1, 2, 3}) {

@@ -14,7 +14,8 @@ TEST_CASE("CRC-32 of the standard check string", "[zip]") {
 }
 
 TEST_CASE("write_zip and read_zip round-trip stored entries, data aligned to 64 bytes", "[zip]") {
-  std::vector<humpty::ZipFile> files = {{"a/data.pkl", {1, 2, 3}}, {"a/data/0", std::vector<std::uint8_t>(1000, 7)}, {"a/empty", {}}};
+  std::vector<humpty::ZipFile> files = {
+      {"a/data.pkl", {1, 2, 3}}, {"a/data/0", std::vector<std::uint8_t>(1000, 7)}, {"a/empty", {}}};
   auto bytes = humpty::write_zip(files);
   auto zip = read_zip(bytes.data(), bytes.size(), "mem.zip");
   REQUIRE(zip.ok());
@@ -24,7 +25,8 @@ TEST_CASE("write_zip and read_zip round-trip stored entries, data aligned to 64 
     CHECK(entry.name == files[i].name);
     CHECK(entry.size == files[i].bytes.size());
     CHECK(entry.data_offset % 64 == 0);
-    CHECK(std::equal(files[i].bytes.begin(), files[i].bytes.end(), bytes.begin() + std::ptrdiff_t(entry.data_offset)));
+    CHECK(std::equal(files[i].bytes.begin(), files[i].bytes.end(),
+                     bytes.begin() + std::ptrdiff_t(entry.data_offset)));
     CHECK(humpty::check_zip_crc(bytes.data(), entry, "mem.zip").ok());
   }
   CHECK(zip->find("a/data/0") == &zip->entries[1]);
@@ -37,7 +39,8 @@ TEST_CASE("read_zip lists the entries of a real piece", "[zip][puzzle]") {
   REQUIRE(zip.ok());
   CHECK(zip->find("archive/data.pkl") != nullptr);
   CHECK(zip->find("archive/data/0") != nullptr);
-  for (const auto& entry : zip->entries) CHECK(humpty::check_zip_crc(bytes.data(), entry, "piece_0.pth").ok());
+  for (const auto& entry : zip->entries)
+    CHECK(humpty::check_zip_crc(bytes.data(), entry, "piece_0.pth").ok());
 }
 
 TEST_CASE("read_zip rejects broken archives with a message naming the file and offset", "[zip]") {
@@ -73,7 +76,8 @@ TEST_CASE("read_zip rejects broken archives with a message naming the file and o
     humpty::store_u16le(bytes.data() + central + 10, 8);
     auto bad = read_zip(bytes.data(), bytes.size(), "deflate.zip");
     REQUIRE(!bad.ok());
-    CHECK(bad.message().find("deflate.zip:" + std::to_string(central) + ": entry 'x/data.pkl' uses compression method 8 (deflate)") == 0);
+    CHECK(bad.message().find("deflate.zip:" + std::to_string(central) +
+                             ": entry 'x/data.pkl' uses compression method 8 (deflate)") == 0);
   }
   SECTION("a damaged byte fails the CRC check") {
     auto bytes = good;

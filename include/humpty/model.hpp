@@ -33,12 +33,12 @@ const char* role_name(Role role);
 
 // The pieces of one network with the role each plays, found from the shapes alone.
 struct Puzzle {
-  std::string source;         // where the pieces came from, for messages
-  std::vector<Layer> pieces;  // piece k is pieces[k]
-  std::vector<Role> roles;    // roles[k] is the role of piece k
-  std::size_t dim = 0;        // d: the width of the residual stream
-  std::size_t hidden = 0;     // h: the width inside a block
-  std::size_t outputs = 0;    // o: rows of the last layer
+  std::string source;           // where the pieces came from, for messages
+  std::vector<Layer> pieces;    // piece k is pieces[k]
+  std::vector<Role> roles;      // roles[k] is the role of piece k
+  std::size_t dim = 0;          // d: the width of the residual stream
+  std::size_t hidden = 0;       // h: the width inside a block
+  std::size_t outputs = 0;      // o: rows of the last layer
   std::vector<int> inp_pieces;  // ascending piece indices
   std::vector<int> out_pieces;  // ascending piece indices
   int last_piece = -1;
@@ -92,9 +92,7 @@ struct Block {
 struct Assembly {
   std::vector<Block> blocks;
   int last = -1;
-  bool operator==(const Assembly& other) const {
-    return blocks == other.blocks && last == other.last;
-  }
+  bool operator==(const Assembly& other) const { return blocks == other.blocks && last == other.last; }
   bool operator!=(const Assembly& other) const { return !(*this == other); }
 };
 
@@ -107,6 +105,8 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
 
 // SHA-256 (FIPS 180-4) of bytes, as 64 lowercase hex digits.
 std::string sha256_hex(const void* data, std::size_t size);
-inline std::string sha256_hex(std::string_view text) { return sha256_hex(text.data(), text.size()); }
+inline std::string sha256_hex(std::string_view text) {
+  return sha256_hex(text.data(), text.size());
+}
 
 }  // namespace humpty

@@ -33,7 +33,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose, `return value;`
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit on purpose, `return value;`
   Result(Status failed) : message_(failed.message()) {  // NOLINT: `return Status::failure(..);`
     assert(!failed.ok() && "a Result needs a value or a failure");
   }

@@ -26,10 +26,10 @@ using Logger = std::function<void(const std::string& stage, const std::string& m
 // How well an assembly reproduces the data.
 struct Fit {
   std::size_t rows = 0;
-  double mse_pred = 0;      // mean squared error against `pred`
-  double mse_true = -1;     // against `true`; -1 when the data has none
-  double max_error = 0;     // largest |output - pred|
-  double tolerance = 0;     // the MSE below which the output equals `pred` up to float rounding
+  double mse_pred = 0;   // mean squared error against `pred`
+  double mse_true = -1;  // against `true`; -1 when the data has none
+  double max_error = 0;  // largest |output - pred|
+  double tolerance = 0;  // the MSE below which the output equals `pred` up to float rounding
   bool exact() const { return mse_pred <= tolerance; }
 };
 
@@ -50,13 +50,13 @@ Fit evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data
 // negative multiple of the identity, so each pair is scored by |trace(P)| / ||P||_F and the
 // assignment that maximises the total score is taken (Hungarian algorithm).
 struct Pairing {
-  std::vector<Block> blocks;    // one per inp piece, in ascending inp piece order
-  std::vector<double> scores;   // the chosen pairs' scores
-  std::vector<double> table;    // N x N: table[i * N + o] = score of inp_pieces[i] with out_pieces[o]
-  double worst_chosen = 0;      // the lowest score among the chosen pairs
-  double best_rejected = 0;     // the highest score among all other pairs
-  std::size_t sure = 0;         // chosen pairs whose score is at least kSureRatio times every
-                                // other score in their row and column
+  std::vector<Block> blocks;   // one per inp piece, in ascending inp piece order
+  std::vector<double> scores;  // the chosen pairs' scores
+  std::vector<double> table;   // N x N: table[i * N + o] = score of inp_pieces[i] with out_pieces[o]
+  double worst_chosen = 0;     // the lowest score among the chosen pairs
+  double best_rejected = 0;    // the highest score among all other pairs
+  std::size_t sure = 0;        // chosen pairs whose score is at least kSureRatio times every
+                               // other score in their row and column
   static constexpr double kSureRatio = 1.5;
 };
 
@@ -68,12 +68,12 @@ Pairing pair_layers(const Puzzle& puzzle, int threads = 0);
 // Consecutive blocks have close out-layer biases, and ||W_out||_F tends to grow with depth. The
 // order is the shortest path through the out-bias vectors, oriented so that the norm rises.
 struct ChainOrder {
-  std::vector<Block> order;   // blocks in execution order
-  double length = 0;          // the path's length (sum of Euclidean distances)
-  double runner_up = 0;       // length of the shortest different path the search met (>= length)
-  bool exact = false;         // the path is proven shortest (exhaustive for small N)
-  double norm_trend = 0;      // rank correlation of position and ||W_out||_F along the order, in
-                              // [-1, 1]; its sign chose the orientation, its size says how clearly
+  std::vector<Block> order;  // blocks in execution order
+  double length = 0;         // the path's length (sum of Euclidean distances)
+  double runner_up = 0;      // length of the shortest different path the search met (>= length)
+  bool exact = false;        // the path is proven shortest (exhaustive for small N)
+  double norm_trend = 0;     // rank correlation of position and ||W_out||_F along the order, in
+                             // [-1, 1]; its sign chose the orientation, its size says how clearly
 };
 
 // threads <= 0: one per core; the result does not depend on it.
@@ -84,35 +84,34 @@ std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> bl
 
 // The blocks sorted by the size of their update on the data's own rows, RMS of out(relu(inp(x)))
 // over (up to) the first 512 rows, ascending. Precondition: check_data(puzzle, data).
-std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data,
-                                        std::vector<Block> blocks);
+std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks);
 
 // ---- Ordering and pairing with data ------------------------------------------------------------
 
 struct SearchOptions {
-  std::uint64_t seed = 0x5eed;        // the annealer's seed
-  int threads = 0;                    // <= 0: all cores
-  std::size_t rows = 0;               // rows used to score moves; 0: min(all, 1024)
-  double time_limit = 0;              // seconds; 0: none
-  bool repair_pairs = true;           // also try moves that change the pairing
-  const Pairing* pairing = nullptr;   // the score pairing, if already computed (it guides repairs)
+  std::uint64_t seed = 0x5eed;              // the annealer's seed
+  int threads = 0;                          // <= 0: all cores
+  std::size_t rows = 0;                     // rows used to score moves; 0: min(all, 1024)
+  double time_limit = 0;                    // seconds; 0: none
+  bool repair_pairs = true;                 // also try moves that change the pairing
+  const Pairing* pairing = nullptr;         // the score pairing, if already computed (it guides repairs)
   const std::atomic<bool>* stop = nullptr;  // set from elsewhere (e.g. on SIGINT) to stop early
   Logger log;
 };
 
 struct SearchResult {
-  Assembly assembly;           // the best assembly found
-  Fit fit;                     // on all rows
-  std::string stopped;         // "exact", "time limit", "interrupted" or "stuck"
-  std::uint64_t moves = 0;     // moves scored
+  Assembly assembly;             // the best assembly found
+  Fit fit;                       // on all rows
+  std::string stopped;           // "exact", "time limit", "interrupted" or "stuck"
+  std::uint64_t moves = 0;       // moves scored
   std::uint64_t block_rows = 0;  // block evaluations x rows, the unit of work
   double seconds = 0;
 };
 
 // Searches pairings and orders for the assembly whose output matches `pred`, starting from the
 // best of `starts` (each a full assembly of this puzzle). Precondition: check_data(puzzle, data).
-SearchResult search_assembly(const Puzzle& puzzle, const Dataset& data,
-                             const std::vector<Assembly>& starts, const SearchOptions& options);
+SearchResult search_assembly(const Puzzle& puzzle, const Dataset& data, const std::vector<Assembly>& starts,
+                             const SearchOptions& options);
 
 // ---- The whole solve ----------------------------------------------------------------------------
 
@@ -131,15 +130,15 @@ struct SolveOptions {
 
 struct SolveReport {
   Assembly assembly;
-  std::string answer;          // format_answer(assembly)
-  std::string sha256;          // of the answer string
+  std::string answer;  // format_answer(assembly)
+  std::string sha256;  // of the answer string
   Pairing pairing;
-  ChainOrder chain;            // when the chain order was computed
+  ChainOrder chain;  // when the chain order was computed
   bool used_chain = false;
   bool searched = false;
-  SearchResult search;         // when searched
+  SearchResult search;  // when searched
   bool has_data = false;
-  Fit fit;                     // when there is data
+  Fit fit;                                              // when there is data
   std::vector<std::pair<std::string, double>> seconds;  // time of each stage
 };
 

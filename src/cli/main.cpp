@@ -3,19 +3,20 @@
 // stdout carries only results (for solve: the answer line), so that it can be piped; progress
 // and findings go to stderr. Exit codes: 0 success, 1 not proven (or interrupted), 2 usage
 // error, 3 unreadable or malformed input.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cmath>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #include "humpty/humpty.hpp"
@@ -58,7 +59,9 @@ const char* const kUsage =
 // Set by SIGINT; the search polls it and returns its best so far.
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+extern "C" void on_interrupt(int) {
+  g_interrupted.store(true);
+}
 
 struct UsageError {
   std::string message;
@@ -244,8 +247,9 @@ Result<Inputs> load_inputs(const std::string& pieces, const std::string& data_pa
 void print_fit(const Logger& log, const Fit& fit) {
   if (!log) return;
   char text[256];
-  std::snprintf(text, sizeof text, "mse vs pred %.3e over %zu rows (%s at rounding level %.1e), max |error| %.3e",
-                fit.mse_pred, fit.rows, fit.exact() ? "exact" : "NOT exact", fit.tolerance, fit.max_error);
+  std::snprintf(text, sizeof text,
+                "mse vs pred %.3e over %zu rows (%s at rounding level %.1e), max |error| %.3e", fit.mse_pred,
+                fit.rows, fit.exact() ? "exact" : "NOT exact", fit.tolerance, fit.max_error);
   std::string message = text;
   if (fit.mse_true >= 0) {
     std::snprintf(text, sizeof text, "; mse vs true %.6g", fit.mse_true);
@@ -288,7 +292,8 @@ int command_solve(const Options& options) {
   if (log) {
     char text[128];
     std::snprintf(text, sizeof text, "order %s, seed %llu, threads %d", options.order.c_str(),
-                  (unsigned long long)options.seed, options.threads > 0 ? options.threads : hardware_threads());
+                  (unsigned long long)options.seed,
+                  options.threads > 0 ? options.threads : hardware_threads());
     log("solve", text);
   }
   std::signal(SIGINT, on_interrupt);
@@ -306,19 +311,22 @@ int command_solve(const Options& options) {
     std::string stages;
     for (const auto& [stage, seconds] : report->seconds) {
       char text[64];
-      std::snprintf(text, sizeof text, "%s%s %.1f ms", stages.empty() ? "" : ", ", stage.c_str(), seconds * 1e3);
+      std::snprintf(text, sizeof text, "%s%s %.1f ms", stages.empty() ? "" : ", ", stage.c_str(),
+                    seconds * 1e3);
       stages += text;
     }
     log("time", stages);
     log("answer", "sha256 " + report->sha256);
   }
   if (report->searched && report->search.stopped != "exact") {
-    std::fprintf(stderr, "humpty: the search stopped (%s) before reaching an exact assembly; the answer above is its best\n",
-                 report->search.stopped.c_str());
+    std::fprintf(
+        stderr,
+        "humpty: the search stopped (%s) before reaching an exact assembly; the answer above is its best\n",
+        report->search.stopped.c_str());
   }
   if (!options.expect_sha256.empty() && report->sha256 != options.expect_sha256) {
-    std::fprintf(stderr, "humpty: the answer's sha256 %s differs from the expected %s\n", report->sha256.c_str(),
-                 options.expect_sha256.c_str());
+    std::fprintf(stderr, "humpty: the answer's sha256 %s differs from the expected %s\n",
+                 report->sha256.c_str(), options.expect_sha256.c_str());
     code = kExitNotProven;
   }
   if (g_interrupted.load()) code = kExitNotProven;
@@ -331,7 +339,8 @@ int command_verify(const Options& options) {
   const Logger log = make_logger(options.quiet);
   auto inputs = load_inputs(options.positional[0], options.data, options.threads);
   if (!inputs) return fail_input(inputs.message());
-  if (!inputs->has_data) throw UsageError{"verify needs data: --data CSV, or a .humpty file that carries data"};
+  if (!inputs->has_data)
+    throw UsageError{"verify needs data: --data CSV, or a .humpty file that carries data"};
   const Puzzle* puzzle = &inputs->puzzle;
   const Dataset* data = &inputs->data;
   auto assembly = read_assembly(options.answer, *puzzle);
@@ -344,7 +353,8 @@ int command_verify(const Options& options) {
   print_fit(log, fit);
   int code = fit.exact() ? kExitOk : kExitNotProven;
   if (!options.expect_sha256.empty() && sha != options.expect_sha256) {
-    std::fprintf(stderr, "humpty: sha256 %s differs from the expected %s\n", sha.c_str(), options.expect_sha256.c_str());
+    std::fprintf(stderr, "humpty: sha256 %s differs from the expected %s\n", sha.c_str(),
+                 options.expect_sha256.c_str());
     code = kExitNotProven;
   }
   return code;
@@ -360,8 +370,11 @@ int command_convert(const Options& options) {
   auto ends_with = [](const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
   };
-  if (format.empty()) format = ends_with(options.output, ".humpty") ? "humpty" : ends_with(options.output, ".csv") ? "csv"
-                              : is_bundle(source) ? "pth" : "humpty";
+  if (format.empty())
+    format = ends_with(options.output, ".humpty") ? "humpty"
+             : ends_with(options.output, ".csv")  ? "csv"
+             : is_bundle(source)                  ? "pth"
+                                                  : "humpty";
   auto inputs = load_inputs(source, options.data, options.threads);
   if (!inputs) return fail_input(inputs.message());
   Status written;
@@ -375,8 +388,11 @@ int command_convert(const Options& options) {
   }
   if (!written) return fail_input(written.message());
   if (log) {
-    log("convert", source + " -> " + options.output + " (" + format + ": " + std::to_string(inputs->puzzle.pieces.size()) +
-                       " pieces" + (inputs->has_data && format != "pth" ? ", " + std::to_string(inputs->data.rows) + " rows" : "") + ")");
+    log("convert",
+        source + " -> " + options.output + " (" + format + ": " +
+            std::to_string(inputs->puzzle.pieces.size()) + " pieces" +
+            (inputs->has_data && format != "pth" ? ", " + std::to_string(inputs->data.rows) + " rows" : "") +
+            ")");
   }
   return kExitOk;
 }
@@ -394,16 +410,20 @@ int command_generate(const Options& options) {
     return fail_input(dir + ": cannot create directory: " + std::strerror(errno));
   }
   const std::string answer = format_answer(generated->answer);
-  for (Status status : {write_pieces_directory(dir + "/pieces", generated->puzzle.pieces),
-                        write_csv(dir + "/historical_data.csv", generated->data),
-                        write_bundle(dir + "/puzzle.humpty", generated->puzzle.pieces, &generated->data),
-                        write_text_file(dir + "/answer.txt", answer + "\nsha256 " + sha256_hex(answer) + "\n")}) {
+  for (Status status :
+       {write_pieces_directory(dir + "/pieces", generated->puzzle.pieces),
+        write_csv(dir + "/historical_data.csv", generated->data),
+        write_bundle(dir + "/puzzle.humpty", generated->puzzle.pieces, &generated->data),
+        write_text_file(dir + "/answer.txt", answer + "\nsha256 " + sha256_hex(answer) + "\n")}) {
     if (!status) return fail_input(status.message());
   }
   if (generate.log) {
     char text[256];
-    std::snprintf(text, sizeof text, "%zu blocks, d=%zu, h=%zu, %zu rows: network mse vs true %.6g; wrote %s/{pieces,historical_data.csv,puzzle.humpty,answer.txt}",
-                  generate.blocks, generate.dim, generate.hidden, generate.rows, generated->loss, dir.c_str());
+    std::snprintf(text, sizeof text,
+                  "%zu blocks, d=%zu, h=%zu, %zu rows: network mse vs true %.6g; wrote "
+                  "%s/{pieces,historical_data.csv,puzzle.humpty,answer.txt}",
+                  generate.blocks, generate.dim, generate.hidden, generate.rows, generated->loss,
+                  dir.c_str());
     generate.log("generate", text);
   }
   return kExitOk;
@@ -425,13 +445,16 @@ int command_inspect(const Options& options) {
     for (float v : layer.bias) b += double(v) * v;
     char shape[32];
     std::snprintf(shape, sizeof shape, "%zux%zu", layer.rows, layer.cols);
-    std::printf("%5zu  %-9s  %-5s  %9.4f  %7.4f\n", k, shape, role_name(p.roles[k]), std::sqrt(w), std::sqrt(b));
+    std::printf("%5zu  %-9s  %-5s  %9.4f  %7.4f\n", k, shape, role_name(p.roles[k]), std::sqrt(w),
+                std::sqrt(b));
   }
   Pairing pairing = pair_layers(p);
   std::printf("\npairing by |trace(W_out W_in)| / ||W_out W_in||_F (Hungarian assignment):\n");
-  std::printf("  chosen pairs score %.3f..%.3f; best rejected pair %.3f; %zu of %zu pairs sure (score >= %.1fx every rival)\n",
-              pairing.worst_chosen, *std::max_element(pairing.scores.begin(), pairing.scores.end()),
-              pairing.best_rejected, pairing.sure, pairing.blocks.size(), Pairing::kSureRatio);
+  std::printf(
+      "  chosen pairs score %.3f..%.3f; best rejected pair %.3f; %zu of %zu pairs sure (score >= %.1fx every "
+      "rival)\n",
+      pairing.worst_chosen, *std::max_element(pairing.scores.begin(), pairing.scores.end()),
+      pairing.best_rejected, pairing.sure, pairing.blocks.size(), Pairing::kSureRatio);
   std::printf("\n  inp  out  score\n");
   for (std::size_t i = 0; i < pairing.blocks.size(); ++i) {
     std::printf("  %3d  %3d  %.3f\n", pairing.blocks[i].inp, pairing.blocks[i].out, pairing.scores[i]);
@@ -452,8 +475,8 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (command == "--version") {
-    std::printf("humpty %s\ncompiler: %s (%s)\nflags: %s\nkernel: %s\n", humpty::version(), HUMPTY_BUILD_COMPILER,
-                __VERSION__, HUMPTY_BUILD_FLAGS, humpty::kernel_description());
+    std::printf("humpty %s\ncompiler: %s (%s)\nflags: %s\nkernel: %s\n", humpty::version(),
+                HUMPTY_BUILD_COMPILER, __VERSION__, HUMPTY_BUILD_FLAGS, humpty::kernel_description());
     return kExitOk;
   }
   try {
