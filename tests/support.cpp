@@ -166,9 +166,14 @@ void write_csv(const humpty::Dataset& data, const std::string& path) {
 }
 
 Run run_cli(const std::string& arguments) {
+  return run_shell("$HUMPTY " + arguments);
+}
+
+Run run_shell(const std::string& script) {
   static int counter = 0;
   std::string dir = scratch_dir("cli-" + std::to_string(counter++));
-  std::string command = std::string(HUMPTY_CLI) + " " + arguments + " >" + dir + "/out 2>" + dir + "/err";
+  std::string command =
+      "HUMPTY=" + std::string(HUMPTY_CLI) + "; { " + script + "; } >" + dir + "/out 2>" + dir + "/err";
   int status = std::system(command.c_str());
   Run run;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -52,4 +52,7 @@ struct Run {
 };
 Run run_cli(const std::string& arguments);
 
+// Runs a shell script in which $HUMPTY is build/humpty; captures its stdout and stderr.
+Run run_shell(const std::string& script);
+
 }  // namespace test

@@ -138,3 +138,21 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   CHECK(junk.err == "humpty: error: " + dir +
                         "/junk.humpty: neither a directory of piece_<k>.pth files nor a .humpty file\n");
 }
+
+TEST_CASE("cli: an interrupted search prints its best and exits 1", "[cli][generate]") {
+  // A 24-block generated puzzle is far from solved after one second.
+  std::string dir = test::scratch_dir("cli-interrupt");
+  REQUIRE(test::run_cli("generate -q -o " + dir +
+                        " --blocks 24 --dim 12 --hidden 20 --rows 800 --epochs 10 --seed 9")
+              .exit_code == 0);
+  auto interrupted = test::run_cli("solve " + dir +
+                                   "/puzzle.humpty --threads 2 & pid=$!; sleep 1; kill -INT $pid; wait $pid");
+  CHECK(interrupted.exit_code == 1);
+  CHECK(interrupted.out.find(',') != std::string::npos);  // an answer line was printed
+  CHECK(interrupted.err.find("humpty: the search stopped (interrupted)") != std::string::npos);
+  auto timed_out = test::run_cli("solve -q " + dir + "/puzzle.humpty --time-limit 0.5");
+  CHECK(timed_out.exit_code == 1);
+  CHECK(timed_out.err.find("humpty: the search stopped (time limit)") != std::string::npos);
+  auto parts = humpty::parse_answer(timed_out.out, *humpty::read_puzzle(dir + "/puzzle.humpty"), "best");
+  CHECK(parts.ok());  // a full, valid assembly
+}

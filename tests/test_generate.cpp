@@ -119,3 +119,34 @@ TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch
   }
   CHECK(text == expected);
 }
+
+TEST_CASE("generate: puzzles of several sizes, seeds and training lengths are solved exactly",
+          "[generate][search]") {
+  struct Case {
+    std::size_t blocks, dim, hidden, rows, epochs;
+    double weight_decay;
+    std::uint64_t seed;
+  };
+  for (const Case& c :
+       {Case{8, 12, 24, 1000, 40, 0, 1}, Case{8, 12, 24, 1000, 40, 0, 2}, Case{12, 12, 24, 1500, 80, 0, 3},
+        Case{12, 16, 24, 1500, 20, 0.01, 4}, Case{16, 16, 32, 2000, 40, 0, 3}}) {
+    humpty::GenerateOptions options;
+    options.blocks = c.blocks;
+    options.dim = c.dim;
+    options.hidden = c.hidden;
+    options.rows = c.rows;
+    options.epochs = c.epochs;
+    options.weight_decay = c.weight_decay;
+    options.seed = c.seed;
+    auto generated = humpty::generate_puzzle(options);
+    REQUIRE(generated.ok());
+    humpty::SolveOptions solve_options;
+    solve_options.search.time_limit = 60;
+    auto report = humpty::solve(generated->puzzle, &generated->data, solve_options);
+    REQUIRE(report.ok());
+    INFO(c.blocks << " blocks, seed " << c.seed << ": "
+                  << (report->searched ? report->search.stopped : "chain"));
+    CHECK(report->fit.exact());
+    CHECK(report->assembly == generated->answer);
+  }
+}
