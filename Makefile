@@ -39,7 +39,7 @@ CLI_OBJ := $(BUILD)/obj/cli/main.o
 TEST_SRC := $(wildcard tests/test_*.cpp)
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o) $(BUILD)/obj/tests/support.o
 CATCH_OBJ := $(BUILD)/obj/tests/catch_main.o
-BENCH_OBJ := $(BUILD)/obj/bench/peak.o $(BUILD)/obj/bench/timeit.o
+BENCH_OBJ := $(BUILD)/obj/bench/peak.o $(BUILD)/obj/bench/timeit.o $(BUILD)/obj/bench/load.o
 
 .PHONY: all test bench sanitize install clean
 all: $(BUILD)/libhumpty.a $(BUILD)/humpty
@@ -81,13 +81,16 @@ $(BUILD)/humpty_tests: $(TEST_OBJ) $(CATCH_OBJ) $(BUILD)/libhumpty.a
 $(BUILD)/humpty_peak: $(BUILD)/obj/bench/peak.o $(BUILD)/libhumpty.a
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/humpty_loadbench: $(BUILD)/obj/bench/load.o $(BUILD)/libhumpty.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/humpty_timeit: $(BUILD)/obj/bench/timeit.o
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 test: $(BUILD)/humpty_tests $(BUILD)/humpty
 	./$(BUILD)/humpty_tests
 
-bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit
+bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit $(BUILD)/humpty_loadbench
 	BUILD=$(BUILD) bench/run.sh
 
 sanitize:

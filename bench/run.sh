@@ -70,3 +70,36 @@ awk -v peak="${peak_fma:-0}" -v rate="$kernel_rate" -v gmacs="$kernel_gmacs" -v 
     printf " (%.3g block-rows in %.3f s)\n", work, seconds
   }
 }'
+
+echo
+# Loading: a directory of .pth files (and the CSV) against one .humpty file, in one process.
+"$HUMPTY" convert -q "$PUZZLE/pieces" --data "$PUZZLE/historical_data.csv" -o "$scratch/p.humpty"
+"$BUILD/humpty_loadbench" "$PUZZLE/pieces" "$PUZZLE/historical_data.csv" "$scratch/p.humpty" 15 >"$scratch/load"
+awk '/^pth_ms/ {p=$2} /^bundle_pieces_ms/ {b=$2} /^pth_csv_ms/ {pc=$2} /^bundle_all_ms/ {ba=$2} END {
+  printf "load pieces:         .pth directory %7.2f ms, .humpty %6.2f ms: %5.1fx faster (goal >= 10x)\n", p, b, p / b
+  printf "load pieces + data:  .pth + CSV     %7.2f ms, .humpty %6.2f ms: %5.1fx faster\n", pc, ba, pc / ba
+}' "$scratch/load"
+
+# Training throughput and solving generated puzzles (weak fingerprints: the data must decide).
+LIMIT=${GENERATED_LIMIT:-60}
+echo
+echo "generated puzzles (seed 1, 40 epochs; solve with --time-limit $LIMIT s):"
+for config in "8 12 24 1000" "16 16 32 2000" "32 24 48 4000" "48 32 64 4000"; do
+  set -- $config
+  blocks=$1 dim=$2 hidden=$3 rows=$4
+  dir="$scratch/g$blocks"
+  start=$(date +%s%N)
+  "$HUMPTY" generate -q -o "$dir" --blocks "$blocks" --dim "$dim" --hidden "$hidden" --rows "$rows" --epochs 40 --seed 1
+  trained=$(date +%s%N)
+  code=0
+  "$HUMPTY" solve -q "$dir/puzzle.humpty" --time-limit "$LIMIT" >"$dir/solved.txt" || code=$?
+  solved=$(date +%s%N)
+  if [ "$code" -eq 0 ] && [ "$(head -n 1 "$dir/answer.txt")" = "$(cat "$dir/solved.txt")" ]; then result="exact, the right answer"
+  elif [ "$code" -eq 0 ]; then result="exact but NOT the generated answer"
+  else result="not solved within the limit (exit $code)"; fi
+  awk -v b="$blocks" -v d="$dim" -v h="$hidden" -v r="$rows" -v t0="$start" -v t1="$trained" -v t2="$solved" -v result="$result" 'BEGIN {
+    train = (t1 - t0) / 1e9; solve = (t2 - t1) / 1e9
+    work = r * 40 * b
+    printf "  %2d blocks d=%d h=%d, %d rows: trained in %5.2f s (%.2f M block-rows/s fwd+bwd, %.1f GMAC/s); solve %6.2f s: %s\n",
+           b, d, h, r, train, work / train / 1e6, work * 6 * d * h / train / 1e9, solve, result }'
+done

@@ -20,4 +20,7 @@ inline std::uint32_t crc32c(const void* data, std::size_t size) {
   return crc32c_update(0, data, size);
 }
 
+// The table-driven CRC-32C that machines without SSE4.2 run (the tests compare the two).
+std::uint32_t crc32c_portable_update(std::uint32_t crc, const void* data, std::size_t size);
+
 }  // namespace humpty

@@ -38,6 +38,14 @@ TEST_CASE("CRC-32C check value", "[bundle]") {
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = std::uint8_t(i * 7);
   CHECK(humpty::crc32c(big.data(), 1000) ==
         humpty::crc32c_update(humpty::crc32c(big.data(), 333), big.data() + 333, 667));
+  // Large buffers take the three-stream path; lengths around its boundaries must agree with the
+  // plain table-driven CRC.
+  std::vector<std::uint8_t> large(100000);
+  for (std::size_t i = 0; i < large.size(); ++i) large[i] = std::uint8_t(i * 131 + (i >> 7));
+  for (std::size_t size : {8191, 8192, 8200, 24 * 1000 + 5, 99999, 100000}) {
+    CHECK(humpty::crc32c(large.data(), size) == humpty::crc32c_portable_update(0, large.data(), size));
+  }
+  CHECK(humpty::crc32c_portable_update(0, "123456789", 9) == 0xE3069283u);
 }
 
 TEST_CASE(".humpty round-trips pieces and data exactly", "[bundle]") {

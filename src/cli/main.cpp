@@ -318,7 +318,7 @@ int command_solve(const Options& options) {
     log("time", stages);
     log("answer", "sha256 " + report->sha256);
   }
-  if (report->searched && report->search.stopped != "exact") {
+  if (!options.quiet && report->searched && report->search.stopped != "exact") {
     std::fprintf(
         stderr,
         "humpty: the search stopped (%s) before reaching an exact assembly; the answer above is its best\n",
