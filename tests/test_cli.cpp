@@ -150,7 +150,7 @@ TEST_CASE("cli: an interrupted search prints its best and exits 1", "[cli][gener
   CHECK(interrupted.exit_code == 1);
   CHECK(interrupted.out.find(',') != std::string::npos);  // an answer line was printed
   CHECK(interrupted.err.find("humpty: the search stopped (interrupted)") != std::string::npos);
-  auto timed_out = test::run_cli("solve -q " + dir + "/puzzle.humpty --time-limit 0.5");
+  auto timed_out = test::run_cli("solve " + dir + "/puzzle.humpty --time-limit 0.5");
   CHECK(timed_out.exit_code == 1);
   CHECK(timed_out.err.find("humpty: the search stopped (time limit)") != std::string::npos);
   auto parts = humpty::parse_answer(timed_out.out, *humpty::read_puzzle(dir + "/puzzle.humpty"), "best");
