@@ -50,40 +50,49 @@ std::vector<double> Evaluator::errors() const {
   return error;
 }
 
-double Evaluator::chunk_error(std::size_t chunk, const float* stream) const {
-  const std::size_t n = chunk_rows(chunk);
-  const double* target = target_d_.data() + chunk * kChunkRows;
+double Evaluator::rows_error(std::size_t chunk, std::size_t first, std::size_t count, const float* stream) const {
+  const double* target = target_d_.data() + chunk * kChunkRows + first;
   double sum = 0;
-  for (std::size_t r = 0; r < n; ++r) {
+  for (std::size_t r = 0; r < count; ++r) {
     double error = double(output_of(net_, stream + r * net_.dim_padded)) - target[r];
     sum += error * error;
   }
   return sum;
 }
 
+double Evaluator::chunk_error(std::size_t chunk, const float* stream) const {
+  return rows_error(chunk, 0, chunk_rows(chunk), stream);
+}
+
 void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
-  const std::size_t n = blocks.size();
+  const std::size_t n = blocks.size(), dp = net_.dim_padded;
   if (blocks_.size() != n) {
     from = 0;  // nothing cached yet
-
-    streams_.resize((n + 1) * chunks_ * kChunkRows * net_.dim_padded);
+    streams_.resize((n + 1) * chunks_ * kChunkRows * dp);
   }
   blocks_ = blocks;
-  pool_.run(chunks_, [&](std::size_t c, int worker) {
+  // In slices of a chunk, so that a few chunks still keep every thread busy.
+  std::vector<double> slice_sse(chunks_ * kSlicesPerChunk, 0.0);
+  pool_.run(slice_sse.size(), [&](std::size_t slice, int worker) {
+    const std::size_t c = slice / kSlicesPerChunk, first = slice % kSlicesPerChunk * kSliceRows;
+    if (first >= chunk_rows(c)) return;
+    const std::size_t count = std::min(kSliceRows, chunk_rows(c) - first);
     Scratch& s = scratch_[std::size_t(worker)];
     s.hidden.resize(kChunkRows * net_.hidden_padded);
-    const std::size_t count = chunk_rows(c);
-    const std::size_t floats = kChunkRows * net_.dim_padded;
     for (std::size_t p = from; p < n; ++p) {
-      float* next = stream_at(p + 1, c);
-      std::memcpy(next, stream_at(p, c), floats * sizeof(float));
+      float* next = stream_at(p + 1, c) + first * dp;
+      std::memcpy(next, stream_at(p, c) + first * dp, count * dp * sizeof(float));
       run_block(net_.piece(blocks_[p].inp), net_.piece(blocks_[p].out), next, count, s.hidden.data());
     }
-    chunk_sse_[c] = chunk_error(c, stream_at(n, c));
+    slice_sse[slice] = rows_error(c, first, count, stream_at(n, c) + first * dp);
   });
   block_rows_ += std::uint64_t(n - std::min(from, n)) * rows_;
   sse_ = 0;
-  for (double part : chunk_sse_) sse_ += part;
+  for (std::size_t c = 0; c < chunks_; ++c) {
+    chunk_sse_[c] = 0;
+    for (std::size_t k = 0; k < kSlicesPerChunk; ++k) chunk_sse_[c] += slice_sse[c * kSlicesPerChunk + k];
+    sse_ += chunk_sse_[c];
+  }
 }
 
 double Evaluator::score(const std::vector<Block>& candidate, std::size_t from, std::size_t first_chunk,
@@ -144,33 +153,35 @@ void Evaluator::adopt() {
 
 void Evaluator::compute_sensitivities(std::size_t chunk_count) {
   const std::size_t n = blocks_.size(), dp = net_.dim_padded, hp = net_.hidden_padded;
+  chunk_count = std::min(chunk_count, chunks_);
   sensitivities_.resize(streams_.size());
-  pool_.run(std::min(chunk_count, chunks_), [&](std::size_t c, int worker) {
+  pool_.run(chunk_count * kSlicesPerChunk, [&](std::size_t slice, int worker) {
+    const std::size_t c = slice / kSlicesPerChunk, first = slice % kSlicesPerChunk * kSliceRows;
+    if (first >= chunk_rows(c)) return;
+    const std::size_t count = std::min(kSliceRows, chunk_rows(c) - first);
     Scratch& s = scratch_[std::size_t(worker)];
     s.hidden.resize(2 * kChunkRows * hp);
     float* hidden = s.hidden.data();
     float* grad = s.hidden.data() + kChunkRows * hp;
-    const std::size_t count = chunk_rows(c);
-    float* last = sensitivities_.data() + (n * chunks_ + c) * kChunkRows * dp;
-    for (std::size_t r = 0; r < kChunkRows; ++r) {
+    auto at = [&](std::size_t p) { return sensitivities_.data() + ((p * chunks_ + c) * kChunkRows + first) * dp; };
+    float* last = at(n);
+    for (std::size_t r = 0; r < count; ++r) {
       std::fill(last + r * dp, last + (r + 1) * dp, 0.0f);
       std::copy(net_.last_weight.begin(), net_.last_weight.end(), last + r * dp);
     }
     for (std::size_t p = n; p-- > 0;) {
-      const float* u_next = sensitivities_.data() + ((p + 1) * chunks_ + c) * kChunkRows * dp;
-      float* u = sensitivities_.data() + (p * chunks_ + c) * kChunkRows * dp;
       const Block& b = blocks_[p];
       // U_p = U_{p+1} + W_in^T (relu'(inp(S_p)) * (W_out^T U_{p+1})), row by row.
-      linear_rows(net_.piece(b.inp), stream_at(p, c), dp, count, hidden, hp, Epilogue::store);
-      linear_rows(net_.piece_transposed(b.out), u_next, dp, count, grad, hp, Epilogue::store);
+      linear_rows(net_.piece(b.inp), stream_at(p, c) + first * dp, dp, count, hidden, hp, Epilogue::store);
+      linear_rows(net_.piece_transposed(b.out), at(p + 1), dp, count, grad, hp, Epilogue::store);
       for (std::size_t k = 0; k < count * hp; ++k) grad[k] = hidden[k] > 0 ? grad[k] : 0.0f;
-      std::memcpy(u, u_next, kChunkRows * dp * sizeof(float));
-      linear_rows(net_.piece_transposed(b.inp), grad, hp, count, u, dp, Epilogue::add);
+      std::memcpy(at(p), at(p + 1), count * dp * sizeof(float));
+      linear_rows(net_.piece_transposed(b.inp), grad, hp, count, at(p), dp, Epilogue::add);
     }
   });
   // A backward step costs three products to a forward step's two.
   std::size_t rows = 0;
-  for (std::size_t c = 0; c < std::min(chunk_count, chunks_); ++c) rows += chunk_rows(c);
+  for (std::size_t c = 0; c < chunk_count; ++c) rows += chunk_rows(c);
   block_rows_ += std::uint64_t(n) * rows * 3 / 2;
 }
 

@@ -83,6 +83,12 @@ class Evaluator {
     return streams_.data() + (position * chunks_ + chunk) * kChunkRows * net_.dim_padded;
   }
   double chunk_error(std::size_t chunk, const float* stream) const;
+  double rows_error(std::size_t chunk, std::size_t first, std::size_t count, const float* stream) const;
+
+  // set() and compute_sensitivities() work in slices of a chunk, so that the few chunks of a
+  // small evaluator still spread over every thread.
+  static constexpr std::size_t kSliceRows = 16;
+  static constexpr std::size_t kSlicesPerChunk = kChunkRows / kSliceRows;
 
   const PackedPuzzle& net_;
   ThreadPool& pool_;
