@@ -252,9 +252,10 @@ void Engine::progress(bool force) {
   double elapsed = seconds_since(start_);
   if (!options_.log || (!force && elapsed - last_progress_ < kProgressSeconds)) return;
   last_progress_ = elapsed;
-  options_.log("search", format("best mse %.3e on %.0f rows, %.0f moves (%.0f/s), %.2fs",
+  options_.log("search", format("best mse %.3e on %.0f rows, %.0f moves (%.0f/s), %.2fM block-rows/s, %.2fs",
                                 best_sse_ / double(fine_.rows()), double(fine_.rows()), double(moves_),
-                                double(moves_) / std::max(elapsed, 1e-9), elapsed));
+                                double(moves_) / std::max(elapsed, 1e-9),
+                                double(fine_.block_rows()) / std::max(elapsed, 1e-9) / 1e6, elapsed));
 }
 
 bool Engine::descend() {
