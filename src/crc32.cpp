@@ -56,7 +56,8 @@ void gf2_square(std::uint32_t* square, const std::uint32_t* matrix) {
   for (int n = 0; n < 32; ++n) square[n] = gf2_times(matrix, matrix[n]);
 }
 
-std::uint32_t crc_combine(std::uint32_t polynomial, std::uint32_t crc1, std::uint32_t crc2, std::size_t length2) {
+std::uint32_t crc_combine(std::uint32_t polynomial, std::uint32_t crc1, std::uint32_t crc2,
+                          std::size_t length2) {
   if (length2 == 0) return crc1;
   std::uint32_t even[32], odd[32];
   odd[0] = polynomial;  // the operator for one zero bit
@@ -78,7 +79,7 @@ std::uint32_t crc_combine(std::uint32_t polynomial, std::uint32_t crc1, std::uin
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HUMPTY_HAVE_CRC32C_INSTRUCTION 1
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_stream(std::uint32_t crc, const std::uint8_t* p,
-                                                               std::size_t size) {
+                                                              std::size_t size) {
   std::uint64_t c = ~crc;
   for (; size >= 8; p += 8, size -= 8) {
     std::uint64_t word;
@@ -94,7 +95,7 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_stream(std::uint32_t crc,
 // independent streams over three thirds of a large buffer run three times faster, and
 // crc_combine joins them.
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::uint32_t crc, const void* data,
-                                                                 std::size_t size) {
+                                                                std::size_t size) {
   const auto* p = static_cast<const std::uint8_t*>(data);
   if (size < 8192) return crc32c_stream(crc, p, size);
   const std::size_t third = size / 24 * 8;

@@ -50,7 +50,8 @@ std::vector<double> Evaluator::errors() const {
   return error;
 }
 
-double Evaluator::rows_error(std::size_t chunk, std::size_t first, std::size_t count, const float* stream) const {
+double Evaluator::rows_error(std::size_t chunk, std::size_t first, std::size_t count,
+                             const float* stream) const {
   const double* target = target_d_.data() + chunk * kChunkRows + first;
   double sum = 0;
   for (std::size_t r = 0; r < count; ++r) {
@@ -163,7 +164,9 @@ void Evaluator::compute_sensitivities(std::size_t chunk_count) {
     s.hidden.resize(2 * kChunkRows * hp);
     float* hidden = s.hidden.data();
     float* grad = s.hidden.data() + kChunkRows * hp;
-    auto at = [&](std::size_t p) { return sensitivities_.data() + ((p * chunks_ + c) * kChunkRows + first) * dp; };
+    auto at = [&](std::size_t p) {
+      return sensitivities_.data() + ((p * chunks_ + c) * kChunkRows + first) * dp;
+    };
     float* last = at(n);
     for (std::size_t r = 0; r < count; ++r) {
       std::fill(last + r * dp, last + (r + 1) * dp, 0.0f);

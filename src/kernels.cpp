@@ -7,43 +7,38 @@
 
 namespace humpty {
 
-PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, std::size_t stride) {
+namespace {
+
+// A layer of `outputs` outputs over `inputs` inputs whose weight for output j and input k is
+// weight(j, k), with a zero bias. Panel by panel, each panel written sequentially while its 16
+// outputs are read side by side: writing one output at a time would touch a new cache line with
+// every value.
+template <typename Weight>
+PackedLinear pack_with(std::size_t outputs, std::size_t inputs, Weight weight) {
   PackedLinear packed;
-  packed.in = width;
-  packed.out = count;
-  packed.out_padded = pad_to_panel(count);
-  packed.panels.resize(packed.out_padded * width);
+  packed.in = inputs;
+  packed.out = outputs;
+  packed.out_padded = pad_to_panel(outputs);
+  packed.panels.resize(packed.out_padded * inputs);
   packed.bias.assign(packed.out_padded, 0.0f);
-  // Panel by panel, writing each panel sequentially while reading its 16 rows side by side:
-  // writing one row at a time would touch a new cache line with every value.
   for (std::size_t p = 0; p < packed.out_padded / kPanel; ++p) {
-    float* panel = packed.panels.data() + p * width * kPanel;
-    const std::size_t first = p * kPanel, here = std::min(kPanel, count - first);
-    for (std::size_t k = 0; k < width; ++k) {
-      for (std::size_t j = 0; j < kPanel; ++j)
-        panel[k * kPanel + j] = j < here ? rows[(first + j) * stride + k] : 0.0f;
+    float* panel = packed.panels.data() + p * inputs * kPanel;
+    const std::size_t first = p * kPanel, here = std::min(kPanel, outputs - first);
+    for (std::size_t k = 0; k < inputs; ++k) {
+      for (std::size_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = j < here ? weight(first + j, k) : 0.0f;
     }
   }
   return packed;
 }
 
+}  // namespace
+
+PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, std::size_t stride) {
+  return pack_with(count, width, [&](std::size_t j, std::size_t k) { return rows[j * stride + k]; });
+}
+
 PackedLinear pack_columns(const float* m, std::size_t rows, std::size_t cols, std::size_t stride) {
-  PackedLinear packed;
-  packed.in = rows;
-  packed.out = cols;
-  packed.out_padded = pad_to_panel(cols);
-  packed.panels.resize(packed.out_padded * rows);
-  packed.bias.assign(packed.out_padded, 0.0f);
-  // Column j of m is output j: each panel takes 16 consecutive values of every row of m.
-  for (std::size_t p = 0; p < packed.out_padded / kPanel; ++p) {
-    float* panel = packed.panels.data() + p * rows * kPanel;
-    const std::size_t first = p * kPanel, here = std::min(kPanel, cols - first);
-    for (std::size_t k = 0; k < rows; ++k) {
-      for (std::size_t j = 0; j < kPanel; ++j)
-        panel[k * kPanel + j] = j < here ? m[k * stride + first + j] : 0.0f;
-    }
-  }
-  return packed;
+  return pack_with(cols, rows, [&](std::size_t j, std::size_t k) { return m[k * stride + j]; });
 }
 
 PackedLinear pack_linear(const Layer& layer) {

@@ -29,6 +29,7 @@
 #include "moves.hpp"
 #include "network.hpp"
 #include "rng.hpp"
+#include "text.hpp"
 
 namespace humpty {
 namespace {
@@ -50,13 +51,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-template <typename... Args>
-std::string format(const char* pattern, Args... args) {
-  char text[256];
-  std::snprintf(text, sizeof text, pattern, args...);
-  return text;
 }
 
 // A predicted or measured move.
@@ -252,10 +246,11 @@ void Engine::progress(bool force) {
   double elapsed = seconds_since(start_);
   if (!options_.log || (!force && elapsed - last_progress_ < kProgressSeconds)) return;
   last_progress_ = elapsed;
-  options_.log("search", format("best mse %.3e on %.0f rows, %.0f moves (%.0f/s), %.2fM block-rows/s, %.2fs",
-                                best_sse_ / double(fine_.rows()), double(fine_.rows()), double(moves_),
-                                double(moves_) / std::max(elapsed, 1e-9),
-                                double(fine_.block_rows()) / std::max(elapsed, 1e-9) / 1e6, elapsed));
+  options_.log("search",
+               format_text("best mse %.3e on %.0f rows, %.0f moves (%.0f/s), %.2fM block-rows/s, %.2fs",
+                           best_sse_ / double(fine_.rows()), double(fine_.rows()), double(moves_),
+                           double(moves_) / std::max(elapsed, 1e-9),
+                           double(fine_.block_rows()) / std::max(elapsed, 1e-9) / 1e6, elapsed));
 }
 
 bool Engine::descend() {
@@ -720,14 +715,15 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     }
   }
   if (repaired > 0 && options_.log) {
-    options_.log("search",
-                 format("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
+    options_.log(
+        "search",
+        format_text("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
   }
   commit(best_, 0);
   if (options_.log) {
-    options_.log("search", format("start: mse %.6g on %.0f rows (%.0f starts), threads %.0f",
-                                  best_sse_ / double(fine_.rows()), double(fine_.rows()),
-                                  double(starts.size()), double(pool_.size())));
+    options_.log("search", format_text("start: mse %.6g on %.0f rows (%.0f starts), threads %.0f",
+                                       best_sse_ / double(fine_.rows()), double(fine_.rows()),
+                                       double(starts.size()), double(pool_.size())));
   }
   std::size_t rounds_without_best = 0;
   while (true) {

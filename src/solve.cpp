@@ -7,16 +7,10 @@
 #include <cstdio>
 
 #include "network.hpp"
+#include "text.hpp"
 
 namespace humpty {
 namespace {
-
-template <typename... Args>
-std::string format(const char* pattern, Args... args) {
-  char text[512];
-  std::snprintf(text, sizeof text, pattern, args...);
-  return text;
-}
 
 class Stopwatch {
  public:
@@ -32,9 +26,9 @@ class Stopwatch {
 };
 
 std::string describe_fit(const Fit& fit) {
-  std::string text = format("mse vs pred %.3e over %zu rows (rounding level %.1e: %s)", fit.mse_pred,
-                            fit.rows, fit.tolerance, fit.exact() ? "exact" : "NOT exact");
-  if (fit.mse_true >= 0) text += format(", mse vs true %.6g", fit.mse_true);
+  std::string text = format_text("mse vs pred %.3e over %zu rows (rounding level %.1e: %s)", fit.mse_pred,
+                                 fit.rows, fit.tolerance, fit.exact() ? "exact" : "NOT exact");
+  if (fit.mse_true >= 0) text += format_text(", mse vs true %.6g", fit.mse_true);
   return text;
 }
 
@@ -92,12 +86,12 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
   report.seconds.emplace_back("pairing", watch.lap());
   const Pairing& pairing = report.pairing;
   say("pairing",
-      format("%zu blocks; scores of chosen pairs %.3f..%.3f, best rejected %.3f (margin x%.2f); "
-             "%zu of %zu pairs sure",
-             pairing.blocks.size(), pairing.worst_chosen,
-             *std::max_element(pairing.scores.begin(), pairing.scores.end()), pairing.best_rejected,
-             pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY,
-             pairing.sure, pairing.blocks.size()));
+      format_text("%zu blocks; scores of chosen pairs %.3f..%.3f, best rejected %.3f (margin x%.2f); "
+                  "%zu of %zu pairs sure",
+                  pairing.blocks.size(), pairing.worst_chosen,
+                  *std::max_element(pairing.scores.begin(), pairing.scores.end()), pairing.best_rejected,
+                  pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY,
+                  pairing.sure, pairing.blocks.size()));
 
   std::vector<Assembly> starts = options.starts;
   if (options.order != OrderMethod::search) {
@@ -105,11 +99,11 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     report.used_chain = true;
     report.seconds.emplace_back("chain", watch.lap());
     const ChainOrder& chain = report.chain;
-    say("order", format("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; "
-                        "||W_out|| rank trend along it %.3f",
-                        chain.length, chain.runner_up,
-                        chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0,
-                        chain.exact ? ", proven shortest" : "", chain.norm_trend));
+    say("order", format_text("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; "
+                             "||W_out|| rank trend along it %.3f",
+                             chain.length, chain.runner_up,
+                             chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0,
+                             chain.exact ? ", proven shortest" : "", chain.norm_trend));
     report.assembly = {chain.order, puzzle.last_piece};
   }
   if (data && options.order != OrderMethod::search) {
@@ -140,9 +134,9 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     report.assembly = report.search.assembly;
     report.fit = report.search.fit;
     report.seconds.emplace_back("search", watch.lap());
-    say("search", format("%s after %.2fs: %llu moves scored, %.3g block-row evaluations",
-                         report.search.stopped.c_str(), report.search.seconds,
-                         (unsigned long long)report.search.moves, double(report.search.block_rows)));
+    say("search", format_text("%s after %.2fs: %llu moves scored, %.3g block-row evaluations",
+                              report.search.stopped.c_str(), report.search.seconds,
+                              (unsigned long long)report.search.moves, double(report.search.block_rows)));
     say("verify", describe_fit(report.fit));
   }
   report.answer = format_answer(report.assembly);

@@ -131,21 +131,27 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
     // Blocks, last to first. G = dL/dS_{b+1} is the gradient of the block's output delta too.
     w.columns.resize(std::max(d, h) * kTrainChunk);
     w.product.resize(std::max(d * hp, h * dp));
+    // A layer's gradient from the gradient at its output (count x outputs, rows `grad_stride`
+    // apart) and its input (count x inputs): weight = grad^T input, bias = column sums of grad.
+    auto layer_gradient = [&](const float* grad, std::size_t grad_stride, std::size_t outputs,
+                              const float* input, std::size_t input_stride, std::size_t inputs,
+                              std::size_t layer) {
+      for (std::size_t i = 0; i < outputs; ++i) {
+        for (std::size_t r = 0; r < count; ++r) w.columns[i * kTrainChunk + r] = grad[r * grad_stride + i];
+      }
+      const std::size_t product_stride = pad_to_panel(inputs);
+      linear_rows(pack_columns(input, count, inputs, input_stride), w.columns.data(), kTrainChunk, outputs,
+                  w.product.data(), product_stride, Epilogue::store);
+      for (std::size_t i = 0; i < outputs; ++i) {
+        std::memcpy(&g.weight[layer][i * inputs], &w.product[i * product_stride], inputs * sizeof(float));
+        float sum = 0;
+        for (std::size_t r = 0; r < count; ++r) sum += grad[r * grad_stride + i];
+        g.bias[layer][i] = sum;
+      }
+    };
     for (std::size_t b = blocks; b-- > 0;) {
       const std::size_t inp = 2 * b, out = 2 * b + 1;
-      // dW_out = G^T H (d x h): rows of G^T against the columns of H.
-      for (std::size_t i = 0; i < d; ++i) {
-        for (std::size_t r = 0; r < count; ++r) w.columns[i * kTrainChunk + r] = w.grad[r * dp + i];
-      }
-      linear_rows(pack_columns(hidden(b), count, h, hp), w.columns.data(), kTrainChunk, d, w.product.data(),
-                  hp, Epilogue::store);
-      for (std::size_t i = 0; i < d; ++i)
-        std::memcpy(&g.weight[out][i * h], &w.product[i * hp], h * sizeof(float));
-      for (std::size_t i = 0; i < d; ++i) {
-        float sum = 0;
-        for (std::size_t r = 0; r < count; ++r) sum += w.grad[r * dp + i];
-        g.bias[out][i] = sum;
-      }
+      layer_gradient(w.grad.data(), dp, d, hidden(b), hp, h, out);
       // dA = (G W_out) masked by relu'.
       linear_rows(step.backward[out], w.grad.data(), dp, count, w.grad_hidden.data(), hp, Epilogue::store);
       for (std::size_t r = 0; r < count; ++r) {
@@ -153,19 +159,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
           if (!(hidden(b)[r * hp + a] > 0)) w.grad_hidden[r * hp + a] = 0;
         }
       }
-      // dW_in = dA^T S_b (h x d).
-      for (std::size_t a = 0; a < h; ++a) {
-        for (std::size_t r = 0; r < count; ++r) w.columns[a * kTrainChunk + r] = w.grad_hidden[r * hp + a];
-      }
-      linear_rows(pack_columns(stream(b), count, d, dp), w.columns.data(), kTrainChunk, h, w.product.data(),
-                  dp, Epilogue::store);
-      for (std::size_t a = 0; a < h; ++a)
-        std::memcpy(&g.weight[inp][a * d], &w.product[a * dp], d * sizeof(float));
-      for (std::size_t a = 0; a < h; ++a) {
-        float sum = 0;
-        for (std::size_t r = 0; r < count; ++r) sum += w.grad_hidden[r * hp + a];
-        g.bias[inp][a] = sum;
-      }
+      layer_gradient(w.grad_hidden.data(), hp, h, stream(b), dp, d, inp);
       // G for the block before: G + dA W_in.
       linear_rows(step.backward[inp], w.grad_hidden.data(), hp, count, w.grad.data(), dp, Epilogue::add);
     }

@@ -4,15 +4,25 @@
 #include "catch.hpp"
 #include "support.hpp"
 
+namespace {
+
+humpty::GenerateOptions options_for(std::size_t blocks, std::size_t dim, std::size_t hidden, std::size_t rows,
+                                    std::size_t epochs, std::uint64_t seed) {
+  humpty::GenerateOptions options;
+  options.blocks = blocks;
+  options.dim = dim;
+  options.hidden = hidden;
+  options.rows = rows;
+  options.epochs = epochs;
+  options.seed = seed;
+  return options;
+}
+
+}  // namespace
+
 TEST_CASE("generate: a trained network, shuffled; the same seed gives the same puzzle for any threads",
           "[generate]") {
-  humpty::GenerateOptions options;
-  options.blocks = 3;
-  options.dim = 6;
-  options.hidden = 10;
-  options.rows = 300;
-  options.epochs = 15;
-  options.seed = 7;
+  humpty::GenerateOptions options = options_for(3, 6, 10, 300, 15, 7);
   std::vector<std::uint8_t> bytes[2];
   double loss[2];
   for (int threads : {1, 2}) {
@@ -33,13 +43,7 @@ TEST_CASE("generate: a trained network, shuffled; the same seed gives the same p
 }
 
 TEST_CASE("generate: training lowers the loss", "[generate]") {
-  humpty::GenerateOptions options;
-  options.blocks = 2;
-  options.dim = 5;
-  options.hidden = 12;
-  options.rows = 400;
-  options.seed = 3;
-  options.epochs = 0;
+  humpty::GenerateOptions options = options_for(2, 5, 12, 400, 0, 3);
   auto untrained = humpty::generate_puzzle(options);
   options.epochs = 30;
   auto trained = humpty::generate_puzzle(options);
@@ -58,13 +62,7 @@ TEST_CASE("generate: bad options are refused", "[generate]") {
 }
 
 TEST_CASE("generate: a small generated puzzle is solved exactly from the data", "[generate][search]") {
-  humpty::GenerateOptions options;
-  options.blocks = 6;
-  options.dim = 8;
-  options.hidden = 16;
-  options.rows = 1000;
-  options.epochs = 30;
-  options.seed = 11;
+  humpty::GenerateOptions options = options_for(6, 8, 16, 1000, 30, 11);
   auto generated = humpty::generate_puzzle(options);
   REQUIRE(generated.ok());
   humpty::SolveOptions solve_options;
@@ -82,12 +80,7 @@ TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch
         "SKIPPED: python3 with torch is not installed here; the .pth files were not checked with torch.load");
     return;
   }
-  humpty::GenerateOptions options;
-  options.blocks = 2;
-  options.dim = 4;
-  options.hidden = 6;
-  options.rows = 50;
-  options.epochs = 2;
+  humpty::GenerateOptions options = options_for(2, 4, 6, 50, 2, 1);
   auto generated = humpty::generate_puzzle(options);
   REQUIRE(generated.ok());
   std::string dir = test::scratch_dir("torch");
@@ -130,14 +123,8 @@ TEST_CASE("generate: puzzles of several sizes, seeds and training lengths are so
   for (const Case& c :
        {Case{8, 12, 24, 1000, 40, 0, 1}, Case{8, 12, 24, 1000, 40, 0, 2}, Case{12, 12, 24, 1500, 80, 0, 3},
         Case{12, 16, 24, 1500, 20, 0.01, 4}, Case{16, 16, 32, 2000, 40, 0, 3}}) {
-    humpty::GenerateOptions options;
-    options.blocks = c.blocks;
-    options.dim = c.dim;
-    options.hidden = c.hidden;
-    options.rows = c.rows;
-    options.epochs = c.epochs;
+    humpty::GenerateOptions options = options_for(c.blocks, c.dim, c.hidden, c.rows, c.epochs, c.seed);
     options.weight_decay = c.weight_decay;
-    options.seed = c.seed;
     auto generated = humpty::generate_puzzle(options);
     REQUIRE(generated.ok());
     humpty::SolveOptions solve_options;

@@ -9,24 +9,25 @@
 
 namespace {
 
+// The pickle of an OrderedDict(weight: rows x cols, bias: bias_rows values), contiguous.
+std::vector<std::uint8_t> linear_pickle(std::uint64_t rows, std::uint64_t cols, std::uint64_t bias_rows) {
+  humpty::TensorRef w, b;
+  w.storage_key = "0";
+  w.storage_elements = rows * cols;
+  w.shape = {rows, cols};
+  w.stride = {cols, 1};
+  b.storage_key = "1";
+  b.storage_elements = bias_rows;
+  b.shape = {bias_rows};
+  b.stride = {1};
+  return humpty::write_state_dict_pickle({{"weight", w}, {"bias", b}});
+}
+
 // A .pth file whose storages hold `dtype` values: the writer's layout with the pickle's storage
 // type renamed and the data entries re-encoded.
 std::vector<std::uint8_t> pth_with_dtype(const humpty::Layer& layer, const char* storage_type,
                                          std::size_t element, void (*encode)(float, std::uint8_t*)) {
-  auto pickle = humpty::write_state_dict_pickle([&] {
-    humpty::StateDict dict;
-    humpty::TensorRef w, b;
-    w.storage_key = "0";
-    w.storage_elements = layer.weight.size();
-    w.shape = {layer.rows, layer.cols};
-    w.stride = {layer.cols, 1};
-    b.storage_key = "1";
-    b.storage_elements = layer.bias.size();
-    b.shape = {layer.rows};
-    b.stride = {1};
-    dict = {{"weight", w}, {"bias", b}};
-    return dict;
-  }());
+  auto pickle = linear_pickle(layer.rows, layer.cols, layer.rows);
   std::string text(pickle.begin(), pickle.end());
   std::size_t at = text.find("FloatStorage");
   text.replace(at, 12, storage_type);
@@ -121,19 +122,7 @@ TEST_CASE("broken .pth files are rejected with a message naming the file", "[pth
     CHECK(result.message().find("text.pth:") == 0);
   }
   SECTION("a storage shorter than the tensor needs") {
-    auto pickle = humpty::write_state_dict_pickle([&] {
-      humpty::TensorRef w, b;
-      w.storage_key = "0";
-      w.storage_elements = 12;
-      w.shape = {4, 3};
-      w.stride = {3, 1};
-      b.storage_key = "1";
-      b.storage_elements = 4;
-      b.shape = {4};
-      b.stride = {1};
-      return humpty::StateDict{{"weight", w}, {"bias", b}};
-    }());
-    auto bytes = humpty::write_zip({{"a/data.pkl", pickle},
+    auto bytes = humpty::write_zip({{"a/data.pkl", linear_pickle(4, 3, 4)},
                                     {"a/data/0", std::vector<std::uint8_t>(40)},
                                     {"a/data/1", std::vector<std::uint8_t>(16)}});
     auto result = humpty::parse_pth(bytes.data(), bytes.size(), "short.pth");
@@ -143,22 +132,7 @@ TEST_CASE("broken .pth files are rejected with a message naming the file", "[pth
           std::string::npos);
   }
   SECTION("a bias that does not match the weight's rows") {
-    humpty::Layer odd = layer;
-    odd.bias.push_back(1.0f);
-    odd.rows = 4;
-    auto pickle = humpty::write_state_dict_pickle([&] {
-      humpty::TensorRef w, b;
-      w.storage_key = "0";
-      w.storage_elements = 12;
-      w.shape = {4, 3};
-      w.stride = {3, 1};
-      b.storage_key = "1";
-      b.storage_elements = 5;
-      b.shape = {5};
-      b.stride = {1};
-      return humpty::StateDict{{"weight", w}, {"bias", b}};
-    }());
-    auto bytes = humpty::write_zip({{"a/data.pkl", pickle},
+    auto bytes = humpty::write_zip({{"a/data.pkl", linear_pickle(4, 3, 5)},
                                     {"a/data/0", std::vector<std::uint8_t>(48)},
                                     {"a/data/1", std::vector<std::uint8_t>(20)}});
     auto result = humpty::parse_pth(bytes.data(), bytes.size(), "bias.pth");
