@@ -89,6 +89,19 @@ std::vector<std::uint8_t> read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+humpty::StateDict linear_state_dict(std::uint64_t rows, std::uint64_t cols, std::uint64_t bias_rows) {
+  humpty::TensorRef weight, bias;
+  weight.storage_key = "0";
+  weight.storage_elements = rows * cols;
+  weight.shape = {rows, cols};
+  weight.stride = {cols, 1};
+  bias.storage_key = "1";
+  bias.storage_elements = bias_rows;
+  bias.shape = {bias_rows};
+  bias.stride = {1};
+  return {{"weight", weight}, {"bias", bias}};
+}
+
 humpty::Layer random_layer(std::size_t rows, std::size_t cols, std::uint64_t seed, float scale) {
   humpty::Rng rng(seed);
   humpty::Layer layer;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "humpty/humpty.hpp"
+#include "pickle.hpp"
 
 namespace test {
 
@@ -27,6 +28,10 @@ std::string scratch_dir(const std::string& name);
 void write_text(const std::string& path, const std::string& text);
 void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes);
 std::vector<std::uint8_t> read_bytes(const std::string& path);
+
+// A state dict of a contiguous float32 weight (rows x cols, storage "0") and bias (bias_rows
+// values, storage "1"), as torch.save describes a Linear layer.
+humpty::StateDict linear_state_dict(std::uint64_t rows, std::uint64_t cols, std::uint64_t bias_rows);
 
 // A layer with weights from a seeded generator, scaled by `scale`.
 humpty::Layer random_layer(std::size_t rows, std::size_t cols, std::uint64_t seed, float scale = 0.2f);

@@ -61,18 +61,6 @@ TEST_CASE("generate: bad options are refused", "[generate]") {
   CHECK(!humpty::generate_puzzle(options).ok());
 }
 
-TEST_CASE("generate: a small generated puzzle is solved exactly from the data", "[generate][search]") {
-  humpty::GenerateOptions options = options_for(6, 8, 16, 1000, 30, 11);
-  auto generated = humpty::generate_puzzle(options);
-  REQUIRE(generated.ok());
-  humpty::SolveOptions solve_options;
-  solve_options.search.time_limit = 60;
-  auto report = humpty::solve(generated->puzzle, &generated->data, solve_options);
-  REQUIRE(report.ok());
-  CHECK(report->fit.exact());
-  CHECK(report->assembly == generated->answer);
-}
-
 TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch is installed)",
           "[generate][torch]") {
   if (std::system("python3 -c 'import torch' >/dev/null 2>&1") != 0) {
@@ -120,9 +108,9 @@ TEST_CASE("generate: puzzles of several sizes, seeds and training lengths are so
     double weight_decay;
     std::uint64_t seed;
   };
-  for (const Case& c :
-       {Case{8, 12, 24, 1000, 40, 0, 1}, Case{8, 12, 24, 1000, 40, 0, 2}, Case{12, 12, 24, 1500, 80, 0, 3},
-        Case{12, 16, 24, 1500, 20, 0.01, 4}, Case{16, 16, 32, 2000, 40, 0, 3}}) {
+  for (const Case& c : {Case{6, 8, 16, 1000, 30, 0, 11}, Case{8, 12, 24, 1000, 40, 0, 1},
+                        Case{8, 12, 24, 1000, 40, 0, 2}, Case{12, 12, 24, 1500, 80, 0, 3},
+                        Case{12, 16, 24, 1500, 20, 0.01, 4}, Case{16, 16, 32, 2000, 40, 0, 3}}) {
     humpty::GenerateOptions options = options_for(c.blocks, c.dim, c.hidden, c.rows, c.epochs, c.seed);
     options.weight_decay = c.weight_decay;
     auto generated = humpty::generate_puzzle(options);

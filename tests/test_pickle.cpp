@@ -1,22 +1,10 @@
 #include "catch.hpp"
 #include "pickle.hpp"
+#include "support.hpp"
 
 using humpty::read_state_dict_pickle;
 
 namespace {
-
-humpty::StateDict linear_dict(std::uint64_t rows, std::uint64_t cols) {
-  humpty::TensorRef weight, bias;
-  weight.storage_key = "0";
-  weight.storage_elements = rows * cols;
-  weight.shape = {rows, cols};
-  weight.stride = {cols, 1};
-  bias.storage_key = "1";
-  bias.storage_elements = rows;
-  bias.shape = {rows};
-  bias.stride = {1};
-  return {{"weight", weight}, {"bias", bias}};
-}
 
 humpty::Result<humpty::StateDict> read(const std::string& bytes) {
   return read_state_dict_pickle(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "t.pkl");
@@ -26,7 +14,7 @@ humpty::Result<humpty::StateDict> read(const std::string& bytes) {
 
 TEST_CASE("a state dict pickle round-trips through the writer and the reader", "[pickle]") {
   for (auto [rows, cols] : {std::pair<std::uint64_t, std::uint64_t>{3, 2}, {96, 48}, {300, 70000}}) {
-    auto bytes = humpty::write_state_dict_pickle(linear_dict(rows, cols));
+    auto bytes = humpty::write_state_dict_pickle(test::linear_state_dict(rows, cols, rows));
     auto dict = read_state_dict_pickle(bytes.data(), bytes.size(), "w.pkl");
     REQUIRE(dict.ok());
     REQUIRE(dict->size() == 2);
@@ -66,7 +54,7 @@ TEST_CASE("the pickle reader refuses anything that is not a tensor state dict", 
     CHECK(unknown.message() == "t.pkl:2: unknown pickle opcode 0xff");
   }
   SECTION("truncated input") {
-    auto full = humpty::write_state_dict_pickle(linear_dict(2, 2));
+    auto full = humpty::write_state_dict_pickle(test::linear_state_dict(2, 2, 2));
     for (std::size_t cut :
          {std::size_t(0), std::size_t(1), std::size_t(5), full.size() / 2, full.size() - 1}) {
       auto dict = read_state_dict_pickle(full.data(), cut, "cut.pkl");

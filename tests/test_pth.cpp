@@ -9,18 +9,9 @@
 
 namespace {
 
-// The pickle of an OrderedDict(weight: rows x cols, bias: bias_rows values), contiguous.
+// The pickle of a Linear state dict (weight rows x cols, bias_rows bias values).
 std::vector<std::uint8_t> linear_pickle(std::uint64_t rows, std::uint64_t cols, std::uint64_t bias_rows) {
-  humpty::TensorRef w, b;
-  w.storage_key = "0";
-  w.storage_elements = rows * cols;
-  w.shape = {rows, cols};
-  w.stride = {cols, 1};
-  b.storage_key = "1";
-  b.storage_elements = bias_rows;
-  b.shape = {bias_rows};
-  b.stride = {1};
-  return humpty::write_state_dict_pickle({{"weight", w}, {"bias", b}});
+  return humpty::write_state_dict_pickle(test::linear_state_dict(rows, cols, bias_rows));
 }
 
 // A .pth file whose storages hold `dtype` values: the writer's layout with the pickle's storage
