@@ -4,6 +4,7 @@
 #   make test            build and run the tests (Catch2, vendored)
 #   make bench           time the solver on the published puzzle (bench/run.sh)
 #   make sanitize        the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz            libFuzzer on every reader for FUZZ_SECONDS (needs clang++)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -41,7 +42,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o) $(BUILD)/obj/tests/su
 CATCH_OBJ := $(BUILD)/obj/tests/catch_main.o
 BENCH_OBJ := $(BUILD)/obj/bench/peak.o $(BUILD)/obj/bench/timeit.o $(BUILD)/obj/bench/load.o
 
-.PHONY: all test bench sanitize install clean
+.PHONY: all test bench sanitize fuzz install clean
 all: $(BUILD)/libhumpty.a $(BUILD)/humpty
 
 # Objects are rebuilt when the compiler or the flags change, not only when sources do.
@@ -96,6 +97,17 @@ bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit $(BUILD)/hump
 sanitize:
 	$(MAKE) SANITIZE=1 test
 
+# The readers of untrusted bytes (.pth, .humpty, CSV, answers) under libFuzzer with ASan and
+# UBSan; checksums are not enforced in this build so that the fuzzer gets past them.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p build-fuzz/corpus
+	cp fuzz/corpus/* build-fuzz/corpus/
+	clang++ -std=c++17 -O1 -g -DHUMPTY_FUZZING -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -ffp-contract=off -Iinclude -Isrc fuzz/fuzz_readers.cpp \
+	  $(LIB_SRC) -pthread -o build-fuzz/fuzz_readers
+	cd build-fuzz && ./fuzz_readers -max_total_time=$(FUZZ_SECONDS) -max_len=30000 -rss_limit_mb=4096 corpus
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/humpty
 	install -m 755 $(BUILD)/humpty $(DESTDIR)$(PREFIX)/bin/humpty
@@ -103,6 +115,6 @@ install: all
 	install -m 644 include/humpty/*.hpp $(DESTDIR)$(PREFIX)/include/humpty/
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CATCH_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

@@ -42,7 +42,7 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
     return Status::failure(at(name, 8) + "format version " + std::to_string(version) +
                            " is not supported (this humpty reads version 1)");
   }
-  if (crc32c(h, 60) != load_u32le(h + 60))
+  if (kVerifyChecksums && crc32c(h, 60) != load_u32le(h + 60))
     return Status::failure(at(name, 60) + "header fails its CRC-32C check");
   Header header;
   header.flags = load_u32le(h + 12);
@@ -83,7 +83,7 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
 // Reads the pieces section, whose bytes are `section` (pieces_size of them, at file offset 64).
 Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Header& header,
                                         const std::string& name) {
-  if (crc32c(section, std::size_t(header.pieces_size)) != header.pieces_crc) {
+  if (kVerifyChecksums && crc32c(section, std::size_t(header.pieces_size)) != header.pieces_crc) {
     return Status::failure(at(name, kHeaderSize) + "pieces section fails its CRC-32C check");
   }
   std::vector<Layer> pieces(header.piece_count);
@@ -129,10 +129,15 @@ Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Heade
 
 Status parse_data(const std::uint8_t* section, const Header& header, std::uint64_t section_offset,
                   const std::string& name, Dataset& data) {
-  if (crc32c(section, std::size_t(header.data_size)) != header.data_crc) {
+  if (kVerifyChecksums && crc32c(section, std::size_t(header.data_size)) != header.data_crc) {
     return Status::failure(at(name, section_offset) + "data section fails its CRC-32C check");
   }
   std::uint64_t pos = 0;
+  if (header.feature_count > header.data_size / 2) {  // every name takes at least its length field
+    return Status::failure(at(name, section_offset) + std::to_string(header.feature_count) +
+                           " feature names cannot fit in a data section of " + std::to_string(header.data_size) +
+                           " bytes");
+  }
   data.feature_names.reserve(header.feature_count);
   for (std::uint32_t c = 0; c < header.feature_count; ++c) {
     if (header.data_size - pos < 2 || header.data_size - pos - 2 < load_u16le(section + pos)) {

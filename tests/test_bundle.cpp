@@ -111,6 +111,11 @@ TEST_CASE("broken .humpty files are rejected with file and offset", "[bundle]") 
                       humpty::crc32c(bytes.data() + 64, humpty::load_u64le(bytes.data() + 32)));
   humpty::store_u32le(bytes.data() + 60, humpty::crc32c(bytes.data(), 60));
   CHECK(message(bytes) == "b.humpty:64: piece 0: index 7, expected 0");
+  // A feature count the data section cannot hold is refused before anything is allocated (found
+  // by the fuzzer: it used to reserve 134 million names).
+  bytes = good;
+  patch_u32(bytes, 20, 0x08000003u);
+  CHECK(message(bytes).find("134217731 feature names cannot fit in a data section of") != std::string::npos);
   // Non-finite data.
   humpty::Dataset bad = data;
   bad.pred[1] = std::nan("");
