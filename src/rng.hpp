@@ -84,7 +84,7 @@ class Rng {
     low = (cross << 32) | (lo_lo & 0xFFFFFFFFu);
   }
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t s_[4];
+  std::uint64_t s_[4] = {};
 };
 
 }  // namespace humpty
