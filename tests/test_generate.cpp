@@ -116,7 +116,6 @@ TEST_CASE("generate: puzzles of several sizes, seeds and training lengths are so
     auto generated = humpty::generate_puzzle(options);
     REQUIRE(generated.ok());
     humpty::SolveOptions solve_options;
-    solve_options.search.time_limit = 60;
     auto report = humpty::solve(generated->puzzle, &generated->data, solve_options);
     REQUIRE(report.ok());
     INFO(c.blocks << " blocks, seed " << c.seed << ": "

@@ -9,7 +9,9 @@ namespace {
 humpty::SearchResult search_from(const humpty::Assembly& start, std::uint64_t seed) {
   humpty::SearchOptions options;
   options.seed = seed;
-  options.time_limit = 60;  // the budget; the goal is 10 s
+  // No time limit: the search then stops on its own (exact, or stuck after rounds without a new
+  // best), so the result does not depend on how fast the machine is (sanitizers, a loaded CI).
+  // Each start takes 3 to 8 s in a normal build; the issue's budget is 60 s.
   return humpty::search_assembly(test::published_puzzle(), test::published_data(), {start}, options);
 }
 
@@ -70,7 +72,7 @@ TEST_CASE("hard starts: --start on the command line, and the same answer for 1 a
   std::string dir = test::scratch_dir("hard-cli");
   test::write_text(dir + "/start.txt", humpty::format_answer(start) + "\n");
   std::string command = "solve " + test::puzzle_dir() + "/pieces --data " + test::puzzle_dir() +
-                        "/historical_data.csv --start @" + dir + "/start.txt --seed 5 --time-limit 60";
+                        "/historical_data.csv --start @" + dir + "/start.txt --seed 5";
   auto one = test::run_cli(command + " --threads 1");
   auto two = test::run_cli(command + " --threads 2");
   CHECK(one.exit_code == 0);

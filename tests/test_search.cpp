@@ -64,7 +64,6 @@ TEST_CASE("the search finds a 12-block network of the published pieces from shuf
     }
     humpty::SearchOptions options;
     options.seed = seed;
-    options.time_limit = 60;
     humpty::SearchResult result = humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
     INFO("seed " << seed << ": stopped " << result.stopped << ", mse " << result.fit.mse_pred);
     CHECK(result.stopped == "exact");
