@@ -11,12 +11,15 @@
 // the most promising moves are evaluated exactly: first on the few rows the table used, then the
 // best on all subset rows. Several predicted improvements that touch disjoint positions are also
 // tried together. The prediction is good enough that the top candidate is nearly always a real
-// improvement, so a step costs a few evaluations instead of one per move.
+// improvement, so a step costs a few evaluations instead of one per move. The table's rows are
+// "telling" rows, half of them where the error is largest now, as the error is concentrated in
+// few rows. A wide step (when nothing nearby helps) looks at moves of any distance and every pair
+// repair, some followed by moving a repaired block where the table likes it best.
 //
 // Annealing. When no move in the whole neighbourhood improves, deterministic simulated annealing
 // (the project's seeded generator, a geometric temperature schedule) walks on a small row sample
-// with random moves of every kind, and descent resumes from the best point it found. Rounds
-// without a new best are counted; after kStuckRounds the search gives up and says so.
+// with random moves of every kind, and descent resumes from the best point it found. Without a
+// time limit, kStuckRounds rounds without a new best end the search, which then says so.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
