@@ -135,8 +135,8 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
   std::uint64_t pos = 0;
   if (header.feature_count > header.data_size / 2) {  // every name takes at least its length field
     return Status::failure(at(name, section_offset) + std::to_string(header.feature_count) +
-                           " feature names cannot fit in a data section of " + std::to_string(header.data_size) +
-                           " bytes");
+                           " feature names cannot fit in a data section of " +
+                           std::to_string(header.data_size) + " bytes");
   }
   data.feature_names.reserve(header.feature_count);
   for (std::uint32_t c = 0; c < header.feature_count; ++c) {

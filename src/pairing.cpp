@@ -102,7 +102,8 @@ Pairing pair_layers(const Puzzle& puzzle, int threads) {
       if (k != chosen[i]) rival = std::max(rival, pairing.table[i * n + k]);
       if (k != i) rival = std::max(rival, pairing.table[k * n + chosen[i]]);
     }
-    if (score >= Pairing::kSureRatio * rival) ++pairing.sure;
+    pairing.is_sure.push_back(score >= Pairing::kSureRatio * rival);
+    pairing.sure += pairing.is_sure.back();
     for (std::size_t o = 0; o < n; ++o) {
       if (o != chosen[i]) pairing.best_rejected = std::max(pairing.best_rejected, pairing.table[i * n + o]);
     }

@@ -164,15 +164,7 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   repairs_ = options.repair_pairs && pairing.sure < n;
   sure_partner_.assign(puzzle.pieces.size(), -1);
   for (std::size_t i = 0; i < n; ++i) {
-    const double score = pairing.scores[i];
-    double rival = 0;
-    for (std::size_t k = 0; k < n * n; ++k) {
-      std::size_t row = k / n, column = k % n;
-      bool same_row = row == i, same_column = puzzle.out_pieces[column] == pairing.blocks[i].out;
-      if ((same_row || same_column) && !(same_row && same_column)) rival = std::max(rival, pairing.table[k]);
-    }
-    if (score >= Pairing::kSureRatio * rival)
-      sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
+    if (pairing.is_sure[i]) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
   }
 }
 

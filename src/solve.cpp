@@ -138,6 +138,19 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
                               report.search.stopped.c_str(), report.search.seconds,
                               (unsigned long long)report.search.moves, double(report.search.block_rows)));
     say("verify", describe_fit(report.fit));
+    if (!report.fit.exact()) {
+      // Not proven: say how far the evidence goes, pair by pair.
+      std::size_t agree = 0, agree_sure = 0;
+      for (std::size_t i = 0; i < pairing.blocks.size(); ++i) {
+        bool found = std::find(report.assembly.blocks.begin(), report.assembly.blocks.end(),
+                               pairing.blocks[i]) != report.assembly.blocks.end();
+        agree += found;
+        agree_sure += found && pairing.is_sure[i];
+      }
+      say("search", format_text("not proven: the best assembly keeps %zu of the %zu pairs the pairing score "
+                                "chose, %zu of the %zu it is sure of; nothing else is certain",
+                                agree, pairing.blocks.size(), agree_sure, pairing.sure));
+    }
   }
   report.answer = format_answer(report.assembly);
   report.sha256 = sha256_hex(report.answer);

@@ -55,8 +55,9 @@ struct Pairing {
   std::vector<double> table;   // N x N: table[i * N + o] = score of inp_pieces[i] with out_pieces[o]
   double worst_chosen = 0;     // the lowest score among the chosen pairs
   double best_rejected = 0;    // the highest score among all other pairs
-  std::size_t sure = 0;        // chosen pairs whose score is at least kSureRatio times every
-                               // other score in their row and column
+  std::vector<bool> is_sure;   // is_sure[i]: blocks[i] scores at least kSureRatio times every
+                               // other score in its row and column of the table
+  std::size_t sure = 0;        // how many are sure
   static constexpr double kSureRatio = 1.5;
 };
 
