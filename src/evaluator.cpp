@@ -142,10 +142,17 @@ double Evaluator::try_candidate(const std::vector<Block>& candidate, std::size_t
 }
 
 void Evaluator::adopt() {
-  const std::size_t n = trial_blocks_.size(), floats = kChunkRows * net_.dim_padded;
-  std::memcpy(streams_.data() + (trial_from_ + 1) * chunks_ * floats,
-              trial_streams_.data() + (trial_from_ + 1) * chunks_ * floats,
-              (n - trial_from_) * chunks_ * floats * sizeof(float));
+  const std::size_t n = trial_blocks_.size(), position = chunks_ * kChunkRows * net_.dim_padded;
+  // The tried streams are those after trial_from_; the ones up to it are the current ones. Copy
+  // whichever part is smaller into the other buffer (a search mostly changes early positions).
+  const std::size_t kept = trial_from_ + 1, tried = n - trial_from_;
+  if (kept < tried) {
+    std::memcpy(trial_streams_.data(), streams_.data(), kept * position * sizeof(float));
+    streams_.swap(trial_streams_);
+  } else {
+    std::memcpy(streams_.data() + kept * position, trial_streams_.data() + kept * position,
+                tried * position * sizeof(float));
+  }
   blocks_ = trial_blocks_;
   chunk_sse_ = trial_chunk_sse_;
   sse_ = 0;

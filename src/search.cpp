@@ -292,6 +292,7 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
   for (std::size_t j = 0; j < n; ++j) {
     std::size_t low = j > window ? j - window : 0, high = std::min(n, j + window + 1);
     for (std::size_t p = low; p <= high; ++p) {
+      if (p == j + 1) continue;  // no move puts the block there: it is where it is now
       probe_at[j * (n + 1) + p] = long(probes.size());
       probes.push_back({blocks[j], p});
     }

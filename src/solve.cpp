@@ -34,28 +34,32 @@ std::string describe_fit(const Fit& fit) {
 
 }  // namespace
 
-std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data,
-                                        std::vector<Block> blocks) {
-  const PackedPuzzle net = pack_puzzle(puzzle);
-  const std::size_t rows = std::min<std::size_t>(data.rows, 512);
+std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
+                                        int threads) {
+  const std::size_t rows = std::min<std::size_t>(data.rows, 512), dim = puzzle.dim;
+  const std::size_t dim_padded = pad_to_panel(dim), hidden_padded = pad_to_panel(puzzle.hidden);
   std::vector<double> size(blocks.size());
-  std::vector<float> stream(kChunkRows * net.dim_padded), hidden(kChunkRows * net.hidden_padded);
-  for (std::size_t b = 0; b < blocks.size(); ++b) {
+  ThreadPool pool(threads);
+  // Each block on its own: its sum does not depend on which thread computed it.
+  pool.run(blocks.size(), [&](std::size_t b, int) {
+    const PackedLinear inp = pack_linear(puzzle.pieces[std::size_t(blocks[b].inp)]);
+    const PackedLinear out = pack_linear(puzzle.pieces[std::size_t(blocks[b].out)]);
+    std::vector<float> stream(kChunkRows * dim_padded), hidden(kChunkRows * hidden_padded);
     double sum = 0;
     for (std::size_t first = 0; first < rows; first += kChunkRows) {
       std::size_t count = std::min(kChunkRows, rows - first);
-      load_rows(data, first, count, net.dim_padded, stream.data());
-      run_block(net.piece(blocks[b].inp), net.piece(blocks[b].out), stream.data(), count, hidden.data());
+      load_rows(data, first, count, dim_padded, stream.data());
+      run_block(inp, out, stream.data(), count, hidden.data());
       for (std::size_t r = 0; r < count; ++r) {
         const float* x = data.x.data() + (first + r) * data.features;
-        for (std::size_t k = 0; k < net.dim; ++k) {
-          double update = double(stream[r * net.dim_padded + k]) - double(x[k]);
+        for (std::size_t k = 0; k < dim; ++k) {
+          double update = double(stream[r * dim_padded + k]) - double(x[k]);
           sum += update * update;
         }
       }
     }
     size[b] = sum;
-  }
+  });
   std::vector<std::size_t> order(blocks.size());
   for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
   std::stable_sort(order.begin(), order.end(),
@@ -119,7 +123,8 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
       starts.push_back({by_norm, puzzle.last_piece});
       std::reverse(by_norm.begin(), by_norm.end());
       starts.push_back({by_norm, puzzle.last_piece});
-      starts.push_back({order_by_update_norm(puzzle, *data, pairing.blocks), puzzle.last_piece});
+      starts.push_back(
+          {order_by_update_norm(puzzle, *data, pairing.blocks, options.search.threads), puzzle.last_piece});
       if (report.used_chain) {
         std::vector<Block> chain = report.chain.order;
         starts.push_back({chain, puzzle.last_piece});

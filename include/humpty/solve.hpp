@@ -84,8 +84,10 @@ ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks
 std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> blocks);
 
 // The blocks sorted by the size of their update on the data's own rows, RMS of out(relu(inp(x)))
-// over (up to) the first 512 rows, ascending. Precondition: check_data(puzzle, data).
-std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks);
+// over (up to) the first 512 rows, ascending. Precondition: check_data(puzzle, data). threads <= 0:
+// one per core; the result does not depend on it.
+std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
+                                        int threads = 0);
 
 // ---- Ordering and pairing with data ------------------------------------------------------------
 
