@@ -6,6 +6,7 @@
 
 #include "humpty/model.hpp"
 #include "io.hpp"
+#include "parallel.hpp"
 
 namespace humpty {
 namespace {
@@ -32,71 +33,25 @@ std::string preview(const char* begin, const char* end) {
   return std::string(begin, n) + (std::size_t(end - begin) > n ? "..." : "");
 }
 
-}  // namespace
+// Lines [begin, end) of the file, the first of them line `line`, holding data rows from `row` on.
+struct Part {
+  const char* begin;
+  const char* end;
+  std::size_t line;
+  std::size_t row;
+};
+constexpr std::size_t kPartBytes = std::size_t(1) << 18;
 
-Result<Dataset> parse_csv(std::string_view text, const std::string& name) {
-  const char* at = text.data();
-  const char* end = text.data() + text.size();
-  if (text.empty()) return Status::failure(name + ":1:1: empty file; expected a header row");
-  Line header = next_line(at, end);
-  std::vector<std::string> columns;
-  for (const char* field = header.begin;;) {
-    const char* comma = static_cast<const char*>(std::memchr(field, ',', std::size_t(header.end - field)));
-    const char* field_end = comma ? comma : header.end;
-    columns.emplace_back(field, field_end);
-    if (columns.back().find('"') != std::string::npos) {
-      return Status::failure(name + ":1:" + std::to_string(field - header.begin + 1) +
-                             ": quoted fields are not supported");
-    }
-    if (!comma) break;
-    field = comma + 1;
-  }
-  std::size_t pred = columns.size(), truth = columns.size();
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    if (columns[c] == "pred") {
-      if (pred != columns.size()) return Status::failure(name + ":1: two 'pred' columns");
-      pred = c;
-    } else if (columns[c] == "true" && pred != columns.size()) {
-      if (truth != columns.size()) return Status::failure(name + ":1: two 'true' columns");
-      truth = c;
-    }
-  }
-  if (pred == columns.size()) {
-    return Status::failure(name +
-                           ":1: no 'pred' column in the header (the network's output, "
-                           "after the feature columns)");
-  }
-  if (pred == 0) return Status::failure(name + ":1: no feature columns before 'pred'");
-
-  // Count the rows first so that every buffer is allocated once, at its final size.
-  std::uint64_t rows = 0;
-  for (const char* p = at; p < end;) {
-    const char* newline = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)));
-    const char* line_end = newline ? newline : end;
-    if (line_end > p && !(line_end - p == 1 && *p == '\r')) ++rows;
-    p = newline ? newline + 1 : end;
-  }
-  if (rows == 0) return Status::failure(name + ":2:1: no data rows after the header");
-  if (rows * columns.size() > kMaxDataValues) {
-    return Status::failure(name + ": " + std::to_string(rows) + " rows of " + std::to_string(columns.size()) +
-                           " columns exceed the limit of " + std::to_string(kMaxDataValues) +
-                           " values; likely malformed");
-  }
-  Dataset data;
-  data.source = name;
-  data.rows = std::size_t(rows);
-  data.features = pred;
-  data.feature_names.assign(columns.begin(), columns.begin() + std::ptrdiff_t(pred));
-  data.x.resize(data.rows * data.features);
-  data.pred.resize(data.rows);
-  if (truth != columns.size()) data.truth.resize(data.rows);
-
-  std::size_t line_number = 1, row = 0;
-  while (at < end) {
-    Line line = next_line(at, end);
+// Parses one part's rows into data (sized already); the first error in the part, if any.
+Status parse_rows(const Part& part, const char* file_end, const std::vector<std::string>& columns,
+                  std::size_t pred, std::size_t truth, const std::string& name, Dataset& data) {
+  const char* at = part.begin;
+  std::size_t line_number = part.line - 1, row = part.row;
+  while (at < part.end) {
+    Line line = next_line(at, part.end);
     ++line_number;
     if (line.begin == line.end) {
-      if (at >= end) break;  // a final empty line
+      if (at >= file_end) break;  // a final empty line
       return Status::failure(name + ":" + std::to_string(line_number) + ":1: empty line");
     }
     auto where = [&](const char* p) {
@@ -146,13 +101,95 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name) {
     }
     ++row;
   }
+  return Status();
+}
+
+}  // namespace
+
+Result<Dataset> parse_csv(std::string_view text, const std::string& name, int threads) {
+  const char* at = text.data();
+  const char* end = text.data() + text.size();
+  if (text.empty()) return Status::failure(name + ":1:1: empty file; expected a header row");
+  Line header = next_line(at, end);
+  std::vector<std::string> columns;
+  for (const char* field = header.begin;;) {
+    const char* comma = static_cast<const char*>(std::memchr(field, ',', std::size_t(header.end - field)));
+    const char* field_end = comma ? comma : header.end;
+    columns.emplace_back(field, field_end);
+    if (columns.back().find('"') != std::string::npos) {
+      return Status::failure(name + ":1:" + std::to_string(field - header.begin + 1) +
+                             ": quoted fields are not supported");
+    }
+    if (!comma) break;
+    field = comma + 1;
+  }
+  std::size_t pred = columns.size(), truth = columns.size();
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    if (columns[c] == "pred") {
+      if (pred != columns.size()) return Status::failure(name + ":1: two 'pred' columns");
+      pred = c;
+    } else if (columns[c] == "true" && pred != columns.size()) {
+      if (truth != columns.size()) return Status::failure(name + ":1: two 'true' columns");
+      truth = c;
+    }
+  }
+  if (pred == columns.size()) {
+    return Status::failure(name +
+                           ":1: no 'pred' column in the header (the network's output, "
+                           "after the feature columns)");
+  }
+  if (pred == 0) return Status::failure(name + ":1: no feature columns before 'pred'");
+
+  // Count the rows first so that every buffer is allocated once, at its final size, and cut the
+  // lines into parts of about kPartBytes, parsed in parallel. The parts depend on the text alone.
+  std::vector<Part> parts{{at, end, 2, 0}};
+  std::uint64_t rows = 0;
+  std::size_t line_number = 2;
+  for (const char* p = at; p < end; ++line_number) {
+    if (std::size_t(p - parts.back().begin) >= kPartBytes) {
+      parts.back().end = p;
+      parts.push_back({p, end, line_number, std::size_t(rows)});
+    }
+    const char* newline = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)));
+    const char* line_end = newline ? newline : end;
+    if (line_end > p && !(line_end - p == 1 && *p == '\r')) ++rows;
+    p = newline ? newline + 1 : end;
+  }
+  if (rows == 0) return Status::failure(name + ":2:1: no data rows after the header");
+  if (rows * columns.size() > kMaxDataValues) {
+    return Status::failure(name + ": " + std::to_string(rows) + " rows of " + std::to_string(columns.size()) +
+                           " columns exceed the limit of " + std::to_string(kMaxDataValues) +
+                           " values; likely malformed");
+  }
+  Dataset data;
+  data.source = name;
+  data.rows = std::size_t(rows);
+  data.features = pred;
+  data.feature_names.assign(columns.begin(), columns.begin() + std::ptrdiff_t(pred));
+  data.x.resize(data.rows * data.features);
+  data.pred.resize(data.rows);
+  if (truth != columns.size()) data.truth.resize(data.rows);
+
+  std::vector<Status> errors(parts.size());
+  auto parse_part = [&](std::size_t k, int) {
+    errors[k] = parse_rows(parts[k], end, columns, pred, truth, name, data);
+  };
+  if (parts.size() == 1) {
+    parse_part(0, 0);
+  } else {
+    ThreadPool(threads).run(parts.size(), parse_part);
+  }
+  for (const Status& error : errors) {
+    if (!error) return error;  // the first in the file
+  }
   return data;
 }
 
-Result<Dataset> read_csv(const std::string& path) {
+Result<Dataset> read_csv(const std::string& path, int threads) {
   auto bytes = read_file(path);
   if (!bytes) return bytes.status();
-  return parse_csv(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), path);
+  return parse_csv(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), path,
+                   threads);
 }
 
 }  // namespace humpty

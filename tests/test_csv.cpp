@@ -43,3 +43,38 @@ TEST_CASE("the published data reads whole", "[csv][puzzle]") {
   CHECK(data.has_truth());
   CHECK(data.feature_names.front() == "measurement_0");
 }
+
+TEST_CASE("CSV: a large file parses the same on any number of threads, errors first in the file", "[csv]") {
+  // Over a megabyte: the parser cuts it into parts of 256 KiB, parsed in parallel.
+  std::string text = "a,b,c,pred,true\n";
+  const std::size_t rows = 40000;
+  for (std::size_t r = 0; r < rows; ++r) {
+    text += std::to_string(r) + ".25," + std::to_string(r % 7) + ",-1e-3," + std::to_string(r * 3) + ",0.5";
+    text += r % 2 ? "\r\n" : "\n";
+  }
+  REQUIRE(text.size() > (std::size_t(1) << 20));
+  auto one = parse_csv(text, "big.csv", 1);
+  auto two = parse_csv(text, "big.csv", 2);
+  REQUIRE(one.ok());
+  REQUIRE(two.ok());
+  CHECK(one->rows == rows);
+  CHECK(one->x == two->x);
+  CHECK(one->pred == two->pred);
+  CHECK(one->truth == two->truth);
+  CHECK(one->x[3 * 30000] == 30000.25f);
+  CHECK(one->pred[rows - 1] == double(3 * (rows - 1)));
+
+  // Errors in two parts: the one earlier in the file is reported, with its own line number.
+  auto broken = text;
+  auto line_start = [&](std::size_t line) {  // 1-based line number
+    std::size_t at = 0;
+    for (std::size_t l = 1; l < line; ++l) at = broken.find('\n', at) + 1;
+    return at;
+  };
+  broken.replace(line_start(35001), 1, "x");
+  broken.replace(line_start(20001), 1, "y");
+  for (int threads : {1, 2}) {
+    CHECK(parse_csv(broken, "big.csv", threads).message() ==
+          "big.csv:20001:1: column 'a': expected a number, got 'y9999.25'");
+  }
+}

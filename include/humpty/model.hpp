@@ -76,9 +76,11 @@ struct Dataset {
 };
 
 // Reads a CSV file: a header row, then one row of numbers per line (LF or CRLF), no quoting.
-// Columns after `pred` other than `true` are ignored. Errors read `path:line:column: ...`.
-Result<Dataset> read_csv(const std::string& path);
-Result<Dataset> parse_csv(std::string_view text, const std::string& name);
+// Columns after `pred` other than `true` are ignored. Errors read `path:line:column: ...` and name
+// the first problem in the file. Large files are parsed on `threads` threads (<= 0: one per core);
+// the result does not depend on it.
+Result<Dataset> read_csv(const std::string& path, int threads = 0);
+Result<Dataset> parse_csv(std::string_view text, const std::string& name, int threads = 0);
 
 // One residual block: which inp piece and which out piece.
 struct Block {
