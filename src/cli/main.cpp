@@ -218,7 +218,7 @@ struct Inputs {
   Dataset data;
 };
 
-Result<Inputs> load_inputs(const std::string& pieces, const std::string& data_path) {
+Result<Inputs> load_inputs(const std::string& pieces, const std::string& data_path, int threads) {
   Inputs inputs;
   if (is_bundle(pieces)) {
     auto bundle = read_bundle(pieces, data_path.empty() ? BundleParts::all : BundleParts::pieces);
@@ -232,7 +232,7 @@ Result<Inputs> load_inputs(const std::string& pieces, const std::string& data_pa
     inputs.puzzle = std::move(*puzzle);
   }
   if (!data_path.empty()) {
-    auto data = read_csv(data_path);
+    auto data = read_csv(data_path, threads);
     if (!data) return data.status();
     inputs.data = std::move(*data);
     inputs.has_data = true;
@@ -260,7 +260,7 @@ void print_fit(const Logger& log, const Fit& fit) {
 int command_solve(const Options& options) {
   if (options.positional.size() != 1) throw UsageError{"solve needs one PIECES argument"};
   const Logger log = make_logger(options.quiet);
-  auto inputs = load_inputs(options.positional[0], options.data);
+  auto inputs = load_inputs(options.positional[0], options.data, options.threads);
   if (!inputs) return fail_input(inputs.message());
   const Puzzle* puzzle = &inputs->puzzle;
   const Dataset* data = inputs->has_data ? &inputs->data : nullptr;
@@ -336,7 +336,7 @@ int command_verify(const Options& options) {
   if (options.positional.size() != 1) throw UsageError{"verify needs one PIECES argument"};
   if (options.answer.empty()) throw UsageError{"verify needs --answer ANSWER|@FILE"};
   const Logger log = make_logger(options.quiet);
-  auto inputs = load_inputs(options.positional[0], options.data);
+  auto inputs = load_inputs(options.positional[0], options.data, options.threads);
   if (!inputs) return fail_input(inputs.message());
   if (!inputs->has_data)
     throw UsageError{"verify needs data: --data CSV, or a .humpty file that carries data"};
@@ -374,7 +374,7 @@ int command_convert(const Options& options) {
              : ends_with(options.output, ".csv")  ? "csv"
              : is_bundle(source)                  ? "pth"
                                                   : "humpty";
-  auto inputs = load_inputs(source, options.data);
+  auto inputs = load_inputs(source, options.data, options.threads);
   if (!inputs) return fail_input(inputs.message());
   Status written;
   if (format == "humpty") {
