@@ -13,7 +13,10 @@
 // tried together. The prediction is good enough that the top candidate is nearly always a real
 // improvement, so a step costs a few evaluations instead of one per move. The table's rows are
 // "telling" rows, half of them where the error is largest now, as the error is concentrated in
-// few rows. A wide step (when nothing nearby helps) looks at moves of any distance and every pair
+// few rows. A local step fills the table on its first chunk of rows for every move and on the
+// rest only for a shortlist of the best, and takes its step on the table's rows alone; every
+// kEpochSteps such steps are checked together on all subset rows (and undone if they made them
+// worse). A wide step (when nothing nearby helps) looks at moves of any distance and every pair
 // repair, some followed by moving a repaired block where the table likes it best.
 //
 // Annealing. When no move in the whole neighbourhood improves, deterministic simulated annealing
@@ -21,6 +24,7 @@
 // with random moves of every kind, and descent resumes from the best point it found. Without a
 // time limit, kStuckRounds rounds without a new best end the search, which then says so.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -37,17 +41,20 @@
 namespace humpty {
 namespace {
 
-constexpr std::size_t kDefaultRows = 1024;      // subset rows scored by default
-constexpr std::size_t kScreenChunks = 3;        // chunks of rows the prediction table uses
-constexpr std::size_t kAnnealChunks = 4;        // chunks of rows annealing scores on
-constexpr std::size_t kLocalWindow = 4;         // positions a block may move in a local step
-constexpr std::size_t kRepairRivals = 4;        // repairs consider the best-scoring outs of each inp
-constexpr std::size_t kScreenBatch = 4;         // single moves checked exactly on the table's rows
-constexpr std::size_t kDeepScreen = 1024;       // single moves checked in a wide step at most
-constexpr std::size_t kDeepConfirm = 16;        // the same in a wide step
-constexpr std::size_t kConfirmBatch = 3;        // of those, checked on all subset rows
-constexpr std::size_t kStuckRounds = 8;         // annealing rounds without a new best
-constexpr std::size_t kAnnealProposals = 4000;  // proposals per annealing round (per 48 blocks)
+constexpr std::size_t kDefaultRows = 1024;        // subset rows scored by default
+constexpr std::size_t kScreenChunks = 3;          // chunks of rows the prediction table uses
+constexpr std::size_t kAnnealChunks = 4;          // chunks of rows annealing scores on
+constexpr std::size_t kLocalWindow = 4;           // positions a block may move in a local step
+constexpr std::size_t kRepairRivals = 4;          // repairs consider the best-scoring outs of each inp
+constexpr std::size_t kScreenBatch = 4;           // single moves checked exactly on the table's rows
+constexpr std::size_t kShortlistPer3Blocks = 10;  // moves predicted again on all table rows, per 3 blocks
+constexpr std::size_t kEpochSteps = 2;            // steps taken on the table's rows before a check
+constexpr std::size_t kEpochPause = 3;            // steps confirmed on the subset after a failed epoch
+constexpr std::size_t kDeepScreen = 1024;         // single moves checked in a wide step at most
+constexpr std::size_t kDeepConfirm = 16;          // the same in a wide step
+constexpr std::size_t kConfirmBatch = 3;          // of those, checked on all subset rows
+constexpr std::size_t kStuckRounds = 8;           // annealing rounds without a new best
+constexpr std::size_t kAnnealProposals = 4000;    // proposals per annealing round (per 48 blocks)
 constexpr double kProgressSeconds = 1.0;
 
 using Clock = std::chrono::steady_clock;
@@ -91,6 +98,8 @@ class Engine {
   void progress(bool force);
   bool descend();
   bool descent_step(std::size_t window, bool repairs);
+  void take_on_screen(const std::vector<Block>& blocks, std::size_t from);
+  bool end_epoch();
   void anneal();
   std::vector<Block> with_sure_pairs(std::vector<Block> blocks) const;
   Move random_move(std::size_t n, bool repairs);
@@ -114,6 +123,11 @@ class Engine {
   double best_sse_ = std::numeric_limits<double>::infinity();
   bool confirmed_exact_ = false;
   bool unconfirmed_ = false;  // the subset looked exact but all rows did not
+  // An epoch: steps taken on the table's rows alone, checked on all subset rows at its end.
+  std::size_t epoch_steps_ = 0, epoch_from_ = 0;
+  std::vector<Block> epoch_start_;
+  double epoch_start_sse_ = 0;
+  std::size_t confirm_steps_ = 0;  // after an epoch that made the subset worse: steps to confirm
   std::string stopped_;
   std::uint64_t moves_ = 0;
   Clock::time_point start_ = Clock::now();
@@ -264,11 +278,40 @@ bool Engine::descend() {
       break;
     }
   }
+  end_epoch();
   return improved;
 }
 
+// A step taken on the table's rows only: the subset rows are evaluated once for a few steps.
+void Engine::take_on_screen(const std::vector<Block>& blocks, std::size_t from) {
+  if (epoch_steps_ == 0) {
+    epoch_start_ = fine_.blocks();
+    epoch_start_sse_ = fine_.sse();
+    epoch_from_ = from;
+  }
+  screen_.set(blocks, from);
+  epoch_from_ = std::min(epoch_from_, from);
+  if (++epoch_steps_ >= kEpochSteps || screen_.mse() <= tolerance_) end_epoch();
+}
+
+// Brings the subset rows up to the screen's assembly. If that made them worse (the table's rows
+// mislead more often far from the answer), the epoch is undone and the next few steps are
+// confirmed on all subset rows.
+bool Engine::end_epoch() {
+  if (epoch_steps_ == 0) return false;
+  epoch_steps_ = 0;
+  fine_.set(screen_.blocks(), epoch_from_);
+  const bool better = fine_.sse() < epoch_start_sse_;
+  if (!better) {
+    fine_.set(epoch_start_, epoch_from_);
+    confirm_steps_ = kEpochPause;
+  }
+  refresh_screen();
+  return better;
+}
+
 bool Engine::descent_step(std::size_t window, bool repairs) {
-  const std::vector<Block> blocks = fine_.blocks();
+  const std::vector<Block> blocks = screen_.blocks();  // ahead of fine_ during an epoch
   const std::size_t n = blocks.size(), dp = net_.dim_padded;
   const std::size_t rows = screen_.rows(), chunks = screen_.chunks();
   screen_.compute_sensitivities(chunks);
@@ -331,16 +374,18 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
 
   // For each probe and table row: U_p . f(S_p) (insert before p) and U_{p+1} . f(S_p) (replace p).
   std::vector<float> insert_value, replace_value;
-  auto run_probes = [&](std::size_t first) {
+  // Evaluates probes list[...] on table chunks [first_chunk, last_chunk).
+  auto run_probes = [&](const std::vector<std::size_t>& list, std::size_t first_chunk,
+                        std::size_t last_chunk) {
     insert_value.resize(probes.size() * rows);
     replace_value.resize(probes.size() * rows);
-    pool_.run(probes.size() - first, [&](std::size_t task, int worker) {
-      const std::size_t k = first + task;
+    pool_.run(list.size(), [&](std::size_t task, int worker) {
+      const std::size_t k = list[task];
       Evaluator::Scratch& s = scratch_[std::size_t(worker)];
       s.stream.resize(kChunkRows * dp);
       s.hidden.resize(kChunkRows * net_.hidden_padded);
       const Probe& probe = probes[k];
-      for (std::size_t c = 0; c < chunks; ++c) {
+      for (std::size_t c = first_chunk; c < last_chunk; ++c) {
         const std::size_t count = screen_.chunk_rows(c);
         const float* before = screen_.stream(probe.position, c);
         std::copy_n(before, kChunkRows * dp, s.stream.data());
@@ -360,9 +405,20 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
         }
       }
     });
-    fine_.count_block_rows(std::uint64_t(probes.size() - first) * rows);
+    std::size_t chunk_rows = 0;
+    for (std::size_t c = first_chunk; c < last_chunk; ++c) chunk_rows += screen_.chunk_rows(c);
+    fine_.count_block_rows(std::uint64_t(list.size()) * chunk_rows);
   };
-  run_probes(0);
+  auto probes_from = [&](std::size_t first) {
+    std::vector<std::size_t> list(probes.size() - first);
+    std::iota(list.begin(), list.end(), first);
+    return list;
+  };
+  // A local step predicts every move on the first chunk of the table, then the most promising
+  // again on all of it: the first chunk sorts out most moves for a third of the work.
+  const bool shortlist = window < n && chunks > 1;
+  std::size_t predict_rows = shortlist ? screen_.chunk_rows(0) : rows;
+  run_probes(probes_from(0), 0, shortlist ? 1 : chunks);
 
   // Predicted change of the table rows' squared error for an output change sum_k sign_k value_k.
   struct Term {
@@ -370,22 +426,29 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
     long probe;
     double sign;
   };
-  auto predict = [&](std::initializer_list<Term> terms) {
+  auto predict = [&](const Term* terms, std::size_t count) {
     double change = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t r = 0; r < predict_rows; ++r) {
       double dy = 0;
-      for (const Term& t : terms) dy += t.sign * double((*t.values)[std::size_t(t.probe) * rows + r]);
+      for (std::size_t k = 0; k < count; ++k) {
+        dy += terms[k].sign * double((*terms[k].values)[std::size_t(terms[k].probe) * rows + r]);
+      }
       change += dy * (2 * error[r] + dy);
     }
     return change;
   };
   auto at = [&](std::size_t j, std::size_t p) { return probe_at[j * (n + 1) + p]; };
   std::vector<Candidate> candidates;
-  auto add = [&](std::initializer_list<Move> moves, double estimate) {
+  std::vector<std::array<Term, 4>> candidate_terms;  // what each estimate is made of
+  std::vector<std::size_t> candidate_term_count;
+  auto add = [&](std::initializer_list<Move> moves, std::initializer_list<Term> terms) {
     Candidate c;
     c.count = 0;
     for (const Move& m : moves) c.moves[c.count++] = m;
-    c.estimate = estimate;
+    candidate_terms.emplace_back();
+    std::copy(terms.begin(), terms.end(), candidate_terms.back().begin());
+    candidate_term_count.push_back(terms.size());
+    c.estimate = predict(candidate_terms.back().data(), terms.size());
     candidates.push_back(c);
   };
   for (std::size_t j = 0; j < n; ++j) {
@@ -394,14 +457,12 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
       if (i == j) continue;
       // Insert the block at j before position i (i < j) or after position i (i > j).
       long target = at(j, i < j ? i : i + 1);
-      double estimate = predict({{&insert_value, target, 1}, {&replace_value, at(j, j), -1}});
-      add({Move{MoveKind::insert, j, i, 0}}, estimate);
+      add({Move{MoveKind::insert, j, i, 0}}, {{&insert_value, target, 1}, {&replace_value, at(j, j), -1}});
       if (i > j + 1) {
-        estimate = predict({{&replace_value, at(i, j), 1},
-                            {&replace_value, at(j, j), -1},
-                            {&replace_value, at(j, i), 1},
-                            {&replace_value, at(i, i), -1}});
-        add({Move{MoveKind::swap, j, i, 0}}, estimate);
+        add({Move{MoveKind::swap, j, i, 0}}, {{&replace_value, at(i, j), 1},
+                                              {&replace_value, at(j, j), -1},
+                                              {&replace_value, at(j, i), 1},
+                                              {&replace_value, at(i, i), -1}});
       }
     }
   }
@@ -410,13 +471,39 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
   for (const RepairPair& pair : repair_pairs) {
     const std::size_t i = pair.i, j = pair.j;
     const Term remove_i{&replace_value, at(i, i), -1}, remove_j{&replace_value, at(j, j), -1};
-    const double out_estimate =
-        predict({{&replace_value, pair.x_at_i, 1}, remove_i, {&replace_value, pair.y_at_j, 1}, remove_j});
-    const double inp_estimate =
-        predict({{&replace_value, pair.y_at_i, 1}, remove_i, {&replace_value, pair.x_at_j, 1}, remove_j});
-    add({Move{MoveKind::exchange_out, i, j, 0}}, out_estimate);
-    add({Move{MoveKind::exchange_inp, i, j, 0}}, inp_estimate);
+    add({Move{MoveKind::exchange_out, i, j, 0}},
+        {{&replace_value, pair.x_at_i, 1}, remove_i, {&replace_value, pair.y_at_j, 1}, remove_j});
+    const double out_estimate = candidates.back().estimate;
+    add({Move{MoveKind::exchange_inp, i, j, 0}},
+        {{&replace_value, pair.y_at_i, 1}, remove_i, {&replace_value, pair.x_at_j, 1}, remove_j});
+    const double inp_estimate = candidates.back().estimate;
     pair_estimate.push_back(std::min(out_estimate, inp_estimate));
+  }
+  if (shortlist) {
+    // The best moves by the first chunk, predicted again on every table row.
+    std::vector<std::size_t> best(candidates.size());
+    std::iota(best.begin(), best.end(), std::size_t(0));
+    std::stable_sort(best.begin(), best.end(), [&](std::size_t a, std::size_t b) {
+      return candidates[a].estimate < candidates[b].estimate;
+    });
+    best.resize(std::min(best.size(), (kShortlistPer3Blocks * n + 2) / 3));
+    std::vector<char> needed(probes.size(), 0);
+    for (std::size_t c : best) {
+      for (std::size_t k = 0; k < candidate_term_count[c]; ++k)
+        needed[std::size_t(candidate_terms[c][k].probe)] = 1;
+    }
+    std::vector<std::size_t> list;
+    for (std::size_t k = 0; k < probes.size(); ++k) {
+      if (needed[k]) list.push_back(k);
+    }
+    run_probes(list, 1, chunks);
+    predict_rows = rows;
+    std::vector<Candidate> shortlisted;
+    for (std::size_t c : best) {
+      shortlisted.push_back(candidates[c]);
+      shortlisted.back().estimate = predict(candidate_terms[c].data(), candidate_term_count[c]);
+    }
+    candidates = std::move(shortlisted);
   }
   // In a wide step, the most promising repairs are also tried with one of the two new blocks
   // moved to the place the prediction likes best: a repaired block is seldom already in the
@@ -437,7 +524,7 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
       pair.y_before = long(probes.size());
       for (std::size_t p = 0; p <= n; ++p) probes.push_back({y, p});
     }
-    run_probes(first_probe);
+    run_probes(probes_from(first_probe), 0, chunks);
     for (std::size_t c : chosen) {
       const RepairPair& pair = repair_pairs[c];
       const std::size_t i = pair.i, j = pair.j;
@@ -452,7 +539,8 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
         std::size_t best_p = 0;
         for (std::size_t p = 0; p <= n; ++p) {
           if (p == moved_from || p == moved_from + 1) continue;
-          double estimate = predict({{&insert_value, before + long(p), 1}, stays, remove_i, remove_j});
+          const Term terms[] = {{&insert_value, before + long(p), 1}, stays, remove_i, remove_j};
+          double estimate = predict(terms, 4);
           if (estimate < best) {
             best = estimate;
             best_p = p;
@@ -460,7 +548,8 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
         }
         if (best < std::numeric_limits<double>::infinity()) {
           std::size_t target = best_p < moved_from ? best_p : best_p - 1;
-          add({repair, Move{MoveKind::insert, moved_from, target, 0}}, best);
+          add({repair, Move{MoveKind::insert, moved_from, target, 0}},
+              {{&insert_value, before + long(best_p), 1}, stays, remove_i, remove_j});
         }
       };
       relocate(exchange_out, pair.x_before, y_at_j, i);  // X from i
@@ -525,6 +614,19 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
     std::iota(order.begin(), order.end(), std::size_t(0));
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return screen_sse[a] < screen_sse[b]; });
+    if (window < n && confirm_steps_ == 0) {
+      // Locally, the best improvement on the table's rows is taken on them alone; the subset
+      // rows check a few such steps at once.
+      if (screen_sse[order[0]] < screen_.sse()) {
+        take_on_screen(trial[order[0]], from[order[0]]);
+        return true;
+      }
+      if (epoch_steps_ > 0) {
+        end_epoch();
+        return true;
+      }
+    }
+    if (confirm_steps_ > 0) --confirm_steps_;
     std::size_t confirmed = 0;
     for (std::size_t k : order) {
       if (!(screen_sse[k] < screen_.sse()) || confirmed++ == (window < n ? kConfirmBatch : kDeepConfirm))
@@ -753,7 +855,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   }
   result.stopped = stopped_;
   result.moves = moves_;
-  result.block_rows = fine_.block_rows();
+  result.block_rows = fine_.block_rows() + screen_.block_rows() + walk_.block_rows();
   result.seconds = seconds_since(start_);
   progress(true);
   return result;
