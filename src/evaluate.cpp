@@ -1,6 +1,5 @@
 // Proof: how closely an assembled network reproduces the data.
 #include <algorithm>
-#include <cmath>
 
 #include "humpty/solve.hpp"
 #include "network.hpp"
@@ -29,24 +28,7 @@ Status check_data(const Puzzle& puzzle, const Dataset& data) {
 
 Fit evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, int threads) {
   ThreadPool pool(threads);
-  PackedPuzzle net = pack_puzzle(puzzle);
-  std::vector<float> outputs = network_outputs(net, assembly, data, pool);
-  Fit fit;
-  fit.rows = data.rows;
-  fit.tolerance = rounding_tolerance(data);
-  double sum_pred = 0, sum_true = 0;
-  for (std::size_t r = 0; r < data.rows; ++r) {
-    double error = double(outputs[r]) - data.pred[r];
-    sum_pred += error * error;
-    fit.max_error = std::max(fit.max_error, std::fabs(error));
-    if (data.has_truth()) {
-      double miss = double(outputs[r]) - data.truth[r];
-      sum_true += miss * miss;
-    }
-  }
-  fit.mse_pred = sum_pred / double(data.rows);
-  if (data.has_truth()) fit.mse_true = sum_true / double(data.rows);
-  return fit;
+  return fit_outputs(network_outputs(pack_puzzle(puzzle), assembly, data, pool), data);
 }
 
 }  // namespace humpty

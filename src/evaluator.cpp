@@ -37,6 +37,17 @@ void Evaluator::select_rows(const Dataset& data, const std::vector<std::size_t>&
   sse_ = 0;
 }
 
+std::vector<float> Evaluator::outputs() const {
+  std::vector<float> output(rows_);
+  for (std::size_t c = 0; c < chunks_; ++c) {
+    const float* stream = stream_at(blocks_.size(), c);
+    for (std::size_t r = 0; r < chunk_rows(c); ++r) {
+      output[c * kChunkRows + r] = output_of(net_, stream + r * net_.dim_padded);
+    }
+  }
+  return output;
+}
+
 std::vector<double> Evaluator::errors() const {
   std::vector<double> error(rows_);
   const std::size_t n = blocks_.size();

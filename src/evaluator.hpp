@@ -32,6 +32,8 @@ class Evaluator {
 
   // The errors (output - pred) of the current assembly, one per subset row.
   std::vector<double> errors() const;
+  // Its outputs, one per subset row.
+  std::vector<float> outputs() const;
   const std::vector<std::size_t>& row_indices() const { return row_indices_; }
 
   std::size_t rows() const { return rows_; }

@@ -1,6 +1,7 @@
 #include "network.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace humpty {
@@ -47,9 +48,19 @@ void load_rows(const Dataset& data, const std::vector<std::size_t>& rows, std::s
 }
 
 std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly, const Dataset& data,
-                                   ThreadPool& pool) {
+                                   ThreadPool& pool, const std::vector<std::size_t>& known_rows,
+                                   const std::vector<float>& known_outputs) {
   std::vector<float> outputs(data.rows);
-  const std::size_t chunks = (data.rows + kChunkRows - 1) / kChunkRows;
+  std::vector<std::size_t> rows;  // the rows to run
+  rows.reserve(data.rows - known_rows.size());
+  for (std::size_t r = 0, k = 0; r < data.rows; ++r) {
+    if (k < known_rows.size() && known_rows[k] == r) {
+      outputs[r] = known_outputs[k++];
+    } else {
+      rows.push_back(r);
+    }
+  }
+  const std::size_t chunks = (rows.size() + kChunkRows - 1) / kChunkRows;
   struct Scratch {
     std::vector<float> stream, hidden;
   };
@@ -58,14 +69,34 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
     Scratch& s = scratch[std::size_t(worker)];
     s.stream.resize(kChunkRows * net.dim_padded);
     s.hidden.resize(kChunkRows * net.hidden_padded);
-    std::size_t first = chunk * kChunkRows;
-    std::size_t count = std::min(kChunkRows, data.rows - first);
-    load_rows(data, first, count, net.dim_padded, s.stream.data());
+    const std::size_t first = chunk * kChunkRows, count = std::min(kChunkRows, rows.size() - first);
+    const std::vector<std::size_t> part(rows.begin() + std::ptrdiff_t(first),
+                                        rows.begin() + std::ptrdiff_t(first + count));
+    load_rows(data, part, net.dim_padded, s.stream.data());
     run_blocks(net, assembly.blocks.data(), assembly.blocks.size(), s.stream.data(), count, s.hidden.data());
     for (std::size_t r = 0; r < count; ++r)
-      outputs[first + r] = output_of(net, s.stream.data() + r * net.dim_padded);
+      outputs[part[r]] = output_of(net, s.stream.data() + r * net.dim_padded);
   });
   return outputs;
+}
+
+Fit fit_outputs(const std::vector<float>& outputs, const Dataset& data) {
+  Fit fit;
+  fit.rows = data.rows;
+  fit.tolerance = rounding_tolerance(data);
+  double sum_pred = 0, sum_true = 0;
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    double error = double(outputs[r]) - data.pred[r];
+    sum_pred += error * error;
+    fit.max_error = std::max(fit.max_error, std::fabs(error));
+    if (data.has_truth()) {
+      double miss = double(outputs[r]) - data.truth[r];
+      sum_true += miss * miss;
+    }
+  }
+  fit.mse_pred = sum_pred / double(data.rows);
+  if (data.has_truth()) fit.mse_true = sum_true / double(data.rows);
+  return fit;
 }
 
 }  // namespace humpty

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "humpty/model.hpp"
+#include "humpty/solve.hpp"
 #include "kernels.hpp"
 #include "parallel.hpp"
 
@@ -52,8 +53,14 @@ inline void run_blocks(const PackedPuzzle& net, const Block* blocks, std::size_t
   }
 }
 
-// Outputs of the assembled network for every data row, in chunks spread over the pool.
+// Outputs of the assembled network for every data row, in chunks spread over the pool. Rows listed
+// in `known_rows` (ascending) take the matching `known_outputs` instead of being run again: a
+// search has already run its subset rows. Rows are independent, so the outputs are the same.
 std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly, const Dataset& data,
-                                   ThreadPool& pool);
+                                   ThreadPool& pool, const std::vector<std::size_t>& known_rows = {},
+                                   const std::vector<float>& known_outputs = {});
+
+// How closely outputs (one per data row) reproduce the data's pred (and true).
+Fit fit_outputs(const std::vector<float>& outputs, const Dataset& data);
 
 }  // namespace humpty

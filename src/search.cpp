@@ -100,6 +100,7 @@ class Engine {
   bool descent_step(std::size_t window, bool repairs);
   void take_on_screen(const std::vector<Block>& blocks, std::size_t from);
   bool end_epoch();
+  Fit fit_all_rows(const Assembly& assembly);
   void anneal();
   std::vector<Block> with_sure_pairs(std::vector<Block> blocks) const;
   Move random_move(std::size_t n, bool repairs);
@@ -308,6 +309,16 @@ bool Engine::end_epoch() {
   }
   refresh_screen();
   return better;
+}
+
+// The proof on every data row. The subset rows are not run again when the assembly is the one
+// they hold.
+Fit Engine::fit_all_rows(const Assembly& assembly) {
+  if (assembly.blocks == fine_.blocks()) {
+    return fit_outputs(network_outputs(net_, assembly, data_, pool_, fine_.row_indices(), fine_.outputs()),
+                       data_);
+  }
+  return fit_outputs(network_outputs(net_, assembly, data_, pool_), data_);
 }
 
 bool Engine::descent_step(std::size_t window, bool repairs) {
@@ -830,7 +841,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     if (exact_on_subset()) {
       // The subset says exact; all rows must agree before the search stops.
       result.assembly = {fine_.blocks(), puzzle_.last_piece};
-      result.fit = evaluate(puzzle_, result.assembly, data_, options_.threads);
+      result.fit = fit_all_rows(result.assembly);
       if (result.fit.exact()) {
         confirmed_exact_ = true;
         stopped_ = "exact";
@@ -851,7 +862,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   }
   if (!confirmed_exact_) {
     result.assembly = {best_, puzzle_.last_piece};
-    result.fit = evaluate(puzzle_, result.assembly, data_, options_.threads);
+    result.fit = fit_all_rows(result.assembly);
   }
   result.stopped = stopped_;
   result.moves = moves_;

@@ -69,6 +69,11 @@ TEST_CASE("the search finds a 12-block network of the published pieces from shuf
     CHECK(result.stopped == "exact");
     CHECK(result.assembly == sub.answer);
     CHECK(result.fit.exact());
+    // The search's proof reuses its subset rows; it must be the plain proof to the last bit.
+    const humpty::Fit plain = humpty::evaluate(sub.puzzle, result.assembly, sub.data);
+    CHECK(result.fit.mse_pred == plain.mse_pred);
+    CHECK(result.fit.mse_true == plain.mse_true);
+    CHECK(result.fit.max_error == plain.max_error);
   }
 }
 
