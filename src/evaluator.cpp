@@ -27,6 +27,7 @@ void Evaluator::select_rows(const Dataset& data, const std::vector<std::size_t>&
   target_d_.resize(rows_);
   for (std::size_t r = 0; r < rows_; ++r) target_d_[r] = data.pred[rows[r]];
   blocks_.clear();
+  hidden_valid_ = false;
   streams_.assign(chunks_ * kChunkRows * net_.dim_padded, 0.0f);
   for (std::size_t c = 0; c < chunks_; ++c) {
     std::vector<std::size_t> part(rows.begin() + std::ptrdiff_t(c * kChunkRows),
@@ -83,6 +84,10 @@ void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
     streams_.resize((n + 1) * chunks_ * kChunkRows * dp);
   }
   blocks_ = blocks;
+  // Hidden activations are kept when those before `from` are the current ones.
+  const bool keep = keep_hidden_ && (hidden_valid_ || from == 0);
+  const std::size_t hp = net_.hidden_padded;
+  if (keep) hiddens_.resize(n * chunks_ * kChunkRows * hp);
   // In slices of a chunk, so that a few chunks still keep every thread busy.
   std::vector<double> slice_sse(chunks_ * kSlicesPerChunk, 0.0);
   pool_.run(slice_sse.size(), [&](std::size_t slice, int worker) {
@@ -94,10 +99,12 @@ void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
     for (std::size_t p = from; p < n; ++p) {
       float* next = stream_at(p + 1, c) + first * dp;
       std::memcpy(next, stream_at(p, c) + first * dp, count * dp * sizeof(float));
-      run_block(net_.piece(blocks_[p].inp), net_.piece(blocks_[p].out), next, count, s.hidden.data());
+      float* hidden = keep ? hidden_at(p, c) + first * hp : s.hidden.data();
+      run_block(net_.piece(blocks_[p].inp), net_.piece(blocks_[p].out), next, count, hidden);
     }
     slice_sse[slice] = rows_error(c, first, count, stream_at(n, c) + first * dp);
   });
+  hidden_valid_ = keep;
   block_rows_ += std::uint64_t(n - std::min(from, n)) * rows_;
   sse_ = 0;
   for (std::size_t c = 0; c < chunks_; ++c) {
@@ -165,6 +172,7 @@ void Evaluator::adopt() {
                 tried * position * sizeof(float));
   }
   blocks_ = trial_blocks_;
+  hidden_valid_ = false;
   chunk_sse_ = trial_chunk_sse_;
   sse_ = 0;
   for (double part : chunk_sse_) sse_ += part;
@@ -192,18 +200,24 @@ void Evaluator::compute_sensitivities(std::size_t chunk_count) {
     }
     for (std::size_t p = n; p-- > 0;) {
       const Block& b = blocks_[p];
-      // U_p = U_{p+1} + W_in^T (relu'(inp(S_p)) * (W_out^T U_{p+1})), row by row.
-      linear_rows(net_.piece(b.inp), stream_at(p, c) + first * dp, dp, count, hidden, hp, Epilogue::store);
+      // U_p = U_{p+1} + W_in^T (relu'(inp(S_p)) * (W_out^T U_{p+1})), row by row. relu'(h) is
+      // 1 where relu(h) > 0, so the kept activations serve as well as inp(S_p).
+      const float* active = hidden;
+      if (hidden_valid_) {
+        active = hidden_at(p, c) + first * hp;
+      } else {
+        linear_rows(net_.piece(b.inp), stream_at(p, c) + first * dp, dp, count, hidden, hp, Epilogue::store);
+      }
       linear_rows(net_.piece_transposed(b.out), at(p + 1), dp, count, grad, hp, Epilogue::store);
-      for (std::size_t k = 0; k < count * hp; ++k) grad[k] = hidden[k] > 0 ? grad[k] : 0.0f;
+      for (std::size_t k = 0; k < count * hp; ++k) grad[k] = active[k] > 0 ? grad[k] : 0.0f;
       std::memcpy(at(p), at(p + 1), count * dp * sizeof(float));
       linear_rows(net_.piece_transposed(b.inp), grad, hp, count, at(p), dp, Epilogue::add);
     }
   });
-  // A backward step costs three products to a forward step's two.
+  // A backward step costs three products to a forward step's two, or two with kept activations.
   std::size_t rows = 0;
   for (std::size_t c = 0; c < chunk_count; ++c) rows += chunk_rows(c);
-  block_rows_ += std::uint64_t(n) * rows * 3 / 2;
+  block_rows_ += std::uint64_t(n) * rows * (hidden_valid_ ? 2 : 3) / 2;
 }
 
 }  // namespace humpty

@@ -160,6 +160,7 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
       scratch_(std::size_t(pool_.size())),
       rng_(options.seed),
       tolerance_(rounding_tolerance(data)) {
+  screen_.keep_hidden();
   // Repairs look first at the outs that score best with each inp: the right partner is nearly
   // always among them even where the pairing score picked wrongly.
   const Pairing own_pairing = options.pairing ? Pairing() : pair_layers(puzzle, options.threads);
