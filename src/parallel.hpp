@@ -40,10 +40,12 @@ class ThreadPool {
   const std::function<void(std::size_t, int)>* task_ = nullptr;
   std::size_t count_ = 0;
   std::atomic<std::size_t> next_{0};
-  std::size_t finished_ = 0;    // tasks finished in this round, under mutex_
-  int active_ = 0;              // workers inside a round, under mutex_
-  std::size_t generation_ = 0;  // bumped for every run(), under mutex_
-  bool stopping_ = false;
+  std::atomic<std::size_t> finished_{0};           // tasks finished in this round, changed under mutex_
+  int active_ = 0;                                 // workers inside a round, under mutex_
+  std::size_t generation_ = 0;                     // bumped for every run(), under mutex_
+  std::atomic<std::size_t> latest_generation_{0};  // the same, for workers spinning without the lock
+  std::atomic<bool> stopping_{false};              // changed under mutex_
+  bool spin_ = true;  // spin before sleeping: only when every thread has a core of its own
 };
 
 }  // namespace humpty
