@@ -50,15 +50,9 @@ std::vector<float> Evaluator::outputs() const {
 }
 
 std::vector<double> Evaluator::errors() const {
+  const std::vector<float> output = outputs();
   std::vector<double> error(rows_);
-  const std::size_t n = blocks_.size();
-  for (std::size_t c = 0; c < chunks_; ++c) {
-    const float* stream = stream_at(n, c);
-    for (std::size_t r = 0; r < chunk_rows(c); ++r) {
-      error[c * kChunkRows + r] =
-          double(output_of(net_, stream + r * net_.dim_padded)) - target_d_[c * kChunkRows + r];
-    }
-  }
+  for (std::size_t r = 0; r < rows_; ++r) error[r] = double(output[r]) - target_d_[r];
   return error;
 }
 

@@ -91,6 +91,8 @@ class Engine {
  private:
   bool should_stop();
   bool exact_on_subset() const { return fine_.mse() <= tolerance_; }
+  // Block evaluations times rows, every evaluator's.
+  std::uint64_t block_rows() const { return fine_.block_rows() + screen_.block_rows() + walk_.block_rows(); }
   void commit(const std::vector<Block>& blocks, std::size_t from);
   void refresh_screen();
   std::vector<std::size_t> telling_rows(std::size_t count) const;
@@ -261,7 +263,7 @@ void Engine::progress(bool force) {
                format_text("best mse %.3e on %.0f rows, %.0f moves (%.0f/s), %.2fM block-rows/s, %.2fs",
                            best_sse_ / double(fine_.rows()), double(fine_.rows()), double(moves_),
                            double(moves_) / std::max(elapsed, 1e-9),
-                           double(fine_.block_rows()) / std::max(elapsed, 1e-9) / 1e6, elapsed));
+                           double(block_rows()) / std::max(elapsed, 1e-9) / 1e6, elapsed));
 }
 
 bool Engine::descend() {
@@ -451,16 +453,20 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
   };
   auto at = [&](std::size_t j, std::size_t p) { return probe_at[j * (n + 1) + p]; };
   std::vector<Candidate> candidates;
-  std::vector<std::array<Term, 4>> candidate_terms;  // what each estimate is made of
-  std::vector<std::size_t> candidate_term_count;
+  struct Terms {
+    std::array<Term, 4> terms;
+    std::size_t count;
+  };
+  auto estimate = [&](const Terms& t) { return predict(t.terms.data(), t.count); };
+  std::vector<Terms> candidate_terms;  // what each candidate's estimate is made of
   auto add = [&](std::initializer_list<Move> moves, std::initializer_list<Term> terms) {
     Candidate c;
     c.count = 0;
     for (const Move& m : moves) c.moves[c.count++] = m;
-    candidate_terms.emplace_back();
-    std::copy(terms.begin(), terms.end(), candidate_terms.back().begin());
-    candidate_term_count.push_back(terms.size());
-    c.estimate = predict(candidate_terms.back().data(), terms.size());
+    Terms made{{}, terms.size()};
+    std::copy(terms.begin(), terms.end(), made.terms.begin());
+    c.estimate = estimate(made);
+    candidate_terms.push_back(made);
     candidates.push_back(c);
   };
   for (std::size_t j = 0; j < n; ++j) {
@@ -501,8 +507,9 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
     best.resize(std::min(best.size(), (kShortlistPer3Blocks * n + 2) / 3));
     std::vector<char> needed(probes.size(), 0);
     for (std::size_t c : best) {
-      for (std::size_t k = 0; k < candidate_term_count[c]; ++k)
-        needed[std::size_t(candidate_terms[c][k].probe)] = 1;
+      for (std::size_t k = 0; k < candidate_terms[c].count; ++k) {
+        needed[std::size_t(candidate_terms[c].terms[k].probe)] = 1;
+      }
     }
     std::vector<std::size_t> list;
     for (std::size_t k = 0; k < probes.size(); ++k) {
@@ -513,7 +520,7 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
     std::vector<Candidate> shortlisted;
     for (std::size_t c : best) {
       shortlisted.push_back(candidates[c]);
-      shortlisted.back().estimate = predict(candidate_terms[c].data(), candidate_term_count[c]);
+      shortlisted.back().estimate = estimate(candidate_terms[c]);
     }
     candidates = std::move(shortlisted);
   }
@@ -552,9 +559,9 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
         for (std::size_t p = 0; p <= n; ++p) {
           if (p == moved_from || p == moved_from + 1) continue;
           const Term terms[] = {{&insert_value, before + long(p), 1}, stays, remove_i, remove_j};
-          double estimate = predict(terms, 4);
-          if (estimate < best) {
-            best = estimate;
+          const double change = predict(terms, 4);
+          if (change < best) {
+            best = change;
             best_p = p;
           }
         }
@@ -867,7 +874,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   }
   result.stopped = stopped_;
   result.moves = moves_;
-  result.block_rows = fine_.block_rows() + screen_.block_rows() + walk_.block_rows();
+  result.block_rows = block_rows();
   result.seconds = seconds_since(start_);
   progress(true);
   return result;
