@@ -205,7 +205,7 @@ void Evaluator::compute_sensitivities(std::size_t chunk_count) {
       linear_rows(net_.piece_transposed(b.out), at(p + 1), dp, count, grad, hp, Epilogue::store);
       for (std::size_t k = 0; k < count * hp; ++k) grad[k] = active[k] > 0 ? grad[k] : 0.0f;
       std::memcpy(at(p), at(p + 1), count * dp * sizeof(float));
-      linear_rows(net_.piece_transposed(b.inp), grad, hp, count, at(p), dp, Epilogue::add);
+      sparse_add_rows(net_.piece_transposed(b.inp), grad, hp, count, at(p), dp);
     }
   });
   // A backward step costs three products to a forward step's two, or two with kept activations.

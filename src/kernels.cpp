@@ -1,9 +1,14 @@
 #include "kernels.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 #include <utility>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
 
 namespace humpty {
 
@@ -144,10 +149,6 @@ HUMPTY_ALWAYS_INLINE void tile(const float* x, std::size_t x_stride, std::size_t
       if (epilogue == Epilogue::relu) {
         using Mask = typename MaskOf<V>::type;
         v = (V)((Mask)v & (Mask)(v > V{}));
-      } else if (epilogue == Epilogue::add) {
-        V old;
-        std::memcpy(&old, out + c * kLanes, sizeof old);
-        v = old + v;
       }
       std::memcpy(out + c * kLanes, &v, sizeof v);
     });
@@ -171,6 +172,111 @@ HUMPTY_ALWAYS_INLINE void rows_body(const PackedLinear& layer, const float* x, s
   }
 }
 
+// Sparse inputs. Row by row, the list of the inputs that are not zero is made first, then each
+// step of the list adds x_k times row k of W^T to accumulators that hold kPanels panels of the
+// row's outputs. Two rows go side by side for twice the independent sums (an add waits for the
+// one before it in its sum); a step reads its weights for one row only, which costs more loads
+// per multiply than a dense tile but skips every zero.
+
+// The indices k in [first, in) with row[k] != 0, ascending, to out; returns how many. -0 counts
+// as zero, NaN as not zero, as in the vector version below.
+std::size_t nonzero_inputs_from(const float* row, std::size_t first, std::size_t in, std::uint32_t* out) {
+  std::size_t n = 0;
+  for (std::size_t k = first; k < in; ++k) {
+    std::uint32_t bits;
+    std::memcpy(&bits, row + k, sizeof bits);
+    out[n] = std::uint32_t(k);
+    n += (bits << 1) != 0;
+  }
+  return n;
+}
+
+// The same from 0, to out with room for in + 8 values (the vector version writes 8 at a time).
+std::size_t nonzero_inputs(const float* row, std::size_t in, std::uint32_t* out) {
+  return nonzero_inputs_from(row, 0, in, out);
+}
+
+using NonzeroInputs = std::size_t (*)(const float*, std::size_t, std::uint32_t*);
+
+template <typename V, int kPanels, int kRows>
+HUMPTY_ALWAYS_INLINE void sparse_tile(const float* panels, std::size_t panel_stride, const float* bias,
+                                      const float* const* x, const std::uint32_t* const* list,
+                                      const std::size_t* n, float* const* y) {
+  constexpr int kLanes = int(sizeof(V) / sizeof(float));
+  constexpr int kPerPanel = int(kPanel) / kLanes;
+  constexpr int kVectors = kPerPanel * kPanels;
+  V acc[kRows][kVectors];
+  unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE {
+    V b;
+    std::memcpy(&b, bias + c * kLanes, sizeof b);
+    unroll<kRows>([&](auto r) HUMPTY_LAMBDA_INLINE { acc[r][c] = b; });
+  });
+  auto step = [&](auto r, std::size_t k) HUMPTY_LAMBDA_INLINE {
+    V a;
+    broadcast(a, x[r] + k);
+    unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE {
+      V w;
+      std::memcpy(&w, panels + std::size_t(c / kPerPanel) * panel_stride + k * kPanel + std::size_t(c % kPerPanel * kLanes),
+                  sizeof w);
+      acc[r][c] += a * w;
+    });
+  };
+  std::size_t common = n[0];
+  unroll<kRows>([&](auto r) HUMPTY_LAMBDA_INLINE { common = std::min(common, n[r]); });
+  for (std::size_t i = 0; i < common; ++i) {
+    unroll<kRows>([&](auto r) HUMPTY_LAMBDA_INLINE { step(r, list[r][i]); });
+  }
+  unroll<kRows>([&](auto r) HUMPTY_LAMBDA_INLINE {
+    for (std::size_t i = common; i < n[r]; ++i) step(r, list[r][i]);
+    unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE {
+      V old;
+      std::memcpy(&old, y[r] + c * kLanes, sizeof old);
+      V v = old + acc[r][c];
+      std::memcpy(y[r] + c * kLanes, &v, sizeof v);
+    });
+  });
+}
+
+// kRows rows, every panel: kPanels at a time while they last, then one at a time.
+template <typename V, int kPanels, int kRows>
+HUMPTY_ALWAYS_INLINE void sparse_panels(const PackedLinear& layer, const float* const* x,
+                                        const std::uint32_t* const* list, const std::size_t* n, float* const* y) {
+  const std::size_t panels = layer.out_padded / kPanel, stride = layer.in * kPanel;
+  auto run = [&](auto group, std::size_t p) HUMPTY_LAMBDA_INLINE {
+    float* out[kRows];
+    for (int r = 0; r < kRows; ++r) out[r] = y[r] + p * kPanel;
+    sparse_tile<V, decltype(group)::value, kRows>(layer.panels.data() + p * stride, stride,
+                                                   layer.bias.data() + p * kPanel, x, list, n, out);
+  };
+  std::size_t p = 0;
+  for (; p + kPanels <= panels; p += kPanels) run(std::integral_constant<int, kPanels>{}, p);
+  for (; p < panels; ++p) run(std::integral_constant<int, 1>{}, p);
+}
+
+template <typename V, int kPanels>
+HUMPTY_ALWAYS_INLINE void sparse_body(const PackedLinear& layer, const float* x, std::size_t x_stride,
+                                      std::size_t count, float* y, std::size_t y_stride,
+                                      NonzeroInputs nonzero) {
+  thread_local std::vector<std::uint32_t> lists;
+  const std::size_t list_stride = layer.in + 8;
+  lists.resize(2 * list_stride);
+  const std::uint32_t* list[2] = {lists.data(), lists.data() + list_stride};
+  std::size_t r = 0;
+  for (; r + 2 <= count; r += 2) {
+    const float* rows[2] = {x + r * x_stride, x + (r + 1) * x_stride};
+    const std::size_t n[2] = {nonzero(rows[0], layer.in, lists.data()),
+                              nonzero(rows[1], layer.in, lists.data() + list_stride)};
+    float* out[2] = {y + r * y_stride, y + (r + 1) * y_stride};
+    sparse_panels<V, kPanels, 2>(layer, rows, list, n, out);
+  }
+  if (r < count) {
+    const float* rows[1] = {x + r * x_stride};
+    const std::size_t n[1] = {nonzero(rows[0], layer.in, lists.data())};
+    float* out[1] = {y + r * y_stride};
+    sparse_panels<V, kPanels, 1>(layer, rows, list, n, out);
+  }
+}
+
 using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*, std::size_t,
                             Epilogue);
 
@@ -180,6 +286,12 @@ using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std:
 void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
                          float* y, std::size_t y_stride, Epilogue epilogue) {
   rows_body<Float4, 2, 1>(layer, x, x_stride, count, y, y_stride, epilogue);
+}
+
+// 2 rows x 2 panels = 16 accumulators of 128 bits.
+void sparse_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+                             float* y, std::size_t y_stride) {
+  sparse_body<Float4, 2>(layer, x, x_stride, count, y, y_stride, nonzero_inputs);
 }
 
 namespace {
@@ -194,19 +306,58 @@ __attribute__((target("avx2"))) void rows_avx2(const PackedLinear& layer, const 
                                                std::size_t y_stride, Epilogue epilogue) {
   rows_body<Float8, 6, 4, 1>(layer, x, x_stride, count, y, y_stride, epilogue);
 }
+
+// For each 8-bit mask, the positions of its set bits, lowest first, one per byte.
+struct SetBits {
+  std::uint64_t positions[256];
+  constexpr SetBits() : positions() {
+    for (int mask = 0; mask < 256; ++mask) {
+      int count = 0;
+      for (int bit = 0; bit < 8; ++bit) {
+        if (mask & (1 << bit)) positions[mask] |= std::uint64_t(bit) << (8 * count++);
+      }
+    }
+  }
+};
+constexpr SetBits kSetBits;
+
+// nonzero_inputs, 8 inputs at a time: compare, take the mask, write the positions of its bits
+// (all 8 slots are written, the count moves on by the bits set). Branch-free: the scalar loop
+// cost as much as the multiplications it saved.
+__attribute__((target("avx2"))) std::size_t nonzero_inputs_avx2(const float* row, std::size_t in,
+                                                                std::uint32_t* out) {
+  std::size_t n = 0, k = 0;
+  for (; k + 8 <= in; k += 8) {
+    const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + k), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+    const __m128i positions = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(&kSetBits.positions[mask]));
+    const __m256i indices = _mm256_add_epi32(_mm256_cvtepu8_epi32(positions), _mm256_set1_epi32(int(k)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + n), indices);
+    n += std::size_t(__builtin_popcount(unsigned(mask)));
+  }
+  return n + nonzero_inputs_from(row, k, in, out + n);
+}
+
+// 2 rows x 3 panels = 12 accumulators (48 columns: the published network's width).
+__attribute__((target("avx2"))) void sparse_avx2(const PackedLinear& layer, const float* x, std::size_t x_stride,
+                                                 std::size_t count, float* y, std::size_t y_stride) {
+  sparse_body<Float8, 3>(layer, x, x_stride, count, y, y_stride, nonzero_inputs_avx2);
+}
 #endif
+
+using SparseKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*, std::size_t);
 
 struct KernelChoice {
   RowsKernel rows;
+  SparseKernel sparse;
   const char* name;
 };
 
 KernelChoice choose_kernel() {
 #ifdef HUMPTY_HAVE_AVX2_KERNEL
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return {rows_avx2, "avx2"};
+  if (__builtin_cpu_supports("avx2")) return {rows_avx2, sparse_avx2, "avx2"};
 #endif
-  return {linear_rows_generic, "generic"};
+  return {linear_rows_generic, sparse_add_rows_generic, "generic"};
 }
 
 const KernelChoice& kernel() {
@@ -219,6 +370,11 @@ const KernelChoice& kernel() {
 void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
                  std::size_t y_stride, Epilogue epilogue) {
   kernel().rows(layer, x, x_stride, count, y, y_stride, epilogue);
+}
+
+void sparse_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
+                     std::size_t y_stride) {
+  kernel().sparse(layer, x, x_stride, count, y, y_stride);
 }
 
 const char* kernel_name() {

@@ -108,7 +108,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
     for (std::size_t b = 0; b < blocks; ++b) {
       linear_rows(step.forward[2 * b], stream(b), dp, count, hidden(b), hp, Epilogue::relu);
       std::memcpy(stream(b + 1), stream(b), kTrainChunk * dp * sizeof(float));
-      linear_rows(step.forward[2 * b + 1], hidden(b), hp, count, stream(b + 1), dp, Epilogue::add);
+      sparse_add_rows(step.forward[2 * b + 1], hidden(b), hp, count, stream(b + 1), dp);
     }
     // Output, loss and the gradient at the last stream: dL/dy = 2 (y - t) / batch.
     const Layer& last = layers.back();
@@ -161,7 +161,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       }
       layer_gradient(w.grad_hidden.data(), hp, h, stream(b), dp, d, inp);
       // G for the block before: G + dA W_in.
-      linear_rows(step.backward[inp], w.grad_hidden.data(), hp, count, w.grad.data(), dp, Epilogue::add);
+      sparse_add_rows(step.backward[inp], w.grad_hidden.data(), hp, count, w.grad.data(), dp);
     }
   };
 

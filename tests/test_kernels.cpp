@@ -8,7 +8,7 @@ namespace {
 
 // y = epilogue(b + x W^T), one element at a time in the documented order.
 std::vector<float> naive(const humpty::Layer& layer, const std::vector<float>& x, std::size_t count,
-                         humpty::Epilogue epilogue, const std::vector<float>& y0) {
+                         humpty::Epilogue epilogue) {
   std::vector<float> y(count * layer.rows);
   for (std::size_t r = 0; r < count; ++r) {
     for (std::size_t j = 0; j < layer.rows; ++j) {
@@ -16,51 +16,90 @@ std::vector<float> naive(const humpty::Layer& layer, const std::vector<float>& x
       for (std::size_t k = 0; k < layer.cols; ++k)
         acc += x[r * layer.cols + k] * layer.weight[j * layer.cols + k];
       if (epilogue == humpty::Epilogue::relu) acc = acc > 0 ? acc : 0.0f;
-      if (epilogue == humpty::Epilogue::add) acc = y0[r * layer.rows + j] + acc;
       y[r * layer.rows + j] = acc;
     }
   }
   return y;
 }
 
+// The kernels' outputs for a layer of `rows` outputs over `cols` inputs on `count` input rows,
+// y starting as `start` (count x rows) in rows of `stride` floats.
+template <typename Kernel>
+std::vector<float> run_kernel(Kernel kernel, std::size_t rows, std::size_t count, std::size_t stride,
+                              const std::vector<float>& start) {
+  std::vector<float> y(count * stride, 0.0f);
+  for (std::size_t r = 0; r < count; ++r) std::memcpy(&y[r * stride], &start[r * rows], rows * sizeof(float));
+  kernel(y.data());
+  return y;
+}
+
+const std::tuple<std::size_t, std::size_t, std::size_t> kShapes[] = {
+    {1, 1, 1}, {5, 3, 7}, {16, 48, 13}, {96, 48, 48}, {48, 96, 50}, {33, 17, 101}, {64, 9, 5}};
+
 }  // namespace
 
 TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel", "[kernels]") {
   using humpty::Epilogue;
-  for (auto [rows, cols, count] : {std::tuple<std::size_t, std::size_t, std::size_t>{1, 1, 1},
-                                   {5, 3, 7},
-                                   {16, 48, 13},
-                                   {96, 48, 48},
-                                   {48, 96, 50},
-                                   {33, 17, 101}}) {
+  for (auto [rows, cols, count] : kShapes) {
     humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
     humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
-    humpty::Layer start = test::random_layer(count, rows, count + 9, 1.0f);
     humpty::PackedLinear packed = humpty::pack_linear(layer);
     const std::size_t stride = packed.out_padded;
-    for (Epilogue epilogue : {Epilogue::store, Epilogue::relu, Epilogue::add}) {
-      std::vector<float> expected = naive(layer, inputs.weight, count, epilogue, start.weight);
+    const std::vector<float> zeros(count * rows, 0.0f);
+    for (Epilogue epilogue : {Epilogue::store, Epilogue::relu}) {
+      std::vector<float> expected = naive(layer, inputs.weight, count, epilogue);
       for (bool generic : {false, true}) {
-        std::vector<float> y(count * stride, 0.0f);
-        for (std::size_t r = 0; r < count; ++r)
-          std::memcpy(&y[r * stride], &start.weight[r * rows], rows * sizeof(float));
-        if (generic) {
-          humpty::linear_rows_generic(packed, inputs.weight.data(), cols, count, y.data(), stride, epilogue);
-        } else {
-          humpty::linear_rows(packed, inputs.weight.data(), cols, count, y.data(), stride, epilogue);
-        }
+        std::vector<float> y = run_kernel(
+            [&](float* out) {
+              (generic ? humpty::linear_rows_generic : humpty::linear_rows)(packed, inputs.weight.data(), cols,
+                                                                             count, out, stride, epilogue);
+            },
+            rows, count, stride, zeros);
         for (std::size_t r = 0; r < count; ++r) {
           for (std::size_t j = 0; j < rows; ++j) {
             INFO("shape " << rows << "x" << cols << " rows " << count << " generic " << generic);
             REQUIRE(y[r * stride + j] == expected[r * rows + j]);
           }
-          // Padding columns stay zero for store and relu (the stream relies on it).
-          if (epilogue != Epilogue::add) {
-            for (std::size_t j = rows; j < stride; ++j) REQUIRE(y[r * stride + j] == 0.0f);
-          }
+          // Padding columns stay zero (the stream relies on it).
+          for (std::size_t j = rows; j < stride; ++j) REQUIRE(y[r * stride + j] == 0.0f);
         }
       }
     }
   }
   CHECK((std::string(humpty::kernel_name()) == "avx2" || std::string(humpty::kernel_name()) == "generic"));
+}
+
+TEST_CASE("the sparse kernel adds the naive sum, skipping zero inputs, the same bits on every kernel",
+          "[kernels]") {
+  for (auto [rows, cols, count] : kShapes) {
+    humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
+    humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
+    humpty::Layer start = test::random_layer(count, rows, count + 9, 1.0f);
+    // Mostly zeros, as after a ReLU, with some -0, and a row with no nonzero input at all.
+    for (std::size_t k = 0; k < inputs.weight.size(); ++k) {
+      float& v = inputs.weight[k];
+      if (k / cols == count / 2 || v < 0.6f) v = k % 3 == 0 ? -0.0f : 0.0f;
+    }
+    humpty::PackedLinear packed = humpty::pack_linear(layer);
+    const std::size_t stride = packed.out_padded;
+    // y + (b + x W^T), the dense sum: the zero terms it has and the kernel skips add nothing.
+    std::vector<float> expected = naive(layer, inputs.weight, count, humpty::Epilogue::store);
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = start.weight[i] + expected[i];
+    std::vector<float> results[2];
+    for (bool generic : {false, true}) {
+      results[generic] = run_kernel(
+          [&](float* out) {
+            (generic ? humpty::sparse_add_rows_generic : humpty::sparse_add_rows)(packed, inputs.weight.data(), cols,
+                                                                                 count, out, stride);
+          },
+          rows, count, stride, start.weight);
+      for (std::size_t r = 0; r < count; ++r) {
+        for (std::size_t j = 0; j < rows; ++j) {
+          INFO("shape " << rows << "x" << cols << " rows " << count << " generic " << generic);
+          REQUIRE(results[generic][r * stride + j] == expected[r * rows + j]);
+        }
+      }
+    }
+    REQUIRE(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
+  }
 }
