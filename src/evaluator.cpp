@@ -194,18 +194,17 @@ void Evaluator::compute_sensitivities(std::size_t chunk_count) {
     }
     for (std::size_t p = n; p-- > 0;) {
       const Block& b = blocks_[p];
-      // U_p = U_{p+1} + W_in^T (relu'(inp(S_p)) * (W_out^T U_{p+1})), row by row. relu'(h) is
-      // 1 where relu(h) > 0, so the kept activations serve as well as inp(S_p).
+      // U_p = U_{p+1} + W_in^T (relu'(inp(S_p)) * (W_out^T U_{p+1})), row by row. relu' is 1
+      // exactly where the block's ReLU outputs are not zero: they are the mask (kept, or computed).
       const float* active = hidden;
       if (hidden_valid_) {
         active = hidden_at(p, c) + first * hp;
       } else {
-        linear_rows(net_.piece(b.inp), stream_at(p, c) + first * dp, dp, count, hidden, hp, Epilogue::store);
+        linear_rows(net_.piece(b.inp), stream_at(p, c) + first * dp, dp, count, hidden, hp, Epilogue::relu);
       }
       linear_rows(net_.piece_transposed(b.out), at(p + 1), dp, count, grad, hp, Epilogue::store);
-      for (std::size_t k = 0; k < count * hp; ++k) grad[k] = active[k] > 0 ? grad[k] : 0.0f;
       std::memcpy(at(p), at(p + 1), count * dp * sizeof(float));
-      sparse_add_rows(net_.piece_transposed(b.inp), grad, hp, count, at(p), dp);
+      masked_add_rows(net_.piece_transposed(b.inp), grad, hp, active, hp, count, at(p), dp);
     }
   });
   // A backward step costs three products to a forward step's two, or two with kept activations.

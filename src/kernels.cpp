@@ -172,7 +172,7 @@ HUMPTY_ALWAYS_INLINE void rows_body(const PackedLinear& layer, const float* x, s
   }
 }
 
-// Sparse inputs. Row by row, the list of the inputs that are not zero is made first, then each
+// Sparse inputs. Row by row, the list of the inputs that count (mask not zero) is made first, then each
 // step of the list adds x_k times row k of W^T to accumulators that hold kPanels panels of the
 // row's outputs. Two rows go side by side for twice the independent sums (an add waits for the
 // one before it in its sum); a step reads its weights for one row only, which costs more loads
@@ -255,8 +255,8 @@ HUMPTY_ALWAYS_INLINE void sparse_panels(const PackedLinear& layer, const float* 
 
 template <typename V, int kPanels>
 HUMPTY_ALWAYS_INLINE void sparse_body(const PackedLinear& layer, const float* x, std::size_t x_stride,
-                                      std::size_t count, float* y, std::size_t y_stride,
-                                      NonzeroInputs nonzero) {
+                                      const float* mask, std::size_t mask_stride, std::size_t count, float* y,
+                                      std::size_t y_stride, NonzeroInputs nonzero) {
   thread_local std::vector<std::uint32_t> lists;
   const std::size_t list_stride = layer.in + 8;
   lists.resize(2 * list_stride);
@@ -264,14 +264,14 @@ HUMPTY_ALWAYS_INLINE void sparse_body(const PackedLinear& layer, const float* x,
   std::size_t r = 0;
   for (; r + 2 <= count; r += 2) {
     const float* rows[2] = {x + r * x_stride, x + (r + 1) * x_stride};
-    const std::size_t n[2] = {nonzero(rows[0], layer.in, lists.data()),
-                              nonzero(rows[1], layer.in, lists.data() + list_stride)};
+    const std::size_t n[2] = {nonzero(mask + r * mask_stride, layer.in, lists.data()),
+                              nonzero(mask + (r + 1) * mask_stride, layer.in, lists.data() + list_stride)};
     float* out[2] = {y + r * y_stride, y + (r + 1) * y_stride};
     sparse_panels<V, kPanels, 2>(layer, rows, list, n, out);
   }
   if (r < count) {
     const float* rows[1] = {x + r * x_stride};
-    const std::size_t n[1] = {nonzero(rows[0], layer.in, lists.data())};
+    const std::size_t n[1] = {nonzero(mask + r * mask_stride, layer.in, lists.data())};
     float* out[1] = {y + r * y_stride};
     sparse_panels<V, kPanels, 1>(layer, rows, list, n, out);
   }
@@ -289,9 +289,9 @@ void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t 
 }
 
 // 2 rows x 2 panels = 16 accumulators of 128 bits.
-void sparse_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
-                             float* y, std::size_t y_stride) {
-  sparse_body<Float4, 2>(layer, x, x_stride, count, y, y_stride, nonzero_inputs);
+void masked_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, const float* mask,
+                             std::size_t mask_stride, std::size_t count, float* y, std::size_t y_stride) {
+  sparse_body<Float4, 2>(layer, x, x_stride, mask, mask_stride, count, y, y_stride, nonzero_inputs);
 }
 
 namespace {
@@ -338,26 +338,28 @@ __attribute__((target("avx2"))) std::size_t nonzero_inputs_avx2(const float* row
 }
 
 // 2 rows x 3 panels = 12 accumulators (48 columns: the published network's width).
-__attribute__((target("avx2"))) void sparse_avx2(const PackedLinear& layer, const float* x, std::size_t x_stride,
-                                                 std::size_t count, float* y, std::size_t y_stride) {
-  sparse_body<Float8, 3>(layer, x, x_stride, count, y, y_stride, nonzero_inputs_avx2);
+__attribute__((target("avx2"))) void masked_avx2(const PackedLinear& layer, const float* x, std::size_t x_stride,
+                                                 const float* mask, std::size_t mask_stride, std::size_t count,
+                                                 float* y, std::size_t y_stride) {
+  sparse_body<Float8, 3>(layer, x, x_stride, mask, mask_stride, count, y, y_stride, nonzero_inputs_avx2);
 }
 #endif
 
-using SparseKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*, std::size_t);
+using MaskedKernel = void (*)(const PackedLinear&, const float*, std::size_t, const float*, std::size_t, std::size_t,
+                              float*, std::size_t);
 
 struct KernelChoice {
   RowsKernel rows;
-  SparseKernel sparse;
+  MaskedKernel masked;
   const char* name;
 };
 
 KernelChoice choose_kernel() {
 #ifdef HUMPTY_HAVE_AVX2_KERNEL
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return {rows_avx2, sparse_avx2, "avx2"};
+  if (__builtin_cpu_supports("avx2")) return {rows_avx2, masked_avx2, "avx2"};
 #endif
-  return {linear_rows_generic, sparse_add_rows_generic, "generic"};
+  return {linear_rows_generic, masked_add_rows_generic, "generic"};
 }
 
 const KernelChoice& kernel() {
@@ -372,9 +374,9 @@ void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride
   kernel().rows(layer, x, x_stride, count, y, y_stride, epilogue);
 }
 
-void sparse_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
-                     std::size_t y_stride) {
-  kernel().sparse(layer, x, x_stride, count, y, y_stride);
+void masked_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, const float* mask,
+                     std::size_t mask_stride, std::size_t count, float* y, std::size_t y_stride) {
+  kernel().masked(layer, x, x_stride, mask, mask_stride, count, y, y_stride);
 }
 
 const char* kernel_name() {

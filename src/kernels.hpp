@@ -5,7 +5,7 @@
 // columns in registers and walks the inner dimension once, reading weights from "panels" (W^T cut
 // into 16-column strips, each contiguous) so that every load is sequential. The second product
 // of a block reads ReLU outputs, mostly zeros, so it has its own kernel that multiplies only the
-// nonzero inputs of each row (sparse_add_rows).
+// nonzero inputs of each row (masked_add_rows).
 //
 // Determinism: each output element is bias + x_0 w_0 + x_1 w_1 + ... summed in that order, one
 // rounded multiply and one rounded add per term (the build uses -ffp-contract=off, so no fused
@@ -59,15 +59,23 @@ void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride
 void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
                          float* y, std::size_t y_stride, Epilogue epilogue);
 
-// y = y + (b + x W^T) for inputs that are mostly zeros (ReLU activations, gradients masked by
-// ReLU; every product humpty adds to a stream is one): each row multiplies only its nonzero
-// inputs. The sum is b + x_0 w_0 + x_1 w_1 + ... in that order without the terms where x_k = 0,
-// which add nothing (at most they would turn a -0 sum into +0), and the same bits on every kernel.
-// A ReLU layer of the published network outputs four fifths zeros.
-void sparse_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
-                     std::size_t y_stride);
-void sparse_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
-                             float* y, std::size_t y_stride);
+// y = y + (b + x W^T) for inputs that are mostly zeros (ReLU activations; every product humpty
+// adds to a stream is one): each row multiplies only its nonzero inputs. The sum is
+// b + x_0 w_0 + x_1 w_1 + ... in that order without the terms where x_k = 0, which add nothing
+// (at most they would turn a -0 sum into +0), and the same bits on every kernel. A ReLU layer of
+// the published network outputs four fifths zeros.
+void masked_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, const float* mask,
+                     std::size_t mask_stride, std::size_t count, float* y, std::size_t y_stride);
+inline void sparse_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+                            float* y, std::size_t y_stride) {
+  masked_add_rows(layer, x, x_stride, x, x_stride, count, y, y_stride);
+}
+
+// The same where only the inputs whose mask is not zero count (mask rows mask_stride apart;
+// sparse_add_rows is x masked by itself). A gradient through a ReLU layer with outputs h is the
+// incoming one where h != 0, so backward passes give h as the mask instead of zeroing first.
+void masked_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, const float* mask,
+                             std::size_t mask_stride, std::size_t count, float* y, std::size_t y_stride);
 
 // One residual block, x += out(relu(inp(x))), on `count` rows of x (stride = out.out_padded).
 // `hidden` is scratch of count x inp.out_padded floats.

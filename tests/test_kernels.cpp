@@ -89,8 +89,43 @@ TEST_CASE("the sparse kernel adds the naive sum, skipping zero inputs, the same 
     for (bool generic : {false, true}) {
       results[generic] = run_kernel(
           [&](float* out) {
-            (generic ? humpty::sparse_add_rows_generic : humpty::sparse_add_rows)(packed, inputs.weight.data(), cols,
-                                                                                 count, out, stride);
+            (generic ? humpty::masked_add_rows_generic : humpty::masked_add_rows)(
+                packed, inputs.weight.data(), cols, inputs.weight.data(), cols, count, out, stride);
+          },
+          rows, count, stride, start.weight);
+      for (std::size_t r = 0; r < count; ++r) {
+        for (std::size_t j = 0; j < rows; ++j) {
+          INFO("shape " << rows << "x" << cols << " rows " << count << " generic " << generic);
+          REQUIRE(results[generic][r * stride + j] == expected[r * rows + j]);
+        }
+      }
+    }
+    REQUIRE(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("the masked kernel counts only the inputs whose mask is not zero", "[kernels]") {
+  for (auto [rows, cols, count] : kShapes) {
+    humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
+    humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
+    humpty::Layer mask = test::random_layer(count, cols, count + 11, 1.0f);
+    humpty::Layer start = test::random_layer(count, rows, count + 9, 1.0f);
+    // The mask as a ReLU output: zero where negative. Masked inputs as the dense sum sees them.
+    std::vector<float> masked = inputs.weight;
+    for (std::size_t k = 0; k < mask.weight.size(); ++k) {
+      if (mask.weight[k] < 0.3f) mask.weight[k] = 0.0f;
+      if (mask.weight[k] == 0.0f) masked[k] = 0.0f;
+    }
+    humpty::PackedLinear packed = humpty::pack_linear(layer);
+    const std::size_t stride = packed.out_padded;
+    std::vector<float> expected = naive(layer, masked, count, humpty::Epilogue::store);
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = start.weight[i] + expected[i];
+    std::vector<float> results[2];
+    for (bool generic : {false, true}) {
+      results[generic] = run_kernel(
+          [&](float* out) {
+            (generic ? humpty::masked_add_rows_generic : humpty::masked_add_rows)(
+                packed, inputs.weight.data(), cols, mask.weight.data(), cols, count, out, stride);
           },
           rows, count, stride, start.weight);
       for (std::size_t r = 0; r < count; ++r) {
