@@ -1,10 +1,13 @@
 // humpty_peak - what one core of this machine can do, and how much of it the kernel gets.
 //
-// Prints three lines for bench/run.sh:
+// Prints for bench/run.sh:
 //   peak_fma_gflops <G multiply-adds per second, fused, 256-bit, one core>
 //   peak_muladd_gflops <the same with separate multiply and add, as humpty computes>
+//   dense_gmacs <G multiply-adds per second of the dense kernel (a block's first product)>
+//   relu_zero_fraction <of that product's outputs, on random inputs>
 //   kernel_block_rows_per_s <residual-block evaluations x rows per second, one core>
 // for a block of the given width (default d=48, h=96).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -93,7 +96,8 @@ int main(int argc, char** argv) {
                 best_rate([](long s) { return muladd_loop(s, 0.999999f); }, 12 * 8));
   }
 #endif
-  // One block on a chunk of rows, again and again, on one core.
+  // The kernels on a chunk of rows, again and again, on one core. Inputs differ from row to row,
+  // so that each row's ReLU outputs have their own zeros, as in a real stream.
   humpty::Rng rng(1);
   auto layer = [&](std::size_t rows, std::size_t cols) {
     humpty::Layer l;
@@ -105,15 +109,40 @@ int main(int argc, char** argv) {
   };
   humpty::PackedLinear inp = humpty::pack_linear(layer(h, d)), out = humpty::pack_linear(layer(d, h));
   const std::size_t rows = 48;
-  std::vector<float> x(rows * out.out_padded, 0.5f), hidden(rows * inp.out_padded);
-  double rate = best_rate(
+  std::vector<float> x(rows * out.out_padded, 0.0f), hidden(rows * inp.out_padded);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t k = 0; k < d; ++k) x[r * out.out_padded + k] = float(rng.uniform() * 2 - 1);
+  }
+  // The dense product alone (inp, d -> h): every multiply-add is done, so this is the kernel's
+  // share of the machine.
+  double dense = best_rate(
       [&](long steps) {
-        for (long s = 0; s < steps; ++s) humpty::run_block(inp, out, x.data(), rows, hidden.data());
+        for (long s = 0; s < steps; ++s) {
+          humpty::linear_rows(inp, x.data(), out.out_padded, rows, hidden.data(), inp.out_padded,
+                              humpty::Epilogue::relu);
+        }
+        return hidden[0];
+      },
+      double(rows * d * h));
+  std::size_t zeros = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t j = 0; j < h; ++j) zeros += hidden[r * inp.out_padded + j] == 0.0f;
+  }
+  // A whole block: the dense product, then the sparse one over the nonzero ReLU outputs. The
+  // stream is put back before each pass so that it does not drift.
+  const std::vector<float> start = x;
+  double blocks = best_rate(
+      [&](long steps) {
+        for (long s = 0; s < steps; ++s) {
+          humpty::run_block(inp, out, x.data(), rows, hidden.data());
+          std::copy(start.begin(), start.end(), x.begin());
+        }
         return x[0];
       },
       double(rows));
   std::printf("kernel %s\n", humpty::kernel_name());
-  std::printf("kernel_block_rows_per_s %.0f\n", rate * 1e9);
-  std::printf("kernel_gmacs %.2f\n", rate * double(2 * d * h));
+  std::printf("dense_gmacs %.2f\n", dense);
+  std::printf("relu_zero_fraction %.3f\n", double(zeros) / double(rows * h));
+  std::printf("kernel_block_rows_per_s %.0f\n", blocks * 1e9);
   return 0;
 }

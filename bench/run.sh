@@ -49,29 +49,28 @@ median_ms "solve --data --order search" 250 -- "$HUMPTY" solve "$PUZZLE/pieces" 
 
 echo
 "$BUILD/humpty_peak" >"$scratch/peak"
-peak_fma=$(awk '/^peak_fma_gflops/ {print $2}' "$scratch/peak")
-peak_muladd=$(awk '/^peak_muladd_gflops/ {print $2}' "$scratch/peak")
-kernel_rate=$(awk '/^kernel_block_rows_per_s/ {print $2}' "$scratch/peak")
-kernel_gmacs=$(awk '/^kernel_gmacs/ {print $2}' "$scratch/peak")
 "$HUMPTY" solve "$PUZZLE/pieces" --data "$PUZZLE/historical_data.csv" --order search >/dev/null 2>"$scratch/search"
 search_line=$(grep 'block-row evaluations' "$scratch/search" || true)
-awk -v peak="${peak_fma:-0}" -v muladd="${peak_muladd:-0}" -v rate="$kernel_rate" -v gmacs="$kernel_gmacs" -v line="$search_line" -v cores="$(nproc)" 'BEGIN {
-  macs = 2 * 48 * 96
+awk -v line="$search_line" -v cores="$(nproc)" '
+/^peak_fma_gflops/ {peak = $2} /^peak_muladd_gflops/ {muladd = $2} /^dense_gmacs/ {dense = $2}
+/^relu_zero_fraction/ {zeros = $2} /^kernel_block_rows_per_s/ {rate = $2}
+END {
+  macs = 2 * 48 * 96  # multiply-adds of a dense block-row, d=48, h=96
   if (peak > 0) printf "one core: FMA peak %.1f G multiply-adds/s; separate multiply and add %.1f G/s\n", peak, muladd
-  printf "kernel, one core: %.2f M block-rows/s (d=48, h=96) = %.1f GMAC/s", rate / 1e6, gmacs
-  if (peak > 0) printf " = %.0f%% of the FMA peak", 100 * gmacs / peak
-  if (muladd > 0) printf ", %.0f%% of multiply+add", 100 * gmacs / muladd
+  printf "dense kernel, one core: %.1f GMAC/s", dense
+  if (peak > 0) printf " = %.0f%% of the FMA peak, %.0f%% of multiply+add", 100 * dense / peak, 100 * dense / muladd
   printf "\n"
+  printf "block (dense, then sparse over the nonzero ReLU outputs), one core, random inputs (%.0f%% zeros): %.2f M block-rows/s\n",
+         100 * zeros, rate / 1e6
   if (match(line, /after [0-9.]+s/)) {
     seconds = substr(line, RSTART + 6, RLENGTH - 7)
     match(line, /[0-9.e+]+ block-row evaluations/)
     work = substr(line, RSTART, RLENGTH - 22)
-    g = work * macs / seconds / 1e9
-    printf "search (--order search), %d threads: %.2f M block-rows/s = %.1f GMAC/s", cores, work / seconds / 1e6, g
-    if (peak > 0) printf " = %.0f%% of %d x FMA peak", 100 * g / (peak * cores), cores
+    printf "search (--order search), %d threads: %.2f M block-rows/s", cores, work / seconds / 1e6
+    if (peak > 0) printf " = %.0f%% of %d x FMA peak in dense-block terms", 100 * work * macs / seconds / 1e9 / (peak * cores), cores
     printf " (%.3g block-rows in %.3f s)\n", work, seconds
   }
-}'
+}' "$scratch/peak"
 
 echo
 # Loading: a directory of .pth files (and the CSV) against one .humpty file, in one process.
