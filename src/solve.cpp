@@ -51,11 +51,15 @@ std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& dat
       load_rows(data, first, count, dim_padded, stream.data());
       run_block(inp, out, stream.data(), count, hidden.data());
       for (std::size_t r = 0; r < count; ++r) {
+        // Four partial sums: one running sum would wait for each add in turn.
         const float* x = data.x.data() + (first + r) * data.features;
+        const float* after = stream.data() + r * dim_padded;
+        double part[4] = {0, 0, 0, 0};
         for (std::size_t k = 0; k < dim; ++k) {
-          double update = double(stream[r * dim_padded + k]) - double(x[k]);
-          sum += update * update;
+          double update = double(after[k]) - double(x[k]);
+          part[k % 4] += update * update;
         }
+        sum += (part[0] + part[1]) + (part[2] + part[3]);
       }
     }
     size[b] = sum;
