@@ -8,38 +8,18 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
-#include <new>
 #include <vector>
 
+#include "buffer.hpp"
 #include "humpty/model.hpp"
 #include "network.hpp"
 #include "parallel.hpp"
 
 namespace humpty {
 
-// An allocator whose resize() leaves new elements unset. The evaluator's stream buffers run to
-// megabytes and every value is written before it is read; zeroing them first, on the calling
-// thread, cost 1.4 ms per 10 MB, and the page faults then fell on that one thread instead of on
-// the workers that fill the buffer.
-template <typename T>
-struct UnsetAllocator : std::allocator<T> {
-  template <typename U>
-  struct rebind {
-    using other = UnsetAllocator<U>;
-  };
-  UnsetAllocator() = default;
-  template <typename U>
-  UnsetAllocator(const UnsetAllocator<U>&) noexcept {}
-  template <typename U>
-  void construct(U* p) noexcept {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <typename U, typename... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-};
+// The evaluator's stream buffers run to megabytes and every value is written before it is read:
+// zeroing them first, on the calling thread, cost 1.4 ms per 10 MB, and the page faults then fell
+// on that one thread instead of on the workers that fill the buffers.
 using StreamBuffer = std::vector<float, UnsetAllocator<float>>;
 
 class Evaluator {

@@ -9,7 +9,7 @@
 
 namespace humpty {
 
-Result<std::vector<std::uint8_t>> read_file(const std::string& path) {
+Result<FileBytes> read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::failure(path + ": cannot open: " + std::strerror(errno));
   struct stat info {};
@@ -29,7 +29,7 @@ Result<std::vector<std::uint8_t>> read_file(const std::string& path) {
                            " bytes is larger than the limit of " + std::to_string(kMaxFileBytes) +
                            " bytes; likely not a humpty input");
   }
-  std::vector<std::uint8_t> bytes(std::size_t(info.st_size));
+  FileBytes bytes(std::size_t(info.st_size));
   std::size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer.hpp"
 #include "humpty/result.hpp"
 
 namespace humpty {
@@ -21,8 +22,11 @@ constexpr bool kVerifyChecksums = true;
 // Files larger than this are rejected as likely malformed before anything is allocated.
 constexpr std::uint64_t kMaxFileBytes = std::uint64_t(4) << 30;
 
+// A whole file's bytes (not zeroed before the read fills them: data files run to megabytes).
+using FileBytes = std::vector<std::uint8_t, UnsetAllocator<std::uint8_t>>;
+
 // Reads a whole regular file. Errors: "path: cannot open: No such file or directory", ...
-Result<std::vector<std::uint8_t>> read_file(const std::string& path);
+Result<FileBytes> read_file(const std::string& path);
 
 // Writes a file so that it is either complete or absent: the bytes go to a temporary file in the
 // same directory, which is flushed to disk and then renamed over `path`.
