@@ -277,6 +277,33 @@ HUMPTY_ALWAYS_INLINE void sparse_body(const PackedLinear& layer, const float* x,
   }
 }
 
+// Dot products of differences, 8 lanes of partial sums whatever the vector width.
+template <typename V>
+HUMPTY_ALWAYS_INLINE void dot_body(const float* u, const float* a, const float* b, std::size_t width,
+                                   std::size_t count, std::size_t stride, float* out) {
+  constexpr int kLanes = int(sizeof(V) / sizeof(float));
+  constexpr int kSums = 8 / kLanes;
+  for (std::size_t r = 0; r < count; ++r) {
+    V sums[kSums] = {};
+    const std::size_t row = r * stride;
+    for (std::size_t q = 0; q < width; q += 8) {
+      unroll<kSums>([&](auto i) HUMPTY_LAMBDA_INLINE {
+        const std::size_t at = row + q + std::size_t(i * kLanes);
+        V x, y, w;
+        std::memcpy(&x, a + at, sizeof x);
+        std::memcpy(&y, b + at, sizeof y);
+        std::memcpy(&w, u + at, sizeof w);
+        sums[i] += w * (x - y);
+      });
+    }
+    float lanes[8];
+    std::memcpy(lanes, sums, sizeof lanes);
+    float total = 0;
+    for (float lane : lanes) total += lane;
+    out[r] = total;
+  }
+}
+
 using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*, std::size_t,
                             Epilogue);
 
@@ -286,6 +313,11 @@ using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std:
 void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
                          float* y, std::size_t y_stride, Epilogue epilogue) {
   rows_body<Float4, 2, 1>(layer, x, x_stride, count, y, y_stride, epilogue);
+}
+
+void dot_differences_generic(const float* u, const float* a, const float* b, std::size_t width, std::size_t count,
+                             std::size_t stride, float* out) {
+  dot_body<Float4>(u, a, b, width, count, stride, out);
 }
 
 // 2 rows x 2 panels = 16 accumulators of 128 bits.
@@ -305,6 +337,11 @@ __attribute__((target("avx2"))) void rows_avx2(const PackedLinear& layer, const 
                                                std::size_t x_stride, std::size_t count, float* y,
                                                std::size_t y_stride, Epilogue epilogue) {
   rows_body<Float8, 6, 4, 1>(layer, x, x_stride, count, y, y_stride, epilogue);
+}
+
+__attribute__((target("avx2"))) void dots_avx2(const float* u, const float* a, const float* b, std::size_t width,
+                                               std::size_t count, std::size_t stride, float* out) {
+  dot_body<Float8>(u, a, b, width, count, stride, out);
 }
 
 // For each 8-bit mask, the positions of its set bits, lowest first, one per byte.
@@ -348,18 +385,21 @@ __attribute__((target("avx2"))) void masked_avx2(const PackedLinear& layer, cons
 using MaskedKernel = void (*)(const PackedLinear&, const float*, std::size_t, const float*, std::size_t, std::size_t,
                               float*, std::size_t);
 
+using DotKernel = void (*)(const float*, const float*, const float*, std::size_t, std::size_t, std::size_t, float*);
+
 struct KernelChoice {
   RowsKernel rows;
   MaskedKernel masked;
+  DotKernel dots;
   const char* name;
 };
 
 KernelChoice choose_kernel() {
 #ifdef HUMPTY_HAVE_AVX2_KERNEL
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return {rows_avx2, masked_avx2, "avx2"};
+  if (__builtin_cpu_supports("avx2")) return {rows_avx2, masked_avx2, dots_avx2, "avx2"};
 #endif
-  return {linear_rows_generic, masked_add_rows_generic, "generic"};
+  return {linear_rows_generic, masked_add_rows_generic, dot_differences_generic, "generic"};
 }
 
 const KernelChoice& kernel() {
@@ -377,6 +417,11 @@ void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride
 void masked_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, const float* mask,
                      std::size_t mask_stride, std::size_t count, float* y, std::size_t y_stride) {
   kernel().masked(layer, x, x_stride, mask, mask_stride, count, y, y_stride);
+}
+
+void dot_differences(const float* u, const float* a, const float* b, std::size_t width, std::size_t count,
+                     std::size_t stride, float* out) {
+  kernel().dots(u, a, b, width, count, stride, out);
 }
 
 const char* kernel_name() {

@@ -28,7 +28,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -137,25 +136,6 @@ class Engine {
   Clock::time_point start_ = Clock::now();
   double last_progress_ = 0;
 };
-
-typedef float Lanes __attribute__((vector_size(32)));
-
-// u . (after - before) over `width` floats (a multiple of 8) as 8 partial sums, added in lane
-// order at the end: the estimates only rank moves, so any fixed order does, and this one is a
-// vector loop instead of a chain of dependent scalar adds.
-float dot_change(const float* u, const float* after, const float* before, std::size_t width) {
-  Lanes sum{};
-  for (std::size_t q = 0; q < width; q += 8) {
-    Lanes a, b, w;
-    std::memcpy(&a, after + q, sizeof a);
-    std::memcpy(&b, before + q, sizeof b);
-    std::memcpy(&w, u + q, sizeof w);
-    sum += w * (a - b);
-  }
-  float total = 0;
-  for (int lane = 0; lane < 8; ++lane) total += sum[lane];
-  return total;
-}
 
 // `count` of the given rows, spread evenly over them.
 std::vector<std::size_t> sample_rows(const std::vector<std::size_t>& rows, std::size_t count) {
@@ -427,11 +407,12 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
                   s.hidden.data());
         const float* u_here = screen_.sensitivity_at(probe.position, c);
         const float* u_next = probe.position < n ? screen_.sensitivity_at(probe.position + 1, c) : nullptr;
-        for (std::size_t r = 0; r < count; ++r) {
-          const float* after = s.stream.data() + r * dp;
-          insert_value[k * rows + c * kChunkRows + r] = dot_change(u_here + r * dp, after, before + r * dp, dp);
-          replace_value[k * rows + c * kChunkRows + r] =
-              u_next ? dot_change(u_next + r * dp, after, before + r * dp, dp) : 0.0f;
+        const std::size_t at = k * rows + c * kChunkRows;
+        dot_differences(u_here, s.stream.data(), before, dp, count, dp, insert_value.data() + at);
+        if (u_next) {
+          dot_differences(u_next, s.stream.data(), before, dp, count, dp, replace_value.data() + at);
+        } else {
+          std::fill_n(replace_value.data() + at, count, 0.0f);
         }
       }
     });

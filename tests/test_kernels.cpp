@@ -138,3 +138,30 @@ TEST_CASE("the masked kernel counts only the inputs whose mask is not zero", "[k
     REQUIRE(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
   }
 }
+
+TEST_CASE("dot products of differences: 8 partial sums in lane order, the same bits on every kernel",
+          "[kernels]") {
+  for (std::size_t width : {8, 16, 48, 64}) {
+    const std::size_t count = 13, stride = width + 16;
+    humpty::Layer u = test::random_layer(count, stride, width + 1, 1.0f);
+    humpty::Layer a = test::random_layer(count, stride, width + 2, 3.0f);
+    humpty::Layer b = test::random_layer(count, stride, width + 3, 3.0f);
+    std::vector<float> fast(count), generic(count);
+    humpty::dot_differences(u.weight.data(), a.weight.data(), b.weight.data(), width, count, stride, fast.data());
+    humpty::dot_differences_generic(u.weight.data(), a.weight.data(), b.weight.data(), width, count, stride,
+                                    generic.data());
+    for (std::size_t r = 0; r < count; ++r) {
+      // The documented order, written out.
+      float lanes[8] = {};
+      for (std::size_t q = 0; q < width; ++q) {
+        const std::size_t at = r * stride + q;
+        lanes[q % 8] += u.weight[at] * (a.weight[at] - b.weight[at]);
+      }
+      float expected = 0;
+      for (float lane : lanes) expected += lane;
+      INFO("width " << width << " row " << r);
+      REQUIRE(fast[r] == expected);
+      REQUIRE(generic[r] == expected);
+    }
+  }
+}
