@@ -7,6 +7,7 @@
 
 #include "humpty/format.hpp"
 #include "humpty/model.hpp"
+#include "parallel.hpp"
 
 namespace humpty {
 
@@ -154,7 +155,7 @@ long piece_number(const std::string& file) {
 // Directories with more pieces than this are rejected as likely not a puzzle.
 constexpr long kMaxPieces = 1 << 16;
 
-Result<Puzzle> read_pieces_directory(const std::string& path) {
+Result<Puzzle> read_pieces_directory(const std::string& path, int threads) {
   std::error_code error;
   std::filesystem::directory_iterator it(path, error), end;
   if (error) return Status::failure(path + ": cannot list directory: " + error.message());
@@ -183,10 +184,14 @@ Result<Puzzle> read_pieces_directory(const std::string& path) {
       }
     }
   }
+  // The files are independent: read on every thread, the first error in piece order reported.
+  std::vector<const std::string*> paths;
+  for (const auto& entry : files) paths.push_back(&entry.second);
+  std::vector<Result<Layer>> layers(paths.size(), Status::failure("not read"));
+  ThreadPool(threads).run(paths.size(), [&](std::size_t k, int) { layers[k] = read_pth(*paths[k]); });
   std::vector<Layer> pieces;
   pieces.reserve(std::size_t(count));
-  for (const auto& [k, file] : files) {
-    auto layer = read_pth(file);
+  for (auto& layer : layers) {
     if (!layer) return layer.status();
     pieces.push_back(std::move(*layer));
   }
@@ -195,9 +200,9 @@ Result<Puzzle> read_pieces_directory(const std::string& path) {
 
 }  // namespace
 
-Result<Puzzle> read_puzzle(const std::string& path) {
+Result<Puzzle> read_puzzle(const std::string& path, int threads) {
   std::error_code error;
-  if (std::filesystem::is_directory(path, error)) return read_pieces_directory(path);
+  if (std::filesystem::is_directory(path, error)) return read_pieces_directory(path, threads);
   if (error && error != std::errc::no_such_file_or_directory) {
     return Status::failure(path + ": " + error.message());
   }

@@ -84,6 +84,13 @@ TEST_CASE("a broken piece file is reported by its path", "[puzzle]") {
   auto puzzle = humpty::read_puzzle(dir);
   REQUIRE(!puzzle.ok());
   CHECK(puzzle.message().find(dir + "/piece_1.pth:0: not a ZIP archive") == 0);
+  // With two broken files read on several threads, the first in piece order is named.
+  test::write_text(dir + "/piece_2.pth", "more garbage");
+  for (int threads : {1, 2, 3}) {
+    auto again = humpty::read_puzzle(dir, threads);
+    REQUIRE(!again.ok());
+    CHECK(again.message().find(dir + "/piece_1.pth:") == 0);
+  }
 }
 
 TEST_CASE("the published pieces form a 48-block network", "[puzzle]") {

@@ -51,9 +51,10 @@ struct Puzzle {
 // (48x96)", "2 pieces have the last layer's shape 1x48 (piece 85, piece 90)", ...
 Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source);
 
-// Reads a puzzle: a directory of piece_<k>.pth files (piece k is file k; other files are ignored),
-// or a .humpty file. Errors name the file and the place in it.
-Result<Puzzle> read_puzzle(const std::string& path);
+// Reads a puzzle: a directory of piece_<k>.pth files (piece k is file k; other files are ignored;
+// read on `threads` threads, <= 0: one per core), or a .humpty file. Errors name the file and the
+// place in it (the first failing piece, in piece order).
+Result<Puzzle> read_puzzle(const std::string& path, int threads = 0);
 
 // Reads one PyTorch nn.Linear state dict (`torch.save(layer.state_dict(), path)`): a ZIP of stored
 // entries holding a protocol-2 pickle and raw little-endian storages. float32, float64, float16 and

@@ -227,7 +227,7 @@ Result<Inputs> load_inputs(const std::string& pieces, const std::string& data_pa
     inputs.has_data = bundle->has_data;
     inputs.data = std::move(bundle->data);
   } else {
-    auto puzzle = read_puzzle(pieces);
+    auto puzzle = read_puzzle(pieces, threads);
     if (!puzzle) return puzzle.status();
     inputs.puzzle = std::move(*puzzle);
   }
