@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "buffer.hpp"
 #include "humpty/solve.hpp"
 #include "hungarian.hpp"
 #include "kernels.hpp"
@@ -27,13 +28,12 @@ void gram_triangle(const float* t, std::size_t count, std::size_t width, float o
 }
 
 // out[i * b.out + j] = row i of a . row j of b's matrix, a few rows of a per task.
-std::vector<float> row_dots(const std::vector<float>& a, std::size_t a_count, const PackedLinear& b,
-                            ThreadPool& pool) {
+std::vector<float> row_dots(const float* a, std::size_t a_count, const PackedLinear& b, ThreadPool& pool) {
   constexpr std::size_t kRowsPerTask = 8;
   std::vector<float> out(a_count * b.out_padded);
   pool.run((a_count + kRowsPerTask - 1) / kRowsPerTask, [&](std::size_t task, int) {
     std::size_t first = task * kRowsPerTask, count = std::min(kRowsPerTask, a_count - first);
-    linear_rows(b, a.data() + first * b.in, b.in, count, out.data() + first * b.out_padded, b.out_padded,
+    linear_rows(b, a + first * b.in, b.in, count, out.data() + first * b.out_padded, b.out_padded,
                 Epilogue::store);
   });
   std::vector<float> dense(a_count * b.out);
@@ -51,8 +51,9 @@ Pairing pair_layers(const Puzzle& puzzle, int threads) {
   // trace(W_out W_in) = <W_out, W_in^T>, and ||W_out W_in||_F^2 = <W_out^T W_out, W_in W_in^T>:
   // one Gram matrix per layer (h x h), then all pairs at once as dot products of flattened
   // matrices, never forming the n^2 products themselves.
-  std::vector<float> out_flat(n * d * h), out_gram(n * triangle), inp_t_flat(n * d * h),
-      inp_gram(n * triangle);
+  // Megabytes, every value written below before it is read: not zeroed first.
+  using Floats = std::vector<float, UnsetAllocator<float>>;
+  Floats out_flat(n * d * h), out_gram(n * triangle), inp_t_flat(n * d * h), inp_gram(n * triangle);
   struct Scratch {
     std::vector<float> full, columns;
   };
@@ -78,8 +79,8 @@ Pairing pair_layers(const Puzzle& puzzle, int threads) {
       gram_triangle(w.weight.data(), h, d, 1.0f, s.full, inp_gram.data() + i * triangle);  // W W^T
     }
   });
-  std::vector<float> traces = row_dots(inp_t_flat, n, pack_rows(out_flat.data(), n, d * h, d * h), pool);
-  std::vector<float> norms2 = row_dots(inp_gram, n, pack_rows(out_gram.data(), n, triangle, triangle), pool);
+  std::vector<float> traces = row_dots(inp_t_flat.data(), n, pack_rows(out_flat.data(), n, d * h, d * h), pool);
+  std::vector<float> norms2 = row_dots(inp_gram.data(), n, pack_rows(out_gram.data(), n, triangle, triangle), pool);
 
   Pairing pairing;
   pairing.table.resize(n * n);
