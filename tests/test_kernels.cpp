@@ -1,4 +1,5 @@
 #include <cstring>
+#include <tuple>
 
 #include "catch.hpp"
 #include "kernels.hpp"
@@ -40,7 +41,9 @@ const std::tuple<std::size_t, std::size_t, std::size_t> kShapes[] = {
 
 TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel", "[kernels]") {
   using humpty::Epilogue;
-  for (auto [rows, cols, count] : kShapes) {
+  for (const auto& shape : kShapes) {
+    // Named copies, not structured bindings: C++17 lambdas cannot capture those.
+    const std::size_t rows = std::get<0>(shape), cols = std::get<1>(shape), count = std::get<2>(shape);
     humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
     humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
     humpty::PackedLinear packed = humpty::pack_linear(layer);
@@ -71,7 +74,9 @@ TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel",
 
 TEST_CASE("the sparse kernel adds the naive sum, skipping zero inputs, the same bits on every kernel",
           "[kernels]") {
-  for (auto [rows, cols, count] : kShapes) {
+  for (const auto& shape : kShapes) {
+    // Named copies, not structured bindings: C++17 lambdas cannot capture those.
+    const std::size_t rows = std::get<0>(shape), cols = std::get<1>(shape), count = std::get<2>(shape);
     humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
     humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
     humpty::Layer start = test::random_layer(count, rows, count + 9, 1.0f);
@@ -105,7 +110,9 @@ TEST_CASE("the sparse kernel adds the naive sum, skipping zero inputs, the same 
 }
 
 TEST_CASE("the masked kernel counts only the inputs whose mask is not zero", "[kernels]") {
-  for (auto [rows, cols, count] : kShapes) {
+  for (const auto& shape : kShapes) {
+    // Named copies, not structured bindings: C++17 lambdas cannot capture those.
+    const std::size_t rows = std::get<0>(shape), cols = std::get<1>(shape), count = std::get<2>(shape);
     humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
     humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
     humpty::Layer mask = test::random_layer(count, cols, count + 11, 1.0f);
