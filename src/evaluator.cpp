@@ -82,12 +82,15 @@ void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
   const bool keep = keep_hidden_ && (hidden_valid_ || from == 0);
   const std::size_t hp = net_.hidden_padded;
   if (keep) hiddens_.resize(n * chunks_ * kChunkRows * hp);
-  // In slices of a chunk, so that a few chunks still keep every thread busy.
+  // A task is a whole chunk when there are chunks enough to keep every thread busy, else a slice
+  // of one (the screen's few chunks). Errors are summed by slice either way: same bits.
   std::vector<double> slice_sse(chunks_ * kSlicesPerChunk, 0.0);
-  pool_.run(slice_sse.size(), [&](std::size_t slice, int worker) {
+  const std::size_t slices_per_task = chunks_ >= 4 * std::size_t(pool_.size()) ? kSlicesPerChunk : 1;
+  pool_.run(slice_sse.size() / slices_per_task, [&](std::size_t task, int worker) {
+    const std::size_t slice = task * slices_per_task;
     const std::size_t c = slice / kSlicesPerChunk, first = slice % kSlicesPerChunk * kSliceRows;
     if (first >= chunk_rows(c)) return;
-    const std::size_t count = std::min(kSliceRows, chunk_rows(c) - first);
+    const std::size_t count = std::min(kSliceRows * slices_per_task, chunk_rows(c) - first);
     Scratch& s = scratch_[std::size_t(worker)];
     s.hidden.resize(kChunkRows * net_.hidden_padded);
     for (std::size_t p = from; p < n; ++p) {
@@ -96,7 +99,10 @@ void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
       float* hidden = keep ? hidden_at(p, c) + first * hp : s.hidden.data();
       run_block(net_.piece(blocks_[p].inp), net_.piece(blocks_[p].out), next, count, hidden);
     }
-    slice_sse[slice] = rows_error(c, first, count, stream_at(n, c) + first * dp);
+    for (std::size_t at = 0; at < count; at += kSliceRows) {
+      slice_sse[slice + at / kSliceRows] =
+          rows_error(c, first + at, std::min(kSliceRows, count - at), stream_at(n, c) + (first + at) * dp);
+    }
   });
   hidden_valid_ = keep;
   block_rows_ += std::uint64_t(n - std::min(from, n)) * rows_;
