@@ -38,11 +38,12 @@ int main(int argc, char** argv) {
   const std::string pieces = argv[1], csv = argv[2], bundle = argv[3];
   const int runs = std::max(1, std::atoi(argv[4]));
   double pth = median_ms(runs, [&] { return humpty::read_puzzle(pieces, 1).ok(); });
-  double bundle_pieces = median_ms(runs, [&] { return humpty::read_bundle(bundle, humpty::BundleParts::pieces).ok(); });
+  double bundle_pieces =
+      median_ms(runs, [&] { return humpty::read_bundle(bundle, humpty::BundleParts::pieces).ok(); });
   double pth_csv =
       median_ms(runs, [&] { return humpty::read_puzzle(pieces, 1).ok() && humpty::read_csv(csv, 1).ok(); });
   double bundle_all = median_ms(runs, [&] { return humpty::read_bundle(bundle).ok(); });
-  std::printf("pth_ms %.3f\nbundle_pieces_ms %.3f\npth_csv_ms %.3f\nbundle_all_ms %.3f\n", pth, bundle_pieces, pth_csv,
-              bundle_all);
+  std::printf("pth_ms %.3f\nbundle_pieces_ms %.3f\npth_csv_ms %.3f\nbundle_all_ms %.3f\n", pth, bundle_pieces,
+              pth_csv, bundle_all);
   return pth < 0 || bundle_pieces < 0 || pth_csv < 0 || bundle_all < 0 ? 1 : 0;
 }

@@ -116,8 +116,8 @@ class Evaluator {
   StreamBuffer sensitivities_;  // like streams_
   StreamBuffer trial_streams_;  // like streams_: the last tried candidate's, from trial_from_ on
   bool keep_hidden_ = false;
-  bool hidden_valid_ = false;   // hiddens_ hold the current assembly's activations at every position
-  StreamBuffer hiddens_;  // positions x chunks x kChunkRows x hidden_padded
+  bool hidden_valid_ = false;  // hiddens_ hold the current assembly's activations at every position
+  StreamBuffer hiddens_;       // positions x chunks x kChunkRows x hidden_padded
   std::vector<Block> trial_blocks_;
   std::vector<double> trial_chunk_sse_;
   std::size_t trial_from_ = 0;

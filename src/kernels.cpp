@@ -216,7 +216,9 @@ HUMPTY_ALWAYS_INLINE void sparse_tile(const float* panels, std::size_t panel_str
     broadcast(a, x[r] + k);
     unroll<kVectors>([&](auto c) HUMPTY_LAMBDA_INLINE {
       V w;
-      std::memcpy(&w, panels + std::size_t(c / kPerPanel) * panel_stride + k * kPanel + std::size_t(c % kPerPanel * kLanes),
+      std::memcpy(&w,
+                  panels + std::size_t(c / kPerPanel) * panel_stride + k * kPanel +
+                      std::size_t(c % kPerPanel * kLanes),
                   sizeof w);
       acc[r][c] += a * w;
     });
@@ -240,13 +242,14 @@ HUMPTY_ALWAYS_INLINE void sparse_tile(const float* panels, std::size_t panel_str
 // kRows rows, every panel: kPanels at a time while they last, then one at a time.
 template <typename V, int kPanels, int kRows>
 HUMPTY_ALWAYS_INLINE void sparse_panels(const PackedLinear& layer, const float* const* x,
-                                        const std::uint32_t* const* list, const std::size_t* n, float* const* y) {
+                                        const std::uint32_t* const* list, const std::size_t* n,
+                                        float* const* y) {
   const std::size_t panels = layer.out_padded / kPanel, stride = layer.in * kPanel;
   auto run = [&](auto group, std::size_t p) HUMPTY_LAMBDA_INLINE {
     float* out[kRows];
     for (int r = 0; r < kRows; ++r) out[r] = y[r] + p * kPanel;
     sparse_tile<V, decltype(group)::value, kRows>(layer.panels.data() + p * stride, stride,
-                                                   layer.bias.data() + p * kPanel, x, list, n, out);
+                                                  layer.bias.data() + p * kPanel, x, list, n, out);
   };
   std::size_t p = 0;
   for (; p + kPanels <= panels; p += kPanels) run(std::integral_constant<int, kPanels>{}, p);
@@ -315,14 +318,15 @@ void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t 
   rows_body<Float4, 2, 1>(layer, x, x_stride, count, y, y_stride, epilogue);
 }
 
-void dot_differences_generic(const float* u, const float* a, const float* b, std::size_t width, std::size_t count,
-                             std::size_t stride, float* out) {
+void dot_differences_generic(const float* u, const float* a, const float* b, std::size_t width,
+                             std::size_t count, std::size_t stride, float* out) {
   dot_body<Float4>(u, a, b, width, count, stride, out);
 }
 
 // 2 rows x 2 panels = 16 accumulators of 128 bits.
-void masked_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, const float* mask,
-                             std::size_t mask_stride, std::size_t count, float* y, std::size_t y_stride) {
+void masked_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride,
+                             const float* mask, std::size_t mask_stride, std::size_t count, float* y,
+                             std::size_t y_stride) {
   sparse_body<Float4, 2>(layer, x, x_stride, mask, mask_stride, count, y, y_stride, nonzero_inputs);
 }
 
@@ -339,8 +343,9 @@ __attribute__((target("avx2"))) void rows_avx2(const PackedLinear& layer, const 
   rows_body<Float8, 6, 4, 1>(layer, x, x_stride, count, y, y_stride, epilogue);
 }
 
-__attribute__((target("avx2"))) void dots_avx2(const float* u, const float* a, const float* b, std::size_t width,
-                                               std::size_t count, std::size_t stride, float* out) {
+__attribute__((target("avx2"))) void dots_avx2(const float* u, const float* a, const float* b,
+                                               std::size_t width, std::size_t count, std::size_t stride,
+                                               float* out) {
   dot_body<Float8>(u, a, b, width, count, stride, out);
 }
 
@@ -365,7 +370,8 @@ __attribute__((target("avx2"))) std::size_t nonzero_inputs_avx2(const float* row
                                                                 std::uint32_t* out) {
   std::size_t n = 0, k = 0;
   for (; k + 8 <= in; k += 8) {
-    const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + k), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+    const int mask =
+        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + k), _mm256_setzero_ps(), _CMP_NEQ_UQ));
     const __m128i positions = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(&kSetBits.positions[mask]));
     const __m256i indices = _mm256_add_epi32(_mm256_cvtepu8_epi32(positions), _mm256_set1_epi32(int(k)));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + n), indices);
@@ -375,17 +381,19 @@ __attribute__((target("avx2"))) std::size_t nonzero_inputs_avx2(const float* row
 }
 
 // 2 rows x 3 panels = 12 accumulators (48 columns: the published network's width).
-__attribute__((target("avx2"))) void masked_avx2(const PackedLinear& layer, const float* x, std::size_t x_stride,
-                                                 const float* mask, std::size_t mask_stride, std::size_t count,
-                                                 float* y, std::size_t y_stride) {
+__attribute__((target("avx2"))) void masked_avx2(const PackedLinear& layer, const float* x,
+                                                 std::size_t x_stride, const float* mask,
+                                                 std::size_t mask_stride, std::size_t count, float* y,
+                                                 std::size_t y_stride) {
   sparse_body<Float8, 3>(layer, x, x_stride, mask, mask_stride, count, y, y_stride, nonzero_inputs_avx2);
 }
 #endif
 
-using MaskedKernel = void (*)(const PackedLinear&, const float*, std::size_t, const float*, std::size_t, std::size_t,
-                              float*, std::size_t);
+using MaskedKernel = void (*)(const PackedLinear&, const float*, std::size_t, const float*, std::size_t,
+                              std::size_t, float*, std::size_t);
 
-using DotKernel = void (*)(const float*, const float*, const float*, std::size_t, std::size_t, std::size_t, float*);
+using DotKernel = void (*)(const float*, const float*, const float*, std::size_t, std::size_t, std::size_t,
+                           float*);
 
 struct KernelChoice {
   RowsKernel rows;

@@ -66,24 +66,25 @@ void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t 
 // the published network outputs four fifths zeros.
 void masked_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, const float* mask,
                      std::size_t mask_stride, std::size_t count, float* y, std::size_t y_stride);
-inline void sparse_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
-                            float* y, std::size_t y_stride) {
+inline void sparse_add_rows(const PackedLinear& layer, const float* x, std::size_t x_stride,
+                            std::size_t count, float* y, std::size_t y_stride) {
   masked_add_rows(layer, x, x_stride, x, x_stride, count, y, y_stride);
 }
 
 // The same where only the inputs whose mask is not zero count (mask rows mask_stride apart;
 // sparse_add_rows is x masked by itself). A gradient through a ReLU layer with outputs h is the
 // incoming one where h != 0, so backward passes give h as the mask instead of zeroing first.
-void masked_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, const float* mask,
-                             std::size_t mask_stride, std::size_t count, float* y, std::size_t y_stride);
+void masked_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride,
+                             const float* mask, std::size_t mask_stride, std::size_t count, float* y,
+                             std::size_t y_stride);
 
 // For each of `count` rows (`stride` floats apart; `width` used, a multiple of 8):
 // out[r] = u_r . (a_r - b_r), as 8 partial sums (of the terms q with the same q % 8) added in
 // lane order at the end, the same bits on every kernel.
 void dot_differences(const float* u, const float* a, const float* b, std::size_t width, std::size_t count,
                      std::size_t stride, float* out);
-void dot_differences_generic(const float* u, const float* a, const float* b, std::size_t width, std::size_t count,
-                             std::size_t stride, float* out);
+void dot_differences_generic(const float* u, const float* a, const float* b, std::size_t width,
+                             std::size_t count, std::size_t stride, float* out);
 
 // One residual block, x += out(relu(inp(x))), on `count` rows of x (stride = out.out_padded).
 // `hidden` is scratch of count x inp.out_padded floats.

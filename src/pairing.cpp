@@ -79,8 +79,10 @@ Pairing pair_layers(const Puzzle& puzzle, int threads) {
       gram_triangle(w.weight.data(), h, d, 1.0f, s.full, inp_gram.data() + i * triangle);  // W W^T
     }
   });
-  std::vector<float> traces = row_dots(inp_t_flat.data(), n, pack_rows(out_flat.data(), n, d * h, d * h), pool);
-  std::vector<float> norms2 = row_dots(inp_gram.data(), n, pack_rows(out_gram.data(), n, triangle, triangle), pool);
+  std::vector<float> traces =
+      row_dots(inp_t_flat.data(), n, pack_rows(out_flat.data(), n, d * h, d * h), pool);
+  std::vector<float> norms2 =
+      row_dots(inp_gram.data(), n, pack_rows(out_gram.data(), n, triangle, triangle), pool);
 
   Pairing pairing;
   pairing.table.resize(n * n);

@@ -54,8 +54,8 @@ TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel",
       for (bool generic : {false, true}) {
         std::vector<float> y = run_kernel(
             [&](float* out) {
-              (generic ? humpty::linear_rows_generic : humpty::linear_rows)(packed, inputs.weight.data(), cols,
-                                                                             count, out, stride, epilogue);
+              (generic ? humpty::linear_rows_generic : humpty::linear_rows)(
+                  packed, inputs.weight.data(), cols, count, out, stride, epilogue);
             },
             rows, count, stride, zeros);
         for (std::size_t r = 0; r < count; ++r) {
@@ -154,7 +154,8 @@ TEST_CASE("dot products of differences: 8 partial sums in lane order, the same b
     humpty::Layer a = test::random_layer(count, stride, width + 2, 3.0f);
     humpty::Layer b = test::random_layer(count, stride, width + 3, 3.0f);
     std::vector<float> fast(count), generic(count);
-    humpty::dot_differences(u.weight.data(), a.weight.data(), b.weight.data(), width, count, stride, fast.data());
+    humpty::dot_differences(u.weight.data(), a.weight.data(), b.weight.data(), width, count, stride,
+                            fast.data());
     humpty::dot_differences_generic(u.weight.data(), a.weight.data(), b.weight.data(), width, count, stride,
                                     generic.data());
     for (std::size_t r = 0; r < count; ++r) {
