@@ -37,6 +37,35 @@ std::vector<float> run_kernel(Kernel kernel, std::size_t rows, std::size_t count
 const std::tuple<std::size_t, std::size_t, std::size_t> kShapes[] = {
     {1, 1, 1}, {5, 3, 7}, {16, 48, 13}, {96, 48, 48}, {48, 96, 50}, {33, 17, 101}, {64, 9, 5}};
 
+// masked_add_rows on both kernels, from `start` (count x layer.rows): each must give
+// start + (b + x W^T) for x = `counted`, the inputs as the dense sum sees them (zero where they do
+// not count), and both the same bits.
+void check_masked_add(const humpty::Layer& layer, const std::vector<float>& inputs,
+                      const std::vector<float>& mask, const std::vector<float>& counted,
+                      const std::vector<float>& start, std::size_t count) {
+  const std::size_t rows = layer.rows, cols = layer.cols;
+  humpty::PackedLinear packed = humpty::pack_linear(layer);
+  const std::size_t stride = packed.out_padded;
+  std::vector<float> expected = naive(layer, counted, count, humpty::Epilogue::store);
+  for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = start[i] + expected[i];
+  std::vector<float> results[2];
+  for (bool generic : {false, true}) {
+    results[generic] = run_kernel(
+        [&](float* out) {
+          (generic ? humpty::masked_add_rows_generic : humpty::masked_add_rows)(
+              packed, inputs.data(), cols, mask.data(), cols, count, out, stride);
+        },
+        rows, count, stride, start);
+    for (std::size_t r = 0; r < count; ++r) {
+      for (std::size_t j = 0; j < rows; ++j) {
+        INFO("shape " << rows << "x" << cols << " rows " << count << " generic " << generic);
+        REQUIRE(results[generic][r * stride + j] == expected[r * rows + j]);
+      }
+    }
+  }
+  REQUIRE(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel", "[kernels]") {
@@ -74,75 +103,33 @@ TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel",
 
 TEST_CASE("the sparse kernel adds the naive sum, skipping zero inputs, the same bits on every kernel",
           "[kernels]") {
-  for (const auto& shape : kShapes) {
-    // Named copies, not structured bindings: C++17 lambdas cannot capture those.
-    const std::size_t rows = std::get<0>(shape), cols = std::get<1>(shape), count = std::get<2>(shape);
+  for (const auto& [rows, cols, count] : kShapes) {
     humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
     humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
     humpty::Layer start = test::random_layer(count, rows, count + 9, 1.0f);
-    // Mostly zeros, as after a ReLU, with some -0, and a row with no nonzero input at all.
+    // Mostly zeros, as after a ReLU, with some -0, and a row with no nonzero input at all. The
+    // inputs are their own mask; the zero terms the dense sum has and the kernel skips add nothing.
     for (std::size_t k = 0; k < inputs.weight.size(); ++k) {
       float& v = inputs.weight[k];
       if (k / cols == count / 2 || v < 0.6f) v = k % 3 == 0 ? -0.0f : 0.0f;
     }
-    humpty::PackedLinear packed = humpty::pack_linear(layer);
-    const std::size_t stride = packed.out_padded;
-    // y + (b + x W^T), the dense sum: the zero terms it has and the kernel skips add nothing.
-    std::vector<float> expected = naive(layer, inputs.weight, count, humpty::Epilogue::store);
-    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = start.weight[i] + expected[i];
-    std::vector<float> results[2];
-    for (bool generic : {false, true}) {
-      results[generic] = run_kernel(
-          [&](float* out) {
-            (generic ? humpty::masked_add_rows_generic : humpty::masked_add_rows)(
-                packed, inputs.weight.data(), cols, inputs.weight.data(), cols, count, out, stride);
-          },
-          rows, count, stride, start.weight);
-      for (std::size_t r = 0; r < count; ++r) {
-        for (std::size_t j = 0; j < rows; ++j) {
-          INFO("shape " << rows << "x" << cols << " rows " << count << " generic " << generic);
-          REQUIRE(results[generic][r * stride + j] == expected[r * rows + j]);
-        }
-      }
-    }
-    REQUIRE(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
+    check_masked_add(layer, inputs.weight, inputs.weight, inputs.weight, start.weight, count);
   }
 }
 
 TEST_CASE("the masked kernel counts only the inputs whose mask is not zero", "[kernels]") {
-  for (const auto& shape : kShapes) {
-    // Named copies, not structured bindings: C++17 lambdas cannot capture those.
-    const std::size_t rows = std::get<0>(shape), cols = std::get<1>(shape), count = std::get<2>(shape);
+  for (const auto& [rows, cols, count] : kShapes) {
     humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
     humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
     humpty::Layer mask = test::random_layer(count, cols, count + 11, 1.0f);
     humpty::Layer start = test::random_layer(count, rows, count + 9, 1.0f);
     // The mask as a ReLU output: zero where negative. Masked inputs as the dense sum sees them.
-    std::vector<float> masked = inputs.weight;
+    std::vector<float> counted = inputs.weight;
     for (std::size_t k = 0; k < mask.weight.size(); ++k) {
       if (mask.weight[k] < 0.3f) mask.weight[k] = 0.0f;
-      if (mask.weight[k] == 0.0f) masked[k] = 0.0f;
+      if (mask.weight[k] == 0.0f) counted[k] = 0.0f;
     }
-    humpty::PackedLinear packed = humpty::pack_linear(layer);
-    const std::size_t stride = packed.out_padded;
-    std::vector<float> expected = naive(layer, masked, count, humpty::Epilogue::store);
-    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = start.weight[i] + expected[i];
-    std::vector<float> results[2];
-    for (bool generic : {false, true}) {
-      results[generic] = run_kernel(
-          [&](float* out) {
-            (generic ? humpty::masked_add_rows_generic : humpty::masked_add_rows)(
-                packed, inputs.weight.data(), cols, mask.weight.data(), cols, count, out, stride);
-          },
-          rows, count, stride, start.weight);
-      for (std::size_t r = 0; r < count; ++r) {
-        for (std::size_t j = 0; j < rows; ++j) {
-          INFO("shape " << rows << "x" << cols << " rows " << count << " generic " << generic);
-          REQUIRE(results[generic][r * stride + j] == expected[r * rows + j]);
-        }
-      }
-    }
-    REQUIRE(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
+    check_masked_add(layer, inputs.weight, mask.weight, counted, start.weight, count);
   }
 }
 
