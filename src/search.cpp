@@ -133,6 +133,8 @@ class Engine {
   std::size_t confirm_steps_ = 0;  // after an epoch that made the subset worse: steps to confirm
   std::string stopped_;
   std::uint64_t moves_ = 0;
+  std::uint64_t steps_ = 0, epochs_undone_ = 0, anneal_rounds_ = 0, anneal_accepted_ = 0;
+  std::vector<TracePoint> trace_;
   Clock::time_point start_ = Clock::now();
   double last_progress_ = 0;
 };
@@ -251,6 +253,7 @@ void Engine::note_best() {
   if (fine_.sse() < best_sse_) {
     best_sse_ = fine_.sse();
     best_ = fine_.blocks();
+    trace_.push_back({seconds_since(start_), best_sse_ / double(fine_.rows())});
     progress(false);
   }
 }
@@ -272,6 +275,7 @@ bool Engine::descend() {
   const std::size_t n = fine_.positions();
   while (!exact_on_subset() && !should_stop()) {
     if (descent_step(window, repairs_)) {
+      ++steps_;
       improved = true;
       window = kLocalWindow;
     } else if (window < n) {
@@ -307,6 +311,7 @@ bool Engine::end_epoch() {
   fine_.set(screen_.blocks(), epoch_from_);
   const bool better = fine_.sse() < epoch_start_sse_;
   if (!better) {
+    ++epochs_undone_;
     fine_.set(epoch_start_, epoch_from_);
     confirm_steps_ = kEpochPause;
   }
@@ -768,6 +773,7 @@ void Engine::anneal() {
     }
   }
   if (uphill.empty()) return;
+  ++anneal_rounds_;
   std::sort(uphill.begin(), uphill.end());
   const double start_temperature = uphill[uphill.size() / 2] / std::log(4.0);
   const double end_temperature = start_temperature * 1e-4;
@@ -796,6 +802,7 @@ void Engine::anneal() {
       temperature *= cooling;
       fine_.count_block_rows((n - from[k]) * walk_.rows());
       if (sse[k] < limit[k]) {
+        ++anneal_accepted_;
         walk_.set(trial[k], from[k]);
         energy = walk_.sse();
         if (energy < walk_best_energy) {
@@ -873,6 +880,12 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   result.moves = moves_;
   result.block_rows = block_rows();
   result.seconds = seconds_since(start_);
+  result.subset_rows = fine_.rows();
+  result.steps = steps_;
+  result.epochs_undone = epochs_undone_;
+  result.anneal_rounds = anneal_rounds_;
+  result.anneal_accepted = anneal_accepted_;
+  result.trace = trace_;
   progress(true);
   return result;
 }

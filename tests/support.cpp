@@ -8,9 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <numeric>
 #include <stdexcept>
 
+#include "catch.hpp"
 #include "network.hpp"
 #include "pth.hpp"
 #include "rng.hpp"
@@ -19,10 +21,41 @@ namespace test {
 
 namespace fs = std::filesystem;
 
-std::string puzzle_dir() {
+std::string published_location() {
   const char* env = std::getenv("HUMPTY_PUZZLE");
-  std::string dir = env && *env ? env : "../shared/puzzle";
-  if (!fs::is_directory(dir + "/pieces")) {
+  return env && *env ? env : "../shared/puzzle";
+}
+
+bool published_available() {
+  const std::string dir = published_location();
+  return fs::is_directory(dir + "/pieces") && fs::is_regular_file(dir + "/historical_data.csv");
+}
+
+bool current_test_has_tag(const std::string& tag) {
+  const std::string name = Catch::getResultCapture().getCurrentTestName();
+  for (const auto& test_case : Catch::getRegistryHub().getTestCaseRegistry().getAllTests()) {
+    if (test_case.name != name) continue;
+    for (const auto& t : test_case.lcaseTags) {
+      if (t == tag) return true;
+    }
+  }
+  return false;
+}
+
+// A test that reads the published files must say so with its tag: that is what lets `make test`
+// skip it, visibly, on a clone without them (tests/catch_main.cpp). Checked on every use, also
+// when an earlier test has already loaded the files.
+void require_published_tag() {
+  if (!current_test_has_tag("published")) {
+    throw std::logic_error("test '" + Catch::getResultCapture().getCurrentTestName() +
+                           "' uses the published puzzle but is not tagged [published]");
+  }
+}
+
+std::string puzzle_dir() {
+  require_published_tag();
+  const std::string dir = published_location();
+  if (!published_available()) {
     throw std::runtime_error("the published puzzle is not at '" + dir +
                              "' (expected pieces/ and historical_data.csv); set HUMPTY_PUZZLE");
   }
@@ -30,6 +63,7 @@ std::string puzzle_dir() {
 }
 
 const humpty::Puzzle& published_puzzle() {
+  require_published_tag();
   static const humpty::Puzzle puzzle = [] {
     auto p = humpty::read_puzzle(puzzle_dir() + "/pieces");
     if (!p) throw std::runtime_error(p.message());
@@ -39,6 +73,7 @@ const humpty::Puzzle& published_puzzle() {
 }
 
 const humpty::Dataset& published_data() {
+  require_published_tag();
   static const humpty::Dataset data = [] {
     auto d = humpty::read_csv(puzzle_dir() + "/historical_data.csv");
     if (!d) throw std::runtime_error(d.message());
@@ -48,6 +83,7 @@ const humpty::Dataset& published_data() {
 }
 
 const humpty::Assembly& published_answer() {
+  require_published_tag();
   static const humpty::Assembly answer = [] {
     const auto& puzzle = published_puzzle();
     humpty::Pairing pairing = humpty::pair_layers(puzzle);
@@ -112,9 +148,34 @@ humpty::Layer random_layer(std::size_t rows, std::size_t cols, std::uint64_t see
   return layer;
 }
 
+const humpty::GeneratedPuzzle& generated(std::size_t blocks, std::size_t dim, std::size_t hidden,
+                                         std::size_t rows, std::size_t epochs, std::uint64_t seed) {
+  // Trained once per process and kept: several tests cut sub-puzzles from the same network.
+  static std::map<std::string, humpty::GeneratedPuzzle> cache;
+  const std::string key = std::to_string(blocks) + "/" + std::to_string(dim) + "/" + std::to_string(hidden) +
+                          "/" + std::to_string(rows) + "/" + std::to_string(epochs) + "/" + std::to_string(seed);
+  auto found = cache.find(key);
+  if (found != cache.end()) return found->second;
+  humpty::GenerateOptions options;
+  options.blocks = blocks;
+  options.dim = dim;
+  options.hidden = hidden;
+  options.rows = rows;
+  options.epochs = epochs;
+  options.seed = seed;
+  auto made = humpty::generate_puzzle(options);
+  if (!made) throw std::runtime_error(made.message());
+  return cache.emplace(key, std::move(*made)).first->second;
+}
+
+const humpty::GeneratedPuzzle& base_network() {
+  return generated(kBaseBlocks, 16, 32, 2000, 40, 11);
+}
+
 SubPuzzle sub_puzzle(const std::vector<std::size_t>& positions, std::size_t rows, std::uint64_t seed) {
-  const auto& full = published_puzzle();
-  const auto& answer = published_answer();
+  const auto& base = base_network();
+  const auto& full = base.puzzle;
+  const auto& answer = base.answer;
   const std::size_t n = positions.size();
   // New piece numbers: a seeded shuffle of 0..2n.
   std::vector<int> number(2 * n + 1);
@@ -135,7 +196,8 @@ SubPuzzle sub_puzzle(const std::vector<std::size_t>& positions, std::size_t rows
   if (!puzzle) throw std::runtime_error(puzzle.message());
   sub.puzzle = std::move(*puzzle);
 
-  const auto& data = published_data();
+  const auto& data = base.data;
+  if (rows > data.rows) throw std::logic_error("sub_puzzle: more rows than the base network's data");
   sub.data.source = "sub-puzzle data";
   sub.data.rows = rows;
   sub.data.features = data.features;

@@ -12,7 +12,10 @@
 namespace test {
 
 // The published puzzle's folder: $HUMPTY_PUZZLE, else ../shared/puzzle (tests run from the
-// repository root). Tests that need it fail with a clear message when it is missing.
+// repository root). Only tests tagged [published] may use it (puzzle_dir throws otherwise); the
+// test main skips them, and says so, when the files are not there.
+std::string published_location();
+bool published_available();
 std::string puzzle_dir();
 const humpty::Puzzle& published_puzzle();
 const humpty::Dataset& published_data();
@@ -36,9 +39,19 @@ humpty::StateDict linear_state_dict(std::uint64_t rows, std::uint64_t cols, std:
 // A layer with weights from a seeded generator, scaled by `scale`.
 humpty::Layer random_layer(std::size_t rows, std::size_t cols, std::uint64_t seed, float scale = 0.2f);
 
-// A puzzle made of blocks of the published one: the right blocks at `positions` of the right
-// order, shuffled into new piece numbers, with data (the first `rows` rows of the published data
-// as features) whose pred is this network's own output. answer is its right assembly.
+// A puzzle generated and trained by the library (cached per process, by its options).
+const humpty::GeneratedPuzzle& generated(std::size_t blocks, std::size_t dim, std::size_t hidden,
+                                         std::size_t rows, std::size_t epochs, std::uint64_t seed);
+
+// The network sub-puzzles are cut from: generated (so that no test needs the published files),
+// kBaseBlocks blocks of d=16, h=32, 40 epochs of Adam on 2000 rows.
+constexpr std::size_t kBaseBlocks = 24;
+const humpty::GeneratedPuzzle& base_network();
+
+// A puzzle made of blocks of the base network: the right blocks at `positions` (< kBaseBlocks) of
+// the right order, shuffled into new piece numbers, with data (the first `rows` <= 2000 rows of
+// the base network's features) whose pred is this network's own output. answer is its right
+// assembly.
 struct SubPuzzle {
   humpty::Puzzle puzzle;
   humpty::Dataset data;

@@ -125,7 +125,7 @@ TEST_CASE("broken .humpty files are rejected with file and offset", "[bundle]") 
         "/nonexistent.humpty: cannot open: No such file or directory");
 }
 
-TEST_CASE("the published pieces: .pth -> .humpty -> .pth keeps every tensor", "[bundle][puzzle]") {
+TEST_CASE("the published pieces: .pth -> .humpty -> .pth keeps every tensor", "[bundle][published]") {
   const humpty::Puzzle& puzzle = test::published_puzzle();
   std::string dir = test::scratch_dir("roundtrip");
   REQUIRE(humpty::write_bundle(dir + "/p.humpty", puzzle.pieces, &test::published_data()).ok());

@@ -14,22 +14,39 @@ std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
+// A small generated puzzle on disk (made once per run with the CLI itself): pieces/,
+// historical_data.csv, puzzle.humpty, answer.txt. 8 blocks of d=8, h=16.
+const std::string& small() {
+  static const std::string dir = [] {
+    std::string d = test::scratch_dir("cli-small") + "/g";
+    auto made = test::run_cli("generate -q -o " + d + " --blocks 8 --dim 8 --hidden 16 --rows 800 --seed 5");
+    if (made.exit_code != 0) throw std::runtime_error("generate failed: " + made.err);
+    return d;
+  }();
+  return dir;
+}
+std::string small_answer() {
+  auto bytes = test::read_bytes(small() + "/answer.txt");
+  return first_line(std::string(bytes.begin(), bytes.end()));
+}
+
 }  // namespace
 
 TEST_CASE("cli: usage errors exit 2", "[cli]") {
+  const std::string pieces = small() + "/pieces", csv = small() + "/historical_data.csv";
   CHECK(test::run_cli("").exit_code == 2);
   auto unknown = test::run_cli("frobnicate");
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err.find("humpty: error: unknown command 'frobnicate'") == 0);
   CHECK(test::run_cli("solve").exit_code == 2);
-  CHECK(test::run_cli("solve " + pieces() + " --bogus").err.find("unknown option '--bogus'") !=
+  CHECK(test::run_cli("solve " + pieces + " --bogus").err.find("unknown option '--bogus'") !=
         std::string::npos);
-  CHECK(test::run_cli("solve " + pieces() + " --seed").err.find("--seed needs a value") != std::string::npos);
-  CHECK(test::run_cli("solve " + pieces() + " --threads x").exit_code == 2);
-  CHECK(test::run_cli("solve " + pieces() + " --order sideways").exit_code == 2);
-  CHECK(test::run_cli("solve " + pieces() + " --order search").err.find("--order search needs --data") !=
+  CHECK(test::run_cli("solve " + pieces + " --seed").err.find("--seed needs a value") != std::string::npos);
+  CHECK(test::run_cli("solve " + pieces + " --threads x").exit_code == 2);
+  CHECK(test::run_cli("solve " + pieces + " --order sideways").exit_code == 2);
+  CHECK(test::run_cli("solve " + pieces + " --order search").err.find("--order search needs --data") !=
         std::string::npos);
-  CHECK(test::run_cli("verify " + pieces() + " --data " + csv()).exit_code == 2);
+  CHECK(test::run_cli("verify " + pieces + " --data " + csv).exit_code == 2);
   CHECK(test::run_cli("--help").exit_code == 0);
   auto version = test::run_cli("--version");
   CHECK(version.exit_code == 0);
@@ -38,25 +55,26 @@ TEST_CASE("cli: usage errors exit 2", "[cli]") {
 }
 
 TEST_CASE("cli: unreadable or malformed input exits 3 naming the file", "[cli]") {
+  const std::string pieces = small() + "/pieces", csv = small() + "/historical_data.csv";
   auto missing = test::run_cli("solve /nonexistent/pieces");
   CHECK(missing.exit_code == 3);
   CHECK(missing.err == "humpty: error: /nonexistent/pieces: no such file or directory\n");
   CHECK(missing.out.empty());
   std::string dir = test::scratch_dir("cli-bad-csv");
   test::write_text(dir + "/bad.csv", "a,pred\n1,2\n3,oops\n");
-  auto bad = test::run_cli("solve -q " + pieces() + " --data " + dir + "/bad.csv");
+  auto bad = test::run_cli("solve -q " + pieces + " --data " + dir + "/bad.csv");
   CHECK(bad.exit_code == 3);
   CHECK(bad.err == "humpty: error: " + dir + "/bad.csv:3:3: column 'pred': expected a number, got 'oops'\n");
   test::write_text(dir + "/narrow.csv", "a,pred\n1,2\n");
-  auto narrow = test::run_cli("solve " + pieces() + " --data " + dir + "/narrow.csv");
+  auto narrow = test::run_cli("solve " + pieces + " --data " + dir + "/narrow.csv");
   CHECK(narrow.exit_code == 3);
-  CHECK(narrow.err.find("data has 1 feature columns, the network's input width is 48") != std::string::npos);
-  auto bad_answer = test::run_cli("verify " + pieces() + " --data " + csv() + " --answer 1,2,3");
+  CHECK(narrow.err.find("data has 1 feature columns, the network's input width is 8") != std::string::npos);
+  auto bad_answer = test::run_cli("verify " + pieces + " --data " + csv + " --answer 1,2,3");
   CHECK(bad_answer.exit_code == 3);
-  CHECK(bad_answer.err.find("humpty: error: answer: the answer lists 3 pieces, the puzzle has 97") == 0);
+  CHECK(bad_answer.err.find("humpty: error: answer: the answer lists 3 pieces, the puzzle has 17") == 0);
 }
 
-TEST_CASE("cli: solve prints only the answer on stdout, and proves it", "[cli][puzzle]") {
+TEST_CASE("cli: solve prints only the answer on stdout, and proves it", "[cli][published]") {
   auto plain = test::run_cli("solve " + pieces());
   REQUIRE(plain.exit_code == 0);
   std::string answer = first_line(plain.out);
@@ -79,7 +97,7 @@ TEST_CASE("cli: solve prints only the answer on stdout, and proves it", "[cli][p
   CHECK(with_data.err.find("(exact at rounding level") != std::string::npos);
 }
 
-TEST_CASE("cli: verify and inspect", "[cli][puzzle]") {
+TEST_CASE("cli: verify and inspect", "[cli][published]") {
   std::string answer = first_line(test::run_cli("solve -q " + pieces()).out);
   auto good = test::run_cli("verify " + pieces() + " --data " + csv() + " --answer " + answer);
   CHECK(good.exit_code == 0);
@@ -155,4 +173,35 @@ TEST_CASE("cli: an interrupted search prints its best and exits 1", "[cli][gener
   CHECK(timed_out.err.find("humpty: the search stopped (time limit)") != std::string::npos);
   auto parts = humpty::parse_answer(timed_out.out, *humpty::read_puzzle(dir + "/puzzle.humpty"), "best");
   CHECK(parts.ok());  // a full, valid assembly
+}
+
+TEST_CASE("cli: a generated puzzle: solve prints only the answer, proves it; verify and inspect", "[cli]") {
+  const std::string pieces = small() + "/pieces", csv = small() + "/historical_data.csv";
+  const std::string answer = small_answer(), sha = humpty::sha256_hex(answer);
+  auto with_data = test::run_cli("solve " + pieces + " --data " + csv + " --threads 2 --expect-sha256 " + sha);
+  CHECK(with_data.exit_code == 0);
+  CHECK(with_data.out == answer + "\n");
+  CHECK(with_data.err.find("(exact at rounding level") != std::string::npos);
+  CHECK(with_data.err.find("sha256 " + sha) != std::string::npos);
+  auto quiet = test::run_cli("solve -q " + small() + "/puzzle.humpty");
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.err.empty());
+  CHECK(quiet.out == with_data.out);
+  auto wrong_sha = test::run_cli("solve -q " + small() + "/puzzle.humpty --expect-sha256 " + std::string(64, 'a'));
+  CHECK(wrong_sha.exit_code == 1);
+  CHECK(wrong_sha.out == with_data.out);
+
+  auto good = test::run_cli("verify " + pieces + " --data " + csv + " --answer " + answer);
+  CHECK(good.exit_code == 0);
+  CHECK(good.out.find("sha256 " + sha + "\n") == 0);
+  CHECK(good.out.find("exact yes") != std::string::npos);
+  auto parts = humpty::parse_answer(answer, *humpty::read_puzzle(pieces), "answer");
+  REQUIRE(parts.ok());
+  std::swap(parts->blocks[0], parts->blocks[1]);
+  auto wrong = test::run_cli("verify " + pieces + " --data " + csv + " --answer " + humpty::format_answer(*parts));
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.out.find("exact no") != std::string::npos);
+  auto inspect = test::run_cli("inspect " + pieces);
+  CHECK(inspect.exit_code == 0);
+  CHECK(inspect.out.find("17 pieces: 8 blocks, stream width d=8, hidden width h=16") != std::string::npos);
 }

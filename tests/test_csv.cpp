@@ -36,7 +36,7 @@ TEST_CASE("CSV errors name file, line and column", "[csv]") {
         "/nonexistent.csv: cannot open: No such file or directory");
 }
 
-TEST_CASE("the published data reads whole", "[csv][puzzle]") {
+TEST_CASE("the published data reads whole", "[csv][published]") {
   const humpty::Dataset& data = test::published_data();
   CHECK(data.rows == 10000);
   CHECK(data.features == 48);

@@ -17,13 +17,13 @@ humpty::SearchResult search_from(const humpty::Assembly& start, std::uint64_t se
 
 }  // namespace
 
-TEST_CASE("hard starts: the right assembly is its own proof", "[hard][puzzle]") {
+TEST_CASE("hard starts: the right assembly is its own proof", "[hard][published]") {
   const humpty::Assembly& answer = test::published_answer();
   CHECK(humpty::sha256_hex(humpty::format_answer(answer)) == test::kPublishedSha256);
   CHECK(humpty::evaluate(test::published_puzzle(), answer, test::published_data()).exact());
 }
 
-TEST_CASE("hard starts: the order shuffled at random", "[hard][puzzle]") {
+TEST_CASE("hard starts: the order shuffled at random", "[hard][published]") {
   for (std::uint64_t seed : {11, 12}) {
     humpty::Assembly start = test::published_answer();
     humpty::Rng rng(seed);
@@ -38,7 +38,7 @@ TEST_CASE("hard starts: the order shuffled at random", "[hard][puzzle]") {
 }
 
 TEST_CASE("hard starts: three pairs broken (exchanged and rotated) and the order shuffled",
-          "[hard][puzzle]") {
+          "[hard][published]") {
   for (std::uint64_t seed : {21, 22}) {
     humpty::Assembly start = test::published_answer();
     humpty::Rng rng(seed);
@@ -64,7 +64,7 @@ TEST_CASE("hard starts: three pairs broken (exchanged and rotated) and the order
 }
 
 TEST_CASE("hard starts: --start on the command line, and the same answer for 1 and 2 threads",
-          "[hard][cli][puzzle]") {
+          "[hard][cli][published]") {
   humpty::Assembly start = test::published_answer();
   humpty::Rng rng(31);
   rng.shuffle(start.blocks);

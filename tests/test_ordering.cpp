@@ -67,7 +67,7 @@ TEST_CASE("the norm order sorts by ||W_out||", "[ordering]") {
   CHECK(humpty::order_by_out_norm(chain.puzzle, blocks) == chain.truth);
 }
 
-TEST_CASE("the published puzzle: the chain order is the answer, without data", "[ordering][puzzle]") {
+TEST_CASE("the published puzzle: the chain order is the answer, without data", "[ordering][published]") {
   const humpty::Puzzle& puzzle = test::published_puzzle();
   humpty::Pairing pairing = humpty::pair_layers(puzzle);
   humpty::ChainOrder chain = humpty::order_by_chain(puzzle, pairing.blocks);

@@ -37,7 +37,7 @@ TEST_CASE("pairing finds blocks whose W_out W_in is a negative multiple of the i
   CHECK(pairing.worst_chosen > pairing.best_rejected);
 }
 
-TEST_CASE("the published pairing has the documented margin", "[pairing][puzzle]") {
+TEST_CASE("the published pairing has the documented margin", "[pairing][published]") {
   humpty::Pairing pairing = humpty::pair_layers(test::published_puzzle());
   // ../shared/puzzle/README.md: right pairs score 1.76 to 3.23, the best wrong pair 0.58.
   CHECK(pairing.worst_chosen == Approx(1.76).margin(0.01));

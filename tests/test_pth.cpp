@@ -34,7 +34,7 @@ std::vector<std::uint8_t> pth_with_dtype(const humpty::Layer& layer, const char*
 
 }  // namespace
 
-TEST_CASE("a real piece reads as a Linear layer", "[pth][puzzle]") {
+TEST_CASE("a real piece reads as a Linear layer", "[pth][published]") {
   auto layer = humpty::read_pth(test::puzzle_dir() + "/pieces/piece_85.pth");
   REQUIRE(layer.ok());
   CHECK(layer->rows == 1);

@@ -93,7 +93,7 @@ TEST_CASE("a broken piece file is reported by its path", "[puzzle]") {
   }
 }
 
-TEST_CASE("the published pieces form a 48-block network", "[puzzle]") {
+TEST_CASE("the published pieces form a 48-block network", "[puzzle][published]") {
   const humpty::Puzzle& puzzle = test::published_puzzle();
   CHECK(puzzle.pieces.size() == 97);
   CHECK(puzzle.blocks() == 48);

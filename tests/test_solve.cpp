@@ -1,7 +1,7 @@
 #include "catch.hpp"
 #include "support.hpp"
 
-TEST_CASE("solve: the published puzzle without data", "[solve][puzzle]") {
+TEST_CASE("solve: the published puzzle without data", "[solve][published]") {
   humpty::SolveOptions options;
   auto report = humpty::solve(test::published_puzzle(), nullptr, options);
   REQUIRE(report.ok());
@@ -11,7 +11,7 @@ TEST_CASE("solve: the published puzzle without data", "[solve][puzzle]") {
   CHECK(!report->searched);
 }
 
-TEST_CASE("solve: the published puzzle with data, auto and search", "[solve][puzzle]") {
+TEST_CASE("solve: the published puzzle with data, auto and search", "[solve][published]") {
   for (auto method : {humpty::OrderMethod::automatic, humpty::OrderMethod::search}) {
     humpty::SolveOptions options;
     options.order = method;
@@ -28,9 +28,46 @@ TEST_CASE("solve: the published puzzle with data, auto and search", "[solve][puz
 }
 
 TEST_CASE("solve: search needs data; data must fit", "[solve]") {
+  const humpty::GeneratedPuzzle& g = test::generated(6, 8, 16, 500, 10, 4);
   humpty::SolveOptions options;
   options.order = humpty::OrderMethod::search;
-  auto report = humpty::solve(test::published_puzzle(), nullptr, options);
+  auto report = humpty::solve(g.puzzle, nullptr, options);
   REQUIRE(!report.ok());
   CHECK(report.message().find("--order search needs data") == 0);
+  humpty::Dataset narrow = g.data;
+  narrow.features = 7;
+  narrow.feature_names.pop_back();
+  narrow.x.resize(narrow.rows * 7);
+  auto misfit = humpty::solve(g.puzzle, &narrow, {});
+  REQUIRE(!misfit.ok());
+  CHECK(misfit.message().find("data has 7 feature columns, the network's input width is 8") != std::string::npos);
+}
+
+TEST_CASE("solve: a generated puzzle, without data, with data (auto and search), proven", "[solve]") {
+  const humpty::GeneratedPuzzle& g = test::generated(16, 16, 32, 2000, 40, 1);
+  const std::string target = humpty::sha256_hex(humpty::format_answer(g.answer));
+  auto guess = humpty::solve(g.puzzle, nullptr, {});
+  REQUIRE(guess.ok());
+  CHECK(guess->used_chain);
+  CHECK(!guess->searched);
+  CHECK(!guess->has_data);  // without data nothing is proven, whatever the guess
+  for (auto method : {humpty::OrderMethod::automatic, humpty::OrderMethod::search}) {
+    humpty::SolveOptions options;
+    options.order = method;
+    auto report = humpty::solve(g.puzzle, &g.data, options);
+    REQUIRE(report.ok());
+    CHECK(report->sha256 == target);
+    CHECK(report->fit.exact());
+    CHECK(report->fit.mse_true == Approx(g.loss).epsilon(1e-6));
+    CHECK(report->searched);
+    CHECK(report->search.stopped == "exact");
+    CHECK(!report->search.trace.empty());
+    CHECK(report->search.trace.back().mse <= report->fit.tolerance * 10);
+  }
+}
+
+TEST_CASE("a test that reads the published files must carry the [published] tag", "[solve][tags]") {
+  // Whether or not the files are here: the tag is checked first.
+  CHECK_THROWS_WITH(test::published_puzzle(), Catch::Contains("is not tagged [published]"));
+  CHECK_THROWS_WITH(test::puzzle_dir(), Catch::Contains("is not tagged [published]"));
 }

@@ -33,7 +33,7 @@ TEST_CASE("write_zip and read_zip round-trip stored entries, data aligned to 64 
   CHECK(zip->find("missing") == nullptr);
 }
 
-TEST_CASE("read_zip lists the entries of a real piece", "[zip][puzzle]") {
+TEST_CASE("read_zip lists the entries of a real piece", "[zip][published]") {
   auto bytes = test::read_bytes(test::puzzle_dir() + "/pieces/piece_0.pth");
   auto zip = read_zip(bytes.data(), bytes.size(), "piece_0.pth");
   REQUIRE(zip.ok());

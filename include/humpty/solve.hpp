@@ -102,6 +102,12 @@ struct SearchOptions {
   Logger log;
 };
 
+// One point of the search's progress: a new best assembly on the subset rows.
+struct TracePoint {
+  double seconds = 0;  // since the search started
+  double mse = 0;      // the best assembly's MSE against pred on the subset rows
+};
+
 struct SearchResult {
   Assembly assembly;             // the best assembly found
   Fit fit;                       // on all rows
@@ -109,6 +115,12 @@ struct SearchResult {
   std::uint64_t moves = 0;       // moves scored
   std::uint64_t block_rows = 0;  // block evaluations x rows, the unit of work
   double seconds = 0;
+  std::size_t subset_rows = 0;       // rows the moves were scored on
+  std::uint64_t steps = 0;           // descent steps that changed the assembly
+  std::uint64_t epochs_undone = 0;   // groups of steps on the table's rows the subset rejected
+  std::uint64_t anneal_rounds = 0;   // annealing rounds
+  std::uint64_t anneal_accepted = 0; // annealing moves accepted
+  std::vector<TracePoint> trace;     // every new best, in time order (the first is the start)
 };
 
 // Searches pairings and orders for the assembly whose output matches `pred`, starting from the
