@@ -24,6 +24,7 @@
 #include "humpty/format.hpp"
 #include "humpty/generate.hpp"
 #include "humpty/model.hpp"
+#include "humpty/report.hpp"
 #include "humpty/result.hpp"
 #include "humpty/solve.hpp"
 
