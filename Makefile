@@ -5,7 +5,9 @@
 #   make bench           time the solver on the published puzzle (bench/run.sh)
 #   make sanitize        the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz            libFuzzer on every reader for FUZZ_SECONDS (needs clang++)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make demo            build, then `humpty demo` (no files needed)
+#   make check-arm64     cross-build for arm64 and run it under qemu (scripts/check-arm64.sh)
+#   make install PREFIX=/usr/local DESTDIR=     (and make uninstall)
 #   make clean
 #
 # Switches: CXX=clang++, CXXFLAGS (default -O2 -g), WERROR=0 (for embedding), NATIVE=1
@@ -42,7 +44,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o) $(BUILD)/obj/tests/su
 CATCH_OBJ := $(BUILD)/obj/tests/catch_main.o
 BENCH_OBJ := $(BUILD)/obj/bench/peak.o $(BUILD)/obj/bench/timeit.o $(BUILD)/obj/bench/load.o
 
-.PHONY: all test bench sanitize fuzz install clean
+.PHONY: all test bench sanitize fuzz install uninstall clean demo check-arm64
 all: $(BUILD)/libhumpty.a $(BUILD)/humpty
 
 # Objects are rebuilt when the compiler or the flags change, not only when sources do.
@@ -88,8 +90,24 @@ $(BUILD)/humpty_loadbench: $(BUILD)/obj/bench/load.o $(BUILD)/libhumpty.a
 $(BUILD)/humpty_timeit: $(BUILD)/obj/bench/timeit.o
 	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-test: $(BUILD)/humpty_tests $(BUILD)/humpty
+$(BUILD)/obj/examples/%.o: examples/%.cpp $(BUILD)/build-flags
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -Iinclude -MMD -MP -c $< -o $@
+
+$(BUILD)/embed: $(BUILD)/obj/examples/embed.o $(BUILD)/libhumpty.a
+	$(CXX) $(ALL_CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The tests, then the embedding example (the README's library use must keep compiling and
+# solving).
+test: $(BUILD)/humpty_tests $(BUILD)/humpty $(BUILD)/embed
 	./$(BUILD)/humpty_tests
+	./$(BUILD)/embed
+
+demo: $(BUILD)/humpty
+	./$(BUILD)/humpty demo
+
+check-arm64:
+	BUILD_ARM=build-arm64 NATIVE_BIN=$(BUILD)/humpty scripts/check-arm64.sh
 
 bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit $(BUILD)/humpty_loadbench
 	BUILD=$(BUILD) bench/run.sh
@@ -109,12 +127,21 @@ fuzz:
 	cd build-fuzz && ./fuzz_readers -max_total_time=$(FUZZ_SECONDS) -max_len=30000 -rss_limit_mb=4096 corpus
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/humpty
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/humpty \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/humpty $(DESTDIR)$(PREFIX)/bin/humpty
 	install -m 644 $(BUILD)/libhumpty.a $(DESTDIR)$(PREFIX)/lib/libhumpty.a
 	install -m 644 include/humpty/*.hpp $(DESTDIR)$(PREFIX)/include/humpty/
+	install -m 644 docs/humpty.1 $(DESTDIR)$(PREFIX)/share/man/man1/humpty.1
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: humpty\nDescription: puts a dropped residual network back together\nVersion: 0.1.0\nLibs: -L$${libdir} -lhumpty -pthread\nCflags: -I$${includedir} -std=c++17\n' \
+	  '$(PREFIX)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/humpty.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/humpty $(DESTDIR)$(PREFIX)/lib/libhumpty.a \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/humpty.pc $(DESTDIR)$(PREFIX)/share/man/man1/humpty.1
+	rm -rf $(DESTDIR)$(PREFIX)/include/humpty
 
 clean:
-	rm -rf build build-sanitize build-fuzz
+	rm -rf build build-sanitize build-fuzz build-arm64 build-clang
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CATCH_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(BUILD)/obj/examples/embed.d $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CATCH_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

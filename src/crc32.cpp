@@ -42,6 +42,11 @@ std::uint32_t crc_update(const Crc32Tables& tables, std::uint32_t crc, const voi
   return ~crc;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HUMPTY_HAVE_CRC32C_INSTRUCTION 1
+
+// Only the three-stream hardware CRC needs it: kept inside the x86 block, or builds for other
+// machines (arm64) would warn, and fail under -Werror, that it is unused.
 // The CRC of A followed by B, from crc(A), crc(B) and B's length (zlib's crc32_combine: appending
 // len zero bits is a linear map, applied by repeated squaring of a 32 x 32 bit matrix).
 std::uint32_t gf2_times(const std::uint32_t* matrix, std::uint32_t vector) {
@@ -76,8 +81,6 @@ std::uint32_t crc_combine(std::uint32_t polynomial, std::uint32_t crc1, std::uin
   return crc1 ^ crc2;
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HUMPTY_HAVE_CRC32C_INSTRUCTION 1
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_stream(std::uint32_t crc, const std::uint8_t* p,
                                                               std::size_t size) {
   std::uint64_t c = ~crc;

@@ -248,7 +248,7 @@ Run run_shell(const std::string& script) {
   static int counter = 0;
   std::string dir = scratch_dir("cli-" + std::to_string(counter++));
   std::string command =
-      "HUMPTY=" + std::string(HUMPTY_CLI) + "; { " + script + "; } >" + dir + "/out 2>" + dir + "/err";
+      "HUMPTY=" + std::string(HUMPTY_CLI) + "; { " + script + "\n} >" + dir + "/out 2>" + dir + "/err";
   int status = std::system(command.c_str());
   Run run;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
