@@ -49,7 +49,8 @@ struct Work {
 
 }  // namespace
 
-Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, std::uint64_t seed) {
+Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, std::uint64_t seed,
+                      bool zero_bias) {
   Rng rng(stream_seed(seed, 1));
   Layers layers;
   for (std::size_t b = 0; b < blocks; ++b) {
@@ -57,6 +58,9 @@ Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, s
     layers.push_back(uniform_layer(dim, hidden, rng));
   }
   layers.push_back(uniform_layer(1, dim, rng));
+  if (zero_bias) {
+    for (Layer& layer : layers) std::fill(layer.bias.begin(), layer.bias.end(), 0.0f);
+  }
   return layers;
 }
 
@@ -188,7 +192,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       ++adam_step;
       const float correction1 = 1 - float(std::pow(double(beta1), double(adam_step)));
       const float correction2 = 1 - float(std::pow(double(beta2), double(adam_step)));
-      const float lr = float(options.lr), decay = float(options.weight_decay);
+      const float lr = float(options.lr), decay = float(options.weight_decay), momentum = float(options.momentum);
       // Sum the chunks in order, then AdamW (decoupled weight decay first, as torch.optim.AdamW).
       pool.run(2 * layers.size(), [&](std::size_t task, int) {
         const std::size_t l = task / 2;
@@ -200,7 +204,21 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
           float grad = 0;
           for (std::size_t c = 0; c < chunks; ++c)
             grad += (is_bias ? chunk_gradient[c].bias[l] : chunk_gradient[c].weight[l])[i];
-          if (decay != 0) param[i] -= lr * decay * param[i];
+          if (options.rule == TrainRule::sgd) {
+            // torch.optim.SGD: L2 into the gradient, the momentum buffer starts at the first
+            // gradient (m holds it), no dampening.
+            if (decay != 0) grad += decay * param[i];
+            m[i] = adam_step == 1 ? grad : momentum * m[i] + grad;
+            param[i] -= lr * m[i];
+            continue;
+          }
+          if (decay != 0) {
+            if (options.rule == TrainRule::adamw) {
+              param[i] -= lr * decay * param[i];  // decoupled, before the step
+            } else {
+              grad += decay * param[i];  // Adam's L2
+            }
+          }
           m[i] = beta1 * m[i] + (1 - beta1) * grad;
           v[i] = beta2 * v[i] + (1 - beta2) * grad * grad;
           float m_hat = m[i] / correction1, v_hat = v[i] / correction2;
@@ -215,6 +233,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       std::snprintf(text, sizeof text, "epoch %zu/%zu: training loss %.6g", epoch + 1, options.epochs, loss);
       options.log("train", text);
     }
+    if (!std::isfinite(loss)) break;  // diverged: the caller reports it
   }
   return loss;
 }

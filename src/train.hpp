@@ -12,9 +12,13 @@
 
 namespace humpty {
 
+enum class TrainRule { adam, adamw, sgd };
+
 struct TrainOptions {
   std::size_t epochs = 40, batch = 64;
   double lr = 1e-3, weight_decay = 0;
+  TrainRule rule = TrainRule::adam;
+  double momentum = 0.9;  // sgd
   std::uint64_t seed = 1;
   int threads = 0;
   Logger log;
@@ -24,10 +28,13 @@ struct TrainOptions {
 using Layers = std::vector<Layer>;
 
 // PyTorch's nn.Linear initialisation: weights and biases uniform in +-1/sqrt(in_features).
-Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, std::uint64_t seed);
+// zero_bias: biases start at zero instead (the weights are drawn the same).
+Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, std::uint64_t seed,
+                      bool zero_bias = false);
 
 // Trains `layers` in place to regress `target` from the rows of `x` (rows x dim) by minimising
-// the mean squared error. Returns the last epoch's mean squared error (over its batches).
+// the mean squared error. Returns the last epoch's mean squared error (over its batches); training
+// stops at the first epoch whose loss is not finite (diverged) and returns that loss.
 double train(Layers& layers, const std::vector<float>& x, const std::vector<double>& target, std::size_t rows,
              const TrainOptions& options);
 

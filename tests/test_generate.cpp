@@ -1,5 +1,7 @@
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <cmath>
 
 #include "catch.hpp"
 #include "support.hpp"
@@ -55,7 +57,7 @@ TEST_CASE("generate: training lowers the loss", "[generate]") {
 TEST_CASE("generate: bad options are refused", "[generate]") {
   humpty::GenerateOptions options;
   options.hidden = options.dim;
-  CHECK(humpty::generate_puzzle(options).message().find("--hidden must differ from --dim") == 0);
+  CHECK(humpty::generate_puzzle(options).message().find("hidden must differ from dim") == 0);
   options = {};
   options.blocks = 0;
   CHECK(!humpty::generate_puzzle(options).ok());
@@ -123,4 +125,90 @@ TEST_CASE("generate: puzzles of several sizes, seeds and training lengths are so
     CHECK(report->fit.exact());
     CHECK(report->assembly == generated->answer);
   }
+}
+
+TEST_CASE("generate: every optimiser, zero biases, heavy-tailed inputs; the same bits for any threads",
+          "[generate]") {
+  struct Regime {
+    humpty::Optimizer optimizer;
+    double lr, weight_decay;
+    bool zero_bias;
+    humpty::InputDistribution inputs;
+  };
+  for (const Regime& r : {Regime{humpty::Optimizer::adam, 1e-3, 0, false, humpty::InputDistribution::uniform},
+                          Regime{humpty::Optimizer::adamw, 1e-3, 0.01, false, humpty::InputDistribution::t3},
+                          Regime{humpty::Optimizer::sgd, 0.01, 0, true, humpty::InputDistribution::normal},
+                          Regime{humpty::Optimizer::adam, 1e-3, 1e-4, true, humpty::InputDistribution::t3}}) {
+    humpty::GenerateOptions options = options_for(3, 6, 10, 300, 10, 5);
+    options.optimizer = r.optimizer;
+    options.lr = r.lr;
+    options.weight_decay = r.weight_decay;
+    options.zero_bias = r.zero_bias;
+    options.inputs = r.inputs;
+    options.epochs = 0;
+    auto untrained = humpty::generate_puzzle(options);
+    options.epochs = 10;
+    std::vector<std::uint8_t> bytes[2];
+    for (int threads : {1, 2}) {
+      options.threads = threads;
+      auto generated = humpty::generate_puzzle(options);
+      REQUIRE(generated.ok());
+      bytes[threads - 1] = humpty::encode_bundle(generated->puzzle.pieces, &generated->data);
+      INFO(humpty::optimizer_name(r.optimizer) << ", inputs " << humpty::input_name(r.inputs));
+      CHECK(generated->loss < untrained->loss);  // it trained
+      CHECK(humpty::evaluate(generated->puzzle, generated->answer, generated->data).mse_pred == 0.0);
+      if (r.zero_bias) {
+        // The pieces are trained, so biases moved; the untrained ones are all zero.
+        for (const auto& piece : untrained->puzzle.pieces) {
+          for (float b : piece.bias) CHECK(b == 0.0f);
+        }
+      }
+    }
+    CHECK(bytes[0] == bytes[1]);
+  }
+  // Heavy tails: the t3 features have far larger extremes than normal ones at the same variance.
+  humpty::GenerateOptions t3 = options_for(1, 8, 4, 4000, 0, 1), normal = t3;
+  t3.inputs = humpty::InputDistribution::t3;
+  auto a = humpty::generate_puzzle(t3), b = humpty::generate_puzzle(normal);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  auto max_abs = [](const std::vector<float>& v) {
+    float m = 0;
+    for (float x : v) m = std::max(m, std::fabs(x));
+    return m;
+  };
+  CHECK(max_abs(a->data.x) > 2 * max_abs(b->data.x));
+}
+
+TEST_CASE("generate: a user's own data; divergence is an error, nothing is written", "[generate][cli]") {
+  humpty::GenerateOptions options = options_for(2, 4, 8, 200, 5, 3);
+  auto source = humpty::generate_puzzle(options);
+  REQUIRE(source.ok());
+  humpty::GenerateOptions on_data = options_for(3, 99, 12, 1, 5, 4);
+  on_data.data = &source->data;  // dim and rows come from the data
+  auto trained = humpty::generate_puzzle(on_data);
+  REQUIRE(trained.ok());
+  CHECK(trained->puzzle.dim == 4);
+  CHECK(trained->data.rows == 200);
+  CHECK(trained->data.x == source->data.x);
+  CHECK(trained->data.truth == source->data.truth);
+  humpty::Dataset no_truth = source->data;
+  no_truth.truth.clear();
+  on_data.data = &no_truth;
+  CHECK(humpty::generate_puzzle(on_data).message().find("needs a `true` column") != std::string::npos);
+
+  const std::string dir = test::scratch_dir("diverge");
+  auto diverged = test::run_cli("generate -q -o " + dir + "/out --lr 1e30 --blocks 2 --dim 4 --hidden 8");
+  CHECK(diverged.exit_code == 3);
+  CHECK(diverged.err.find("training diverged") != std::string::npos);
+  CHECK(!std::filesystem::exists(dir + "/out"));
+  // CLI: --data trains on a CSV's features and true.
+  test::write_csv(source->data, dir + "/mine.csv");
+  auto mine = test::run_cli("generate -q -o " + dir + "/mine --data " + dir + "/mine.csv --blocks 3 --hidden 6 --epochs 3");
+  CHECK(mine.exit_code == 0);
+  auto puzzle = humpty::read_puzzle(dir + "/mine/pieces");
+  REQUIRE(puzzle.ok());
+  CHECK(puzzle->dim == 4);
+  auto bad = test::run_cli("generate -q -o " + dir + "/x --optimizer rmsprop");
+  CHECK(bad.exit_code == 2);
 }

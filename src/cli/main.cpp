@@ -69,9 +69,10 @@ const CommandHelp kCommands[] = {
      "    example: humpty convert puzzle/pieces --data puzzle/historical_data.csv -o puzzle.humpty\n"},
     {"generate",
      "generate -o DIR [--blocks N] [--dim D] [--hidden H] [--rows R] [--epochs E] [--batch B]\n"
-     "                [--lr X] [--weight-decay X] [--seed S] [--threads N]\n"
-     "    Train a network on synthetic data and write it as a shuffled puzzle:\n"
-     "    DIR/pieces/, DIR/historical_data.csv, DIR/puzzle.humpty, DIR/answer.txt.\n"
+     "                [--optimizer adam|adamw|sgd] [--lr X] [--weight-decay X] [--zero-bias]\n"
+     "                [--inputs normal|uniform|t3] [--data CSV] [--seed S] [--threads N] [--force]\n"
+     "    Train a network on synthetic data (or on CSV's features and `true`) and write it as a\n"
+     "    shuffled puzzle: DIR/pieces/, DIR/historical_data.csv, DIR/puzzle.humpty, DIR/answer.txt.\n"
      "    example: humpty generate -o my-puzzle --blocks 32 --dim 32 --hidden 64 --seed 7\n"},
 };
 
@@ -117,6 +118,7 @@ struct Options {
   double time_limit = 0;
   bool quiet = false;
   bool force = false;
+  bool lr_given = false, weight_decay_given = false;
 };
 
 std::uint64_t parse_unsigned(const std::string& flag, const std::string& text) {
@@ -203,8 +205,34 @@ Options parse_options(int argc, char** argv, int first) {
       options.generate.batch = std::size_t(parse_unsigned(arg, value()));
     } else if (arg == "--lr") {
       options.generate.lr = parse_number(arg, value());
+      options.lr_given = true;
     } else if (arg == "--weight-decay") {
       options.generate.weight_decay = parse_number(arg, value());
+      options.weight_decay_given = true;
+    } else if (arg == "--optimizer") {
+      const std::string name = value();
+      if (name == "adam") {
+        options.generate.optimizer = Optimizer::adam;
+      } else if (name == "adamw") {
+        options.generate.optimizer = Optimizer::adamw;
+      } else if (name == "sgd") {
+        options.generate.optimizer = Optimizer::sgd;
+      } else {
+        throw UsageError{"--optimizer must be adam, adamw or sgd, got '" + name + "'"};
+      }
+    } else if (arg == "--inputs") {
+      const std::string name = value();
+      if (name == "normal") {
+        options.generate.inputs = InputDistribution::normal;
+      } else if (name == "uniform") {
+        options.generate.inputs = InputDistribution::uniform;
+      } else if (name == "t3") {
+        options.generate.inputs = InputDistribution::t3;
+      } else {
+        throw UsageError{"--inputs must be normal, uniform or t3, got '" + name + "'"};
+      }
+    } else if (arg == "--zero-bias") {
+      options.generate.zero_bias = true;
     } else if (arg == "--json") {
       options.json = value();
     } else if (arg == "--svg") {
@@ -585,8 +613,24 @@ int command_generate(const Options& options) {
   GenerateOptions generate = options.generate;
   generate.threads = options.threads;
   generate.log = make_logger(options.quiet);
+  // PyTorch's defaults where humpty's would not do: SGD at Adam's 1e-3 barely moves, and AdamW's
+  // weight decay defaults to 0.01.
+  if (!options.lr_given && generate.optimizer == Optimizer::sgd) generate.lr = 0.01;
+  if (!options.weight_decay_given && generate.optimizer == Optimizer::adamw) generate.weight_decay = 0.01;
+  Dataset user_data;
+  if (!options.data.empty()) {
+    auto read = read_csv(options.data, options.threads);
+    if (!read) return fail_input(read.message());
+    user_data = std::move(*read);
+    if (!user_data.has_truth()) return fail_input(options.data + ": has no `true` column to train on");
+    generate.data = &user_data;
+  }
   auto generated = generate_puzzle(generate);
-  if (!generated) throw UsageError{generated.message()};
+  if (!generated) {
+    // Options the library refuses are usage errors; a run that diverged is a failed input.
+    if (generated.message().find("diverged") != std::string::npos) return fail_input(generated.message());
+    throw UsageError{generated.message()};
+  }
   const std::string& dir = options.output;
   if (Status status = write_puzzle_folder(dir, *generated, options.force); !status) {
     return fail_input(status.message());
@@ -596,7 +640,7 @@ int command_generate(const Options& options) {
     std::snprintf(text, sizeof text,
                   "%zu blocks, d=%zu, h=%zu, %zu rows: network mse vs true %.6g; wrote "
                   "%s/{pieces,historical_data.csv,puzzle.humpty,answer.txt}",
-                  generate.blocks, generate.dim, generate.hidden, generate.rows, generated->loss,
+                  generate.blocks, generated->data.features, generate.hidden, generated->data.rows, generated->loss,
                   dir.c_str());
     generate.log("generate", text);
   }
