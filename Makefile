@@ -3,6 +3,7 @@
 #   make                 build/libhumpty.a and build/humpty
 #   make test            build and run the tests (Catch2, vendored)
 #   make bench           time the solver on the published puzzle (bench/run.sh)
+#   make bench-hard      the hard suite of generated puzzles (bench/hard.sh, bench/hard.txt)
 #   make sanitize        the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz            libFuzzer on every reader for FUZZ_SECONDS (needs clang++)
 #   make demo            build, then `humpty demo` (no files needed)
@@ -44,7 +45,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o) $(BUILD)/obj/tests/su
 CATCH_OBJ := $(BUILD)/obj/tests/catch_main.o
 BENCH_OBJ := $(BUILD)/obj/bench/peak.o $(BUILD)/obj/bench/timeit.o $(BUILD)/obj/bench/load.o
 
-.PHONY: all test bench sanitize fuzz install uninstall clean demo check-arm64
+.PHONY: all test bench bench-hard sanitize fuzz install uninstall clean demo check-arm64
 all: $(BUILD)/libhumpty.a $(BUILD)/humpty
 
 # Objects are rebuilt when the compiler or the flags change, not only when sources do.
@@ -111,6 +112,10 @@ check-arm64:
 
 bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit $(BUILD)/humpty_loadbench
 	BUILD=$(BUILD) bench/run.sh
+
+# The hard suite (bench/hard.txt): see bench/hard.sh for HARD_LIMIT, HARD_ONLY, HARD_THREADS.
+bench-hard: $(BUILD)/humpty
+	BUILD=$(BUILD) bench/hard.sh
 
 sanitize:
 	$(MAKE) SANITIZE=1 test

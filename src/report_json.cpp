@@ -145,6 +145,11 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
     json.open("data", '{');
     json.string("source", context.data_source);
     json.integer("rows", context.data_rows);
+    if (context.pred_variance >= 0) {
+      json.number("pred_variance", context.pred_variance);
+    } else {
+      json.null("pred_variance");
+    }
     json.close('}');
   }
 

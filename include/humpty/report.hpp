@@ -19,6 +19,7 @@ struct ReportContext {
   std::string command;          // "solve", "verify", "inspect", "demo"
   std::string data_source;      // empty: no data
   std::size_t data_rows = 0;
+  double pred_variance = -1;    // var(pred) over the data's rows; < 0: not known
   std::string order_method;     // "auto", "chain", "search", "given" (verify), "" (inspect)
   std::uint64_t seed = 0;
   int threads = 0;              // the number actually used

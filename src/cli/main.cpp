@@ -338,6 +338,15 @@ void print_fit(const Logger& log, const Fit& fit) {
   log("proof", message);
 }
 
+// var(pred): the scale an MSE is judged against (a wrong assembly is of its order).
+double pred_variance(const Dataset& data) {
+  double sum = 0, sum_squares = 0;
+  for (double p : data.pred) sum += p;
+  const double mean = data.rows ? sum / double(data.rows) : 0;
+  for (double p : data.pred) sum_squares += (p - mean) * (p - mean);
+  return data.rows ? sum_squares / double(data.rows) : -1;
+}
+
 int used_threads(int threads) {
   return threads > 0 ? threads : hardware_threads();
 }
@@ -446,6 +455,7 @@ int command_solve(const Options& options) {
   if (data) {
     context.data_source = data->source;
     context.data_rows = data->rows;
+    context.pred_variance = pred_variance(*data);
   }
   context.order_method = options.order;
   context.seed = options.seed;
@@ -497,6 +507,7 @@ int command_verify(const Options& options) {
     context.command = "verify";
     context.data_source = data->source;
     context.data_rows = data->rows;
+    context.pred_variance = pred_variance(*data);
     context.order_method = "given";
     context.threads = used_threads(options.threads);
     context.expected_sha256 = options.expect_sha256;
@@ -738,6 +749,7 @@ int command_demo(const Options& options) {
   context.command = "demo";
   context.data_source = "generated (seed " + std::to_string(generate.seed) + ")";
   context.data_rows = generated->data.rows;
+  context.pred_variance = pred_variance(generated->data);
   context.order_method = "auto";
   context.seed = options.seed;
   context.threads = used_threads(options.threads);
