@@ -10,7 +10,7 @@
 # Puzzles are generated once and cached in $BUILD/hard/ (keyed by their options).
 set -euo pipefail
 BUILD=${BUILD:-build}
-HUMPTY=$BUILD/humpty
+HUMPTY=${HUMPTY:-$BUILD/humpty}
 LIMIT=${HARD_LIMIT:-60}
 ORDER_LIMIT=${HARD_ORDER_LIMIT:-$(awk -v l="$LIMIT" 'BEGIN { printf "%g", l / 3 }')}
 THREADS=${HARD_THREADS:-2}

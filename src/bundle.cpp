@@ -10,11 +10,45 @@
 
 #include "crc32.hpp"
 #include "humpty/format.hpp"
+#include "finite.hpp"
 #include "io.hpp"
+#include "text.hpp"
 #include "pth.hpp"
 
 namespace humpty {
 namespace {
+
+// What is wrong with a feature name, or "": it must come back from the CSV that humpty writes
+// (no comma, quote or line break; not `pred` or `true`, which name other columns) and be UTF-8
+// text without control characters, as docs/FORMAT.md says.
+std::string feature_name_problem(const std::string& name) {
+  if (name.empty()) return "is empty";
+  if (name == "pred" || name == "true") return "is the name of another column";
+  const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+  for (std::size_t i = 0; i < name.size();) {
+    const unsigned char c = p[i];
+    if (c == ',' || c == '"') return "holds a comma or a quote, which CSV cannot carry unquoted";
+    if (c < 0x20 || c == 0x7f) return "holds a control character";
+    std::size_t length = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    if (length == 0 || i + length > name.size()) return "is not UTF-8";
+    for (std::size_t k = 1; k < length; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) return "is not UTF-8";
+    }
+    if (c == 0xc2 && p[i + 1] < 0xa0) return "holds a control character";
+    i += length;
+  }
+  return "";
+}
+
+Status check_feature_names(const Dataset& data, const std::string& path) {
+  for (std::size_t c = 0; c < data.features && c < data.feature_names.size(); ++c) {
+    if (std::string problem = feature_name_problem(data.feature_names[c]); !problem.empty()) {
+      return Status::failure(path + ": feature name " + std::to_string(c) + " " + quoted(data.feature_names[c]) + ": " +
+                             problem);
+    }
+  }
+  return Status();
+}
 
 constexpr std::uint8_t kMagic[8] = {0x89, 'H', 'M', 'P', '\r', '\n', 0x1a, '\n'};
 constexpr std::uint32_t kVersion = 1;
@@ -118,6 +152,14 @@ Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Heade
     const std::uint8_t* values = section + pos + 12;
     std::memcpy(layer.weight.data(), values, layer.weight.size() * 4);
     std::memcpy(layer.bias.data(), values + layer.weight.size() * 4, layer.bias.size() * 4);
+    if (std::size_t i = first_non_finite(layer.weight); i < layer.weight.size()) {
+      return Status::failure(at(name, offset + 12 + 4 * i) + "piece " + std::to_string(k) + ": " +
+                             describe_non_finite(layer.weight, cols, {}) + ": layer values must be finite");
+    }
+    if (std::size_t i = first_non_finite(layer.bias); i < layer.bias.size()) {
+      return Status::failure(at(name, offset + 12 + 4 * (layer.weight.size() + i)) + "piece " + std::to_string(k) +
+                             ": " + describe_non_finite({}, cols, layer.bias) + ": layer values must be finite");
+    }
     pos += 12 + floats * 4;
   }
   if (pos != header.pieces_size) {
@@ -146,6 +188,10 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
     }
     std::size_t length = load_u16le(section + pos);
     data.feature_names.emplace_back(reinterpret_cast<const char*>(section + pos + 2), length);
+    if (std::string problem = feature_name_problem(data.feature_names.back()); !problem.empty()) {
+      return Status::failure(at(name, section_offset + pos + 2) + "feature name " + std::to_string(c) + " " +
+                             quoted(data.feature_names.back()) + ": " + problem);
+    }
     pos += 2 + length;
   }
   pos = (pos + 3) / 4 * 4;
@@ -176,9 +222,10 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
     }
   }
   for (const auto* column : {&data.pred, &data.truth}) {
+    const std::uint64_t first = pos + values * 4 + (column == &data.pred ? 0 : rows * 8);
     for (std::size_t r = 0; r < column->size(); ++r) {
       if (!std::isfinite((*column)[r])) {
-        return Status::failure(at(name, section_offset) + (column == &data.pred ? "pred" : "true") +
+        return Status::failure(at(name, section_offset + first + 8 * r) + (column == &data.pred ? "pred" : "true") +
                                " of row " + std::to_string(r) + " is not finite");
       }
     }
@@ -227,8 +274,9 @@ Result<Bundle> parse_bundle(const std::uint8_t* bytes, std::size_t size, const s
 }
 
 Result<Bundle> read_bundle(const std::string& path, BundleParts parts) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::failure(path + ": cannot open: " + std::strerror(errno));
+  auto opened = open_regular_file(path);
+  if (!opened) return opened.status();
+  const int fd = *opened;
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
@@ -238,6 +286,12 @@ Result<Bundle> read_bundle(const std::string& path, BundleParts parts) {
     return Status::failure(path + ": cannot read: not a regular file");
   }
   const std::uint64_t file_size = std::uint64_t(info.st_size);
+  // The same cap as the .pth and CSV readers: section lengths are checked against the file's
+  // real size below, and the file's size against this, so nothing is allocated from a claim.
+  if (file_size > kMaxFileBytes) {
+    return Status::failure(path + ": file of " + std::to_string(file_size) + " bytes is larger than the limit of " +
+                           std::to_string(kMaxFileBytes) + " bytes; likely not a humpty input");
+  }
   std::uint8_t head[kHeaderSize] = {};
   if (file_size < kHeaderSize) return Status::failure(at(path, 0) + "not a .humpty file (bad magic)");
   if (auto status = read_range(fd, 0, head, kHeaderSize, path); !status) return status;
@@ -260,8 +314,9 @@ Status write_text_file(const std::string& path, const std::string& text) {
 }
 
 bool is_bundle(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  auto opened = open_regular_file(path);
+  if (!opened) return false;
+  const int fd = *opened;
   std::uint8_t head[sizeof kMagic] = {};
   bool match =
       ::read(fd, head, sizeof head) == ssize_t(sizeof head) && std::memcmp(head, kMagic, sizeof kMagic) == 0;
@@ -316,6 +371,9 @@ std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const 
 }
 
 Status write_bundle(const std::string& path, const std::vector<Layer>& pieces, const Dataset* data) {
+  if (data) {
+    if (Status status = check_feature_names(*data, path); !status) return status;
+  }
   auto bytes = encode_bundle(pieces, data);
   return write_file_atomic(path, bytes.data(), bytes.size());
 }
@@ -352,6 +410,7 @@ void append_double(std::string& out, double value) {
 }  // namespace
 
 Status write_csv(const std::string& path, const Dataset& data) {
+  if (Status status = check_feature_names(data, path); !status) return status;
   std::string text;
   text.reserve(data.rows * (data.features + 2) * 12 + 64);
   for (std::size_t c = 0; c < data.features; ++c) {

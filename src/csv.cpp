@@ -1,15 +1,41 @@
 // CSV reading: a header row, then rows of numbers. Parsed with std::from_chars (no locale, no
 // allocation per field) because the data files run to millions of fields.
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 
 #include "humpty/model.hpp"
 #include "io.hpp"
+#include "text.hpp"
 #include "parallel.hpp"
 
 namespace humpty {
 namespace {
+
+// std::from_chars, except that a number too small for T is read as the nearest T (a subnormal,
+// or zero with its sign) instead of refused; one too large sets `overflow`.
+template <typename T>
+std::from_chars_result parse_real(const char* begin, const char* end, T& value, bool& overflow) {
+  std::from_chars_result result = std::from_chars(begin, end, value);
+  if (result.ec != std::errc::result_out_of_range) return result;
+  // In range for a wider type? (A float's underflow is a double's ordinary number.)
+  long double wide = 0;
+  const std::string text(begin, result.ptr);
+  char* stop = nullptr;
+  errno = 0;
+  wide = std::strtold(text.c_str(), &stop);
+  const bool negative_exponent = text.find_first_of("eE") != std::string::npos &&
+                                 text.find("-", text.find_first_of("eE")) != std::string::npos;
+  if (std::fabs(wide) < 1 && (errno == 0 || negative_exponent)) {
+    value = T(wide);  // rounds to a subnormal or to zero
+    result.ec = std::errc();
+    return result;
+  }
+  overflow = true;
+  return result;
+}
 
 // Datasets with more values than this are rejected as likely malformed.
 constexpr std::uint64_t kMaxDataValues = std::uint64_t(1) << 31;
@@ -70,26 +96,31 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
       const char* field = p;
       std::from_chars_result parsed{};
       double value = 0;
+      bool overflow = false;
       if (c < pred) {
         float f = 0;
-        parsed = std::from_chars(p, line.end, f);
+        parsed = parse_real(p, line.end, f, overflow);
         value = f;
         x[c] = f;
       } else if (c == pred || c == truth) {
-        parsed = std::from_chars(p, line.end, value);
+        parsed = parse_real(p, line.end, value, overflow);
       } else {  // an ignored column: skip to the next comma
         const char* comma = static_cast<const char*>(std::memchr(p, ',', std::size_t(line.end - p)));
         p = comma ? comma : line.end;
         continue;
       }
+      if (overflow && (parsed.ptr == line.end || *parsed.ptr == ',')) {
+        return Status::failure(where(field) + "column " + quoted(columns[c]) + ": " + preview(field, parsed.ptr) +
+                               " is out of range for " + (c < pred ? "float32" : "float64"));
+      }
       if (parsed.ec != std::errc() || (parsed.ptr != line.end && *parsed.ptr != ',')) {
         const char* field_end =
             static_cast<const char*>(std::memchr(field, ',', std::size_t(line.end - field)));
-        return Status::failure(where(field) + "column '" + columns[c] + "': expected a number, got '" +
+        return Status::failure(where(field) + "column " + quoted(columns[c]) + ": expected a number, got '" +
                                preview(field, field_end ? field_end : line.end) + "'");
       }
       if (!std::isfinite(value)) {
-        return Status::failure(where(field) + "column '" + columns[c] + "': " + preview(field, parsed.ptr) +
+        return Status::failure(where(field) + "column " + quoted(columns[c]) + ": " + preview(field, parsed.ptr) +
                                " is not a finite number");
       }
       if (c == pred) data.pred[row] = value;
@@ -110,6 +141,11 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
   const char* at = text.data();
   const char* end = text.data() + text.size();
   if (text.empty()) return Status::failure(name + ":1:1: empty file; expected a header row");
+  // A file whose lines end in CR alone (classic Mac) would read as one long header line.
+  if (const auto cr = text.find('\r'); cr != std::string_view::npos && text.find('\n') == std::string_view::npos &&
+                                        cr + 1 < text.size()) {
+    return Status::failure(name + ":1:" + std::to_string(cr + 1) + ": lines end with CR alone; use LF or CRLF");
+  }
   Line header = next_line(at, end);
   std::vector<std::string> columns;
   for (const char* field = header.begin;;) {

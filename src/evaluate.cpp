@@ -26,7 +26,9 @@ Status check_data(const Puzzle& puzzle, const Dataset& data) {
   return Status();
 }
 
-Fit evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, int threads) {
+Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, int threads) {
+  if (Status status = check_data(puzzle, data); !status) return status;
+  if (Status status = check_assembly(puzzle, assembly); !status) return status;
   ThreadPool pool(threads);
   return fit_outputs(network_outputs(pack_puzzle(puzzle), assembly, data, pool), data);
 }

@@ -25,8 +25,12 @@ constexpr std::uint64_t kMaxFileBytes = std::uint64_t(4) << 30;
 // A whole file's bytes (not zeroed before the read fills them: data files run to megabytes).
 using FileBytes = std::vector<std::uint8_t, UnsetAllocator<std::uint8_t>>;
 
-// Reads a whole regular file. Errors: "path: cannot open: No such file or directory", ...
-Result<FileBytes> read_file(const std::string& path);
+// Reads a whole regular file of at most `limit` bytes. Errors: "path: cannot open: No such file
+// or directory", "path: cannot read: a named pipe (FIFO), not a regular file", ...
+Result<FileBytes> read_file(const std::string& path, std::uint64_t limit = kMaxFileBytes);
+
+// Opens a regular file for reading without blocking on FIFOs or devices; the caller closes it.
+Result<int> open_regular_file(const std::string& path);
 
 // Writes a file so that it is either complete or absent: the bytes go to a temporary file in the
 // same directory, which is flushed to disk and then renamed over `path`.

@@ -1,5 +1,7 @@
 #include "parallel.hpp"
 
+#include <system_error>
+
 #include <chrono>
 
 namespace humpty {
@@ -31,7 +33,16 @@ int ThreadPool::hardware_threads() {
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = hardware_threads();
   spin_ = threads <= hardware_threads();  // a spinning thread must not take a core from a working one
-  for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { work(w); });
+  workers_.reserve(std::size_t(threads - 1));
+  for (int w = 1; w < threads; ++w) {
+    // Out of threads (a process limit, a memory limit): run on the ones there are. Results do not
+    // depend on the number of threads, and the library never throws.
+    try {
+      workers_.emplace_back([this, w] { work(w); });
+    } catch (const std::system_error&) {
+      break;
+    }
+  }
 }
 
 ThreadPool::~ThreadPool() {

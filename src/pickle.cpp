@@ -1,4 +1,5 @@
 #include "pickle.hpp"
+#include "text.hpp"
 
 #include <cstring>
 #include <unordered_map>
@@ -270,6 +271,9 @@ class Machine {
   std::size_t pos_ = 0;
   std::size_t op_at_ = 0;
   std::vector<Value> values_;
+  // For each dict (by value index), where each text key's value sits in its items: a repeated key
+  // replaces the earlier value in constant time (a scan per insertion made n keys cost n^2).
+  std::unordered_map<std::size_t, std::unordered_map<std::string, std::size_t>> dict_keys_;
   std::vector<std::size_t> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, std::size_t> memo_;
@@ -329,11 +333,11 @@ Status Machine::make_global(const std::string& module, const std::string& name) 
     }
     if (!known) {
       if (module == "torch" && name.size() > 7 && name.compare(name.size() - 7, 7, "Storage") == 0) {
-        return fail("tensor storage type '" + value.str +
-                    "' is not supported (float32, float64, float16 and bfloat16 are)");
+        return fail("tensor storage type " + quoted(value.str) +
+                    " is not supported (float32, float64, float16 and bfloat16 are)");
       }
-      return fail("pickle refers to '" + value.str +
-                  "', which is not part of a PyTorch state dict; refusing it");
+      return fail("pickle refers to " + quoted(value.str) +
+                  ", which is not part of a PyTorch state dict; refusing it");
     }
   }
   push(std::move(value));
@@ -443,7 +447,7 @@ Status Machine::reduce() {
       return Status();
     }
     case Callable::storage_type:
-      return fail("pickle calls storage type '" + function.str + "' directly");
+      return fail("pickle calls storage type " + quoted(function.str) + " directly");
   }
   return fail("unreachable");
 }
@@ -460,7 +464,7 @@ Result<StateDict> Machine::finish(std::size_t top) const {
     const Value& value = values_[dict.items[i + 1]];
     if (key.kind != Value::is_text) return fail("state dict has a key that is not a string");
     if (value.kind != Value::is_tensor) {
-      return fail("state dict entry '" + key.str + "' is a " + kind_name(value.kind) + ", not a tensor");
+      return fail("state dict entry " + quoted(key.str) + " is a " + kind_name(value.kind) + ", not a tensor");
     }
     tensors.emplace_back(key.str, value.tensor);
   }
@@ -638,23 +642,25 @@ Result<StateDict> Machine::run() {
           return fail(std::string(opcode_name(op)) + " needs a dict");
         }
         std::size_t dict = stack_.back();
+        auto& keys = dict_keys_[dict];
+        if (keys.empty()) {  // a dict built whole (DICT) has entries not indexed yet
+          const auto& entries = values_[dict].items;
+          for (std::size_t k = 0; k + 1 < entries.size(); k += 2) {
+            if (values_[entries[k]].kind == Value::is_text) keys[values_[entries[k]].str] = k + 1;
+          }
+        }
         for (std::size_t i = 0; i < items.size(); i += 2) {
           // A repeated key replaces the earlier value, as in Python.
-          bool replaced = false;
           auto& entries = values_[dict].items;
           if (values_[items[i]].kind == Value::is_text) {
-            for (std::size_t k = 0; k + 1 < entries.size(); k += 2) {
-              if (values_[entries[k]].kind == Value::is_text &&
-                  values_[entries[k]].str == values_[items[i]].str) {
-                entries[k + 1] = items[i + 1];
-                replaced = true;
-              }
+            auto [slot, fresh] = keys.emplace(values_[items[i]].str, entries.size() + 1);
+            if (!fresh) {
+              entries[slot->second] = items[i + 1];
+              continue;
             }
           }
-          if (!replaced) {
-            entries.push_back(items[i]);
-            entries.push_back(items[i + 1]);
-          }
+          entries.push_back(items[i]);
+          entries.push_back(items[i + 1]);
         }
         break;
       }

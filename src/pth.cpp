@@ -1,7 +1,9 @@
 #include "pth.hpp"
+#include "text.hpp"
 
 #include <cstring>
 
+#include "finite.hpp"
 #include "io.hpp"
 #include "pickle.hpp"
 #include "zip.hpp"
@@ -73,13 +75,13 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
   std::string entry_name = folder + "data/" + ref.storage_key;
   const ZipEntry* entry = zip.find(entry_name);
   if (!entry) {
-    return Status::failure(name + ": tensor '" + key + "' uses storage '" + ref.storage_key +
-                           "', but the archive has no entry '" + entry_name + "'");
+    return Status::failure(name + ": tensor " + quoted(key) + " uses storage " + quoted(ref.storage_key) +
+                           ", but the archive has no entry " + quoted(entry_name) + "");
   }
   std::size_t element = dtype_size(ref.dtype);
   if (ref.storage_elements > kMaxLayerElements || entry->size != ref.storage_elements * element) {
-    return Status::failure(name + ":" + std::to_string(entry->data_offset) + ": storage '" + entry_name +
-                           "' holds " + std::to_string(entry->size) + " bytes, expected " +
+    return Status::failure(name + ":" + std::to_string(entry->data_offset) + ": storage " + quoted(entry_name) +
+                           " holds " + std::to_string(entry->size) + " bytes, expected " +
                            std::to_string(ref.storage_elements) + " " + dtype_name(ref.dtype) + " values");
   }
   if (auto status = check_zip_crc(file, *entry, name); !status) return status;
@@ -89,9 +91,14 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
       count = 0;
       break;
     }
-    if (ref.shape[d] > kMaxLayerElements || count > kMaxLayerElements / ref.shape[d] ||
-        ref.stride[d] > kMaxLayerElements) {
-      return Status::failure(name + ": tensor '" + key + "' of shape " + shape_text(ref.shape) +
+    if (ref.stride[d] > kMaxLayerElements) {
+      return Status::failure(name + ": tensor " + quoted(key) + " of shape " + shape_text(ref.shape) + " has stride " +
+                             std::to_string(ref.stride[d]) + " on axis " + std::to_string(d) +
+                             ", more than the limit of " + std::to_string(kMaxLayerElements) +
+                             " elements; likely malformed");
+    }
+    if (ref.shape[d] > kMaxLayerElements || count > kMaxLayerElements / ref.shape[d]) {
+      return Status::failure(name + ": tensor " + quoted(key) + " of shape " + shape_text(ref.shape) +
                              " is larger than the limit of " + std::to_string(kMaxLayerElements) +
                              " elements; likely malformed");
     }
@@ -99,7 +106,7 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
     last += (ref.shape[d] - 1) * ref.stride[d];
   }
   if (count > 0 && last >= ref.storage_elements) {
-    return Status::failure(name + ": tensor '" + key + "' of shape " + shape_text(ref.shape) + " at offset " +
+    return Status::failure(name + ": tensor " + quoted(key) + " of shape " + shape_text(ref.shape) + " at offset " +
                            std::to_string(ref.offset) + " reaches element " + std::to_string(last) +
                            " of a storage of " + std::to_string(ref.storage_elements));
   }
@@ -142,7 +149,7 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
     std::size_t slash = entry.name.find('/');
     if (slash != std::string::npos && entry.name.compare(slash, std::string::npos, "/data.pkl") == 0) {
       if (pickle) {
-        return Status::failure(name + ": two pickles in one archive ('" + pickle->name + "' and '" +
+        return Status::failure(name + ": two pickles in one archive (" + quoted(pickle->name) + " and '" +
                                entry.name + "')");
       }
       pickle = &entry;
@@ -155,8 +162,8 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
   if (const ZipEntry* order = zip->find(folder + "byteorder")) {
     std::string text(reinterpret_cast<const char*>(data + order->data_offset), std::size_t(order->size));
     if (text != "little") {
-      return Status::failure(name + ": storages are stored '" + text +
-                             "'-endian; only little-endian is supported");
+      return Status::failure(name + ": storages are stored " + quoted(text) +
+                             "-endian; only little-endian is supported");
     }
   }
   if (auto status = check_zip_crc(data, *pickle, name); !status) return status;
@@ -172,8 +179,8 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
     } else if (key == "bias") {
       bias = &ref;
     } else {
-      return Status::failure(name + ": unexpected tensor '" + key +
-                             "': a Linear layer's state dict holds only 'weight' and 'bias'");
+      return Status::failure(name + ": unexpected tensor " + quoted(key) +
+                             ": a Linear layer's state dict holds only 'weight' and 'bias'");
     }
   }
   if (!weight || !bias) {
@@ -197,6 +204,10 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
   }
   layer.rows = std::size_t(weight->shape[0]);
   layer.cols = std::size_t(weight->shape[1]);
+  if (std::string bad = describe_non_finite(layer.weight, layer.cols, layer.bias); !bad.empty()) {
+    // (A float64 beyond float32's range has become Inf in the conversion: also refused.)
+    return Status::failure(name + ": tensor " + bad + ": layer values must be finite");
+  }
   return layer;
 }
 

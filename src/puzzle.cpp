@@ -7,7 +7,10 @@
 
 #include "humpty/format.hpp"
 #include "humpty/model.hpp"
+#include "finite.hpp"
+#include "io.hpp"
 #include "parallel.hpp"
+#include "text.hpp"
 
 namespace humpty {
 
@@ -55,6 +58,9 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
       return Status::failure(source + ": piece " + std::to_string(k) + " has a bias of " +
                              std::to_string(layer.bias.size()) + " values for " + std::to_string(layer.rows) +
                              " weight rows");
+    }
+    if (std::string bad = describe_non_finite(layer.weight, layer.cols, layer.bias); !bad.empty()) {
+      return Status::failure(source + ": piece " + std::to_string(k) + ": " + bad + ": layer values must be finite");
     }
     by_shape[{layer.rows, layer.cols}].push_back(int(k));
   }
@@ -209,12 +215,51 @@ Result<Puzzle> read_puzzle(const std::string& path, int threads) {
   if (!std::filesystem::exists(path, error)) {
     return Status::failure(path + ": no such file or directory");
   }
+  if (!std::filesystem::is_regular_file(path, error)) {
+    // A FIFO, socket or device: say what it is instead of waiting on it.
+    auto opened = open_regular_file(path);
+    return Status::failure(opened ? path + ": not a regular file" : opened.message());
+  }
   if (!is_bundle(path)) {
     return Status::failure(path + ": neither a directory of piece_<k>.pth files nor a .humpty file");
   }
   auto bundle = read_bundle(path, BundleParts::pieces);
   if (!bundle) return bundle.status();
   return std::move(bundle->puzzle);
+}
+
+Status check_assembly(const Puzzle& puzzle, const Assembly& assembly) {
+  if (assembly.blocks.size() != puzzle.blocks()) {
+    return Status::failure("the assembly has " + std::to_string(assembly.blocks.size()) + " blocks, the puzzle " +
+                           std::to_string(puzzle.blocks()));
+  }
+  std::vector<char> used(puzzle.pieces.size(), 0);
+  auto check = [&](int piece, Role role, const std::string& where) -> Status {
+    if (piece < 0 || std::size_t(piece) >= puzzle.pieces.size()) {
+      return Status::failure(where + ": piece " + std::to_string(piece) + " does not exist");
+    }
+    if (puzzle.roles[std::size_t(piece)] != role) {
+      return Status::failure(where + ": piece " + std::to_string(piece) + " is an " +
+                             role_name(puzzle.roles[std::size_t(piece)]) + " layer, not an " + role_name(role) +
+                             " layer");
+    }
+    if (used[std::size_t(piece)]++) return Status::failure(where + ": piece " + std::to_string(piece) + " is used twice");
+    return Status();
+  };
+  for (std::size_t b = 0; b < assembly.blocks.size(); ++b) {
+    const std::string where = "block " + std::to_string(b);
+    if (Status s = check(assembly.blocks[b].inp, Role::inp, where); !s) return s;
+    if (Status s = check(assembly.blocks[b].out, Role::out, where); !s) return s;
+  }
+  return check(assembly.last, Role::last, "the last layer");
+}
+
+Result<Assembly> read_answer(const std::string& path, const Puzzle& puzzle) {
+  if (path.empty()) return Status::failure("an answer file needs a name (@FILE)");
+  auto bytes = read_file(path, std::uint64_t(16) << 20);
+  if (!bytes) return bytes.status();
+  std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  return parse_answer(text.substr(0, text.find('\n')), puzzle, path);
 }
 
 std::string format_answer(const Assembly& assembly) {
@@ -237,8 +282,8 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
     int k = -1;
     auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), k);
     if (field.empty() || ec != std::errc() || ptr != field.data() + field.size()) {
-      return Status::failure(name + ":" + std::to_string(at + 1) + ": expected a piece number, got '" +
-                             std::string(field.substr(0, 20)) + "'");
+      return Status::failure(name + ":" + std::to_string(at + 1) + ": expected a piece number, got " +
+                             (field.empty() ? std::string("nothing") : quoted(field.substr(0, 20))));
     }
     if (k < 0 || std::size_t(k) >= puzzle.pieces.size()) {
       return Status::failure(name + ":" + std::to_string(at + 1) + ": piece " + std::to_string(k) +
@@ -253,14 +298,16 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
     return Status::failure(name + ": the answer lists " + std::to_string(indices.size()) +
                            " pieces, the puzzle has " + std::to_string(puzzle.pieces.size()));
   }
-  std::vector<char> used(puzzle.pieces.size(), 0);
+  std::vector<int> first_at(puzzle.pieces.size(), -1);
   Assembly assembly;
   for (std::size_t i = 0; i < indices.size(); ++i) {
     int k = indices[i];
-    if (used[std::size_t(k)]) {
-      return Status::failure(name + ": piece " + std::to_string(k) + " appears twice");
+    if (first_at[std::size_t(k)] >= 0) {
+      return Status::failure(name + ": piece " + std::to_string(k) + " appears twice, at positions " +
+                             std::to_string(first_at[std::size_t(k)]) + " and " + std::to_string(i) +
+                             " (counting from 0)");
     }
-    used[std::size_t(k)] = 1;
+    first_at[std::size_t(k)] = int(i);
     Role expected = i + 1 == indices.size() ? Role::last : (i % 2 == 0 ? Role::inp : Role::out);
     Role actual = puzzle.roles[std::size_t(k)];
     if (actual != expected) {

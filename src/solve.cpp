@@ -34,8 +34,17 @@ std::string describe_fit(const Fit& fit) {
 
 }  // namespace
 
-std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
-                                        int threads) {
+Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
+                                                int threads) {
+  if (Status status = check_data(puzzle, data); !status) return status;
+  for (const Block& block : blocks) {
+    const auto n = int(puzzle.pieces.size());
+    if (block.inp < 0 || block.inp >= n || block.out < 0 || block.out >= n ||
+        puzzle.roles[std::size_t(block.inp)] != Role::inp || puzzle.roles[std::size_t(block.out)] != Role::out) {
+      return Status::failure("order_by_update_norm: block (" + std::to_string(block.inp) + ", " +
+                             std::to_string(block.out) + ") is not an inp and an out piece of the puzzle");
+    }
+  }
   const std::size_t rows = std::min<std::size_t>(data.rows, 512), dim = puzzle.dim;
   const std::size_t dim_padded = pad_to_panel(dim), hidden_padded = pad_to_panel(puzzle.hidden);
   std::vector<double> size(blocks.size());
@@ -83,8 +92,7 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
   }
   if (options.order == OrderMethod::search && !data) {
     return Status::failure(
-        "--order search needs data (--data CSV): it orders blocks by how well "
-        "the network reproduces `pred`");
+        "the search order needs data: it orders blocks by how well the network reproduces `pred`");
   }
   SolveReport report;
   report.has_data = data != nullptr;
@@ -115,7 +123,9 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     report.assembly = {chain.order, puzzle.last_piece};
   }
   if (data && options.order != OrderMethod::search) {
-    report.fit = evaluate(puzzle, report.assembly, *data, options.search.threads);
+    auto fit = evaluate(puzzle, report.assembly, *data, options.search.threads);
+    if (!fit) return fit.status();
+    report.fit = *fit;
     report.seconds.emplace_back("verify", watch.lap());
     say("verify", "chain order: " + describe_fit(report.fit));
   }
@@ -127,8 +137,9 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
       starts.push_back({by_norm, puzzle.last_piece});
       std::reverse(by_norm.begin(), by_norm.end());
       starts.push_back({by_norm, puzzle.last_piece});
-      starts.push_back(
-          {order_by_update_norm(puzzle, *data, pairing.blocks, options.search.threads), puzzle.last_piece});
+      auto by_update = order_by_update_norm(puzzle, *data, pairing.blocks, options.search.threads);
+      if (!by_update) return by_update.status();
+      starts.push_back({std::move(*by_update), puzzle.last_piece});
       if (report.used_chain) {
         std::vector<Block> chain = report.chain.order;
         starts.push_back({chain, puzzle.last_piece});
@@ -138,7 +149,9 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     }
     SearchOptions search = options.search;
     search.pairing = &pairing;
-    report.search = search_assembly(puzzle, *data, starts, search);
+    auto searched = search_assembly(puzzle, *data, starts, search);
+    if (!searched) return searched.status();
+    report.search = std::move(*searched);
     report.searched = true;
     report.assembly = report.search.assembly;
     report.fit = report.search.fit;

@@ -1,4 +1,5 @@
 #include "zip.hpp"
+#include "text.hpp"
 
 #include <cstdio>
 #include <unordered_set>
@@ -143,7 +144,7 @@ Result<ZipArchive> read_zip(const std::uint8_t* data, std::size_t size, const st
         for (std::uint64_t* value : {&unpacked_size, &packed_size, &local_offset}) {
           if (*value != 0xFFFFFFFFu) continue;
           if (left < 8) {
-            return Status::failure(at(name, pos) + "entry '" + entry.name + "': ZIP64 extra field too short");
+            return Status::failure(at(name, pos) + "entry " + quoted(entry.name) + ": ZIP64 extra field too short");
           }
           *value = load_u64le(field);
           field += 8;
@@ -153,31 +154,31 @@ Result<ZipArchive> read_zip(const std::uint8_t* data, std::size_t size, const st
       e += 4 + std::size_t(length);
     }
     if (flags & 1) {
-      return Status::failure(at(name, pos) + "entry '" + entry.name + "' is encrypted");
+      return Status::failure(at(name, pos) + "entry " + quoted(entry.name) + " is encrypted");
     }
     if (method != 0) {
-      return Status::failure(at(name, pos) + "entry '" + entry.name + "' uses compression method " +
+      return Status::failure(at(name, pos) + "entry " + quoted(entry.name) + " uses compression method " +
                              std::to_string(method) + " (" + method_name(method) +
                              "); only stored entries are supported");
     }
     if (packed_size != unpacked_size) {
-      return Status::failure(at(name, pos) + "stored entry '" + entry.name + "' has packed size " +
+      return Status::failure(at(name, pos) + "stored entry " + quoted(entry.name) + " has packed size " +
                              std::to_string(packed_size) + " but unpacked size " +
                              std::to_string(unpacked_size));
     }
     if (local_offset > size || size - local_offset < kLocalHeaderSize ||
         load_u32le(data + local_offset) != kLocalHeader) {
-      return Status::failure(at(name, local_offset) + "entry '" + entry.name +
-                             "': expected a local file header");
+      return Status::failure(at(name, local_offset) + "entry " + quoted(entry.name) +
+                             ": expected a local file header");
     }
     std::uint64_t data_offset = local_offset + kLocalHeaderSize + load_u16le(data + local_offset + 26) +
                                 load_u16le(data + local_offset + 28);
     if (data_offset > size || unpacked_size > size - data_offset) {
-      return Status::failure(at(name, local_offset) + "entry '" + entry.name + "' of " +
+      return Status::failure(at(name, local_offset) + "entry " + quoted(entry.name) + " of " +
                              std::to_string(unpacked_size) + " bytes runs past the end of the file");
     }
     if (!seen.insert(entry.name).second) {
-      return Status::failure(at(name, pos) + "duplicate entry '" + entry.name + "'");
+      return Status::failure(at(name, pos) + "duplicate entry " + quoted(entry.name) + "");
     }
     entry.data_offset = data_offset;
     entry.size = unpacked_size;
@@ -193,8 +194,8 @@ Status check_zip_crc(const std::uint8_t* data, const ZipEntry& entry, const std:
   if (kVerifyChecksums && actual != entry.crc32) {
     char text[64];
     std::snprintf(text, sizeof text, "expected %08x, got %08x", entry.crc32, actual);
-    return Status::failure(at(name, entry.data_offset) + "entry '" + entry.name +
-                           "' fails its CRC-32 check: " + text);
+    return Status::failure(at(name, entry.data_offset) + "entry " + quoted(entry.name) +
+                           " fails its CRC-32 check: " + text);
   }
   return Status();
 }

@@ -35,7 +35,7 @@ TEST_CASE("generate: a trained network, shuffled; the same seed gives the same p
     CHECK(generated->data.rows == 300);
     CHECK(generated->data.has_truth());
     // pred is the network's own output: the right assembly is exact.
-    CHECK(humpty::evaluate(generated->puzzle, generated->answer, generated->data).mse_pred == 0.0);
+    CHECK(humpty::evaluate(generated->puzzle, generated->answer, generated->data)->mse_pred == 0.0);
     bytes[threads - 1] = humpty::encode_bundle(generated->puzzle.pieces, &generated->data);
     loss[threads - 1] = generated->loss;
   }
@@ -156,7 +156,7 @@ TEST_CASE("generate: every optimiser, zero biases, heavy-tailed inputs; the same
       bytes[threads - 1] = humpty::encode_bundle(generated->puzzle.pieces, &generated->data);
       INFO(humpty::optimizer_name(r.optimizer) << ", inputs " << humpty::input_name(r.inputs));
       CHECK(generated->loss < untrained->loss);  // it trained
-      CHECK(humpty::evaluate(generated->puzzle, generated->answer, generated->data).mse_pred == 0.0);
+      CHECK(humpty::evaluate(generated->puzzle, generated->answer, generated->data)->mse_pred == 0.0);
       if (r.zero_bias) {
         // The pieces are trained, so biases moved; the untrained ones are all zero.
         for (const auto& piece : untrained->puzzle.pieces) {

@@ -41,13 +41,13 @@ TEST_CASE("the forward pass matches a network computed by hand", "[network]") {
   data.truth = {3.25, -1.25};
   REQUIRE(humpty::check_data(puzzle, data).ok());
   humpty::Assembly assembly{{{0, 1}, {3, 4}}, 2};
-  humpty::Fit fit = humpty::evaluate(puzzle, assembly, data, 1);
+  humpty::Fit fit = *humpty::evaluate(puzzle, assembly, data, 1);
   CHECK(fit.mse_pred == 0.0);
   CHECK(fit.mse_true == 0.5);  // (0^2 + 1^2) / 2
   CHECK(fit.exact());
   // Block B first: (1,2) -> (2,2) -> relu(2, 1, 4.5) adds (7, 2): (9, 4) -> 5.25.
   humpty::Assembly swapped{{{3, 4}, {0, 1}}, 2};
-  humpty::Fit wrong = humpty::evaluate(puzzle, swapped, data, 2);
+  humpty::Fit wrong = *humpty::evaluate(puzzle, swapped, data, 2);
   CHECK(!wrong.exact());
   CHECK(wrong.max_error >= 2.0);
 }

@@ -76,5 +76,5 @@ TEST_CASE("the published puzzle: the chain order is the answer, without data", "
   CHECK(chain.runner_up > chain.length);
   // README: blocks sorted by ||W_out|| with the right pairing give MSE 0.075851 over all rows.
   humpty::Assembly by_norm{humpty::order_by_out_norm(puzzle, pairing.blocks), puzzle.last_piece};
-  CHECK(humpty::evaluate(puzzle, by_norm, test::published_data()).mse_pred == Approx(0.075851).epsilon(1e-4));
+  CHECK(humpty::evaluate(puzzle, by_norm, test::published_data())->mse_pred == Approx(0.075851).epsilon(1e-4));
 }

@@ -116,7 +116,7 @@ TEST_CASE("answers are formatted and parsed with their roles checked", "[puzzle]
         "a:13: piece 9 does not exist (the puzzle has pieces 0 to 6)");
   CHECK(humpty::parse_answer("1,0,3,4,6,x,2", *puzzle, "a").message() ==
         "a:11: expected a piece number, got 'x'");
-  CHECK(humpty::parse_answer("1,0,1,4,6,5,2", *puzzle, "a").message() == "a: piece 1 appears twice");
+  CHECK(humpty::parse_answer("1,0,1,4,6,5,2", *puzzle, "a").message() == "a: piece 1 appears twice, at positions 0 and 2 (counting from 0)");
   CHECK(humpty::parse_answer("0,1,3,4,6,5,2", *puzzle, "a").message() ==
         "a: position 0 needs an inp layer, but piece 0 is an out layer");
 }

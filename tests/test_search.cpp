@@ -63,13 +63,13 @@ TEST_CASE("the search finds a 12-block network of generated pieces from shuffled
     }
     humpty::SearchOptions options;
     options.seed = seed;
-    humpty::SearchResult result = humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+    humpty::SearchResult result = *humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
     INFO("seed " << seed << ": stopped " << result.stopped << ", mse " << result.fit.mse_pred);
     CHECK(result.stopped == "exact");
     CHECK(result.assembly == sub.answer);
     CHECK(result.fit.exact());
     // The search's proof reuses its subset rows; it must be the plain proof to the last bit.
-    const humpty::Fit plain = humpty::evaluate(sub.puzzle, result.assembly, sub.data);
+    const humpty::Fit plain = *humpty::evaluate(sub.puzzle, result.assembly, sub.data);
     CHECK(result.fit.mse_pred == plain.mse_pred);
     CHECK(result.fit.mse_true == plain.mse_true);
     CHECK(result.fit.max_error == plain.max_error);
@@ -89,7 +89,7 @@ TEST_CASE("the search is deterministic: same seed, same result for 1 and 2 threa
     options.seed = 1234;
     options.threads = threads;
     options.rows = 700;
-    results[threads - 1] = humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+    results[threads - 1] = *humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
   }
   CHECK(results[0].assembly == results[1].assembly);
   CHECK(results[0].moves == results[1].moves);
@@ -107,7 +107,7 @@ TEST_CASE("a search that cannot finish says so instead of claiming success", "[s
   rng.shuffle(start.blocks);
   humpty::SearchOptions options;
   options.time_limit = 0.05;  // far too short
-  humpty::SearchResult result = humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+  humpty::SearchResult result = *humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
   CHECK(result.stopped == "time limit");
   CHECK(!result.fit.exact());
   CHECK(result.fit.mse_pred > 1e-6);

@@ -33,7 +33,7 @@ TEST_CASE("solve: search needs data; data must fit", "[solve]") {
   options.order = humpty::OrderMethod::search;
   auto report = humpty::solve(g.puzzle, nullptr, options);
   REQUIRE(!report.ok());
-  CHECK(report.message().find("--order search needs data") == 0);
+  CHECK(report.message().find("the search order needs data") == 0);
   humpty::Dataset narrow = g.data;
   narrow.features = 7;
   narrow.feature_names.pop_back();

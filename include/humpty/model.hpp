@@ -106,6 +106,14 @@ std::string format_answer(const Assembly& assembly);
 // the puzzle's pieces with each role in its place. `name` is used in messages.
 Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const std::string& name);
 
+// Checks that an assembly uses each of the puzzle's pieces once, each in its role. Errors name the
+// first problem ("block 3: piece 17 is an out layer, not an inp layer").
+Status check_assembly(const Puzzle& puzzle, const Assembly& assembly);
+
+// Reads an answer from the first line of a regular file of at most 16 MiB (an answer.txt from
+// `generate` carries the SHA-256 on its second line).
+Result<Assembly> read_answer(const std::string& path, const Puzzle& puzzle);
+
 // SHA-256 (FIPS 180-4) of bytes, as 64 lowercase hex digits.
 std::string sha256_hex(const void* data, std::size_t size);
 inline std::string sha256_hex(std::string_view text) {

@@ -41,8 +41,9 @@ double rounding_tolerance(const Dataset& data);
 // what does not match, e.g. "data has 47 feature columns, the network's input width is 48".
 Status check_data(const Puzzle& puzzle, const Dataset& data);
 
-// Runs the assembled network on every row (threads <= 0: all cores). Precondition: check_data.
-Fit evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, int threads = 0);
+// Runs the assembled network on every row (threads <= 0: all cores). Errors when the data does
+// not fit the puzzle (check_data) or the assembly is not one of its assemblies (check_assembly).
+Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, int threads = 0);
 
 // ---- Pairing ------------------------------------------------------------------------------------
 
@@ -84,10 +85,11 @@ ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks
 std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> blocks);
 
 // The blocks sorted by the size of their update on the data's own rows, RMS of out(relu(inp(x)))
-// over (up to) the first 512 rows, ascending. Precondition: check_data(puzzle, data). threads <= 0:
-// one per core; the result does not depend on it.
-std::vector<Block> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
-                                        int threads = 0);
+// over (up to) the first 512 rows, ascending. Errors as check_data, and when the blocks are not
+// pairs of the puzzle's inp and out pieces. threads <= 0: one per core; the result does not
+// depend on it.
+Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
+                                                int threads = 0);
 
 // ---- Ordering and pairing with data ------------------------------------------------------------
 
@@ -124,9 +126,11 @@ struct SearchResult {
 };
 
 // Searches pairings and orders for the assembly whose output matches `pred`, starting from the
-// best of `starts` (each a full assembly of this puzzle). Precondition: check_data(puzzle, data).
-SearchResult search_assembly(const Puzzle& puzzle, const Dataset& data, const std::vector<Assembly>& starts,
-                             const SearchOptions& options);
+// best of `starts`. Errors when the data does not fit (check_data), when there is no start, or
+// when a start is not an assembly of this puzzle (check_assembly). Puzzles of one or two blocks
+// are solved by trying every assembly.
+Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, const std::vector<Assembly>& starts,
+                                     const SearchOptions& options);
 
 // ---- The whole solve ----------------------------------------------------------------------------
 

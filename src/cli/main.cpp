@@ -18,6 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <pthread.h>
 #include <string>
 #include <vector>
 
@@ -94,6 +96,56 @@ const CommandHelp* find_command(const std::string& name) {
     if (name == command.name) return &command;
   }
   return nullptr;
+}
+
+// A message made one printable line: control bytes escaped (\n, \x1b, ...), bytes that do not
+// form UTF-8 (or form a C1 control) escaped, cut at 2000 bytes. The library quotes what it takes
+// from inputs; this is the last guard before the terminal.
+std::string printable(const std::string& text) {
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  auto escape = [&out](unsigned char c) {
+    char b[8];
+    std::snprintf(b, sizeof b, "\\x%02x", c);
+    out += b;
+  };
+  for (std::size_t i = 0; i < n;) {
+    if (out.size() >= 2000) {
+      out += "...";
+      break;
+    }
+    const unsigned char c = p[i];
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      escape(c);
+    } else if (c < 0x80) {
+      out += char(c);
+    } else {
+      // A whole UTF-8 sequence passes (paths are often UTF-8); anything else is escaped.
+      std::size_t length = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+      bool valid = length > 0 && i + length <= n && !(c == 0xc2 && p[i + 1] < 0xa0);  // no C1 controls
+      for (std::size_t k = 1; valid && k < length; ++k) valid = (p[i + k] & 0xc0) == 0x80;
+      if (!valid) {
+        escape(c);
+      } else {
+        out.append(text, i, length);
+        i += length;
+        continue;
+      }
+    }
+    ++i;
+  }
+  return out;
+}
+
+void print_error(const std::string& message) {
+  std::fprintf(stderr, "humpty: error: %s\n", printable(message).c_str());
 }
 
 // Set by SIGINT; the search polls it and returns its best so far.
@@ -263,31 +315,18 @@ Logger make_logger(bool quiet) {
   auto start = std::chrono::steady_clock::now();
   return [start](const std::string& stage, const std::string& message) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "[humpty::%s::%.3f] %s\n", stage.c_str(), seconds, message.c_str());
+    std::fprintf(stderr, "[humpty::%s::%.3f] %s\n", stage.c_str(), seconds, printable(message).c_str());
   };
 }
 
 // An answer given inline or as @FILE.
 Result<Assembly> read_assembly(const std::string& text, const Puzzle& puzzle) {
-  if (!text.empty() && text[0] == '@') {
-    std::string path = text.substr(1);
-    FILE* file = std::fopen(path.c_str(), "rb");
-    if (!file) return Status::failure(path + ": cannot open: " + std::strerror(errno));
-    std::string content;
-    char buffer[4096];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0 && content.size() < (1u << 24)) {
-      content.append(buffer, n);
-    }
-    std::fclose(file);
-    // The first line: answer.txt files carry the SHA-256 on a second line.
-    return parse_answer(content.substr(0, content.find('\n')), puzzle, path);
-  }
+  if (!text.empty() && text[0] == '@') return read_answer(text.substr(1), puzzle);
   return parse_answer(text, puzzle, "answer");
 }
 
 int fail_input(const std::string& message) {
-  std::fprintf(stderr, "humpty: error: %s\n", message.c_str());
+  print_error(message);
   return kExitInput;
 }
 
@@ -338,6 +377,99 @@ void print_fit(const Logger& log, const Fit& fit) {
   log("proof", message);
 }
 
+// A folder output appears whole or not at all: it is built in a temporary sibling and renamed
+// into place. An existing DIR must be empty, unless `force`, which replaces it whole.
+Status check_output_folder(const std::string& dir, bool force) {
+  std::error_code error;
+  const auto status = std::filesystem::symlink_status(dir, error);
+  if (error || status.type() == std::filesystem::file_type::not_found) return Status();
+  if (status.type() != std::filesystem::file_type::directory) {
+    return Status::failure(dir + ": exists and is not a directory");
+  }
+  if (!force && !std::filesystem::is_empty(dir, error)) {
+    return Status::failure(dir + ": exists and is not empty (--force replaces it)");
+  }
+  return Status();
+}
+
+// While outputs are written, SIGINT and SIGTERM wait: a run interrupted then would leave a
+// temporary file or folder behind. They are delivered when the writing is done (and the outputs
+// are whole).
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    sigaddset(&held, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &held, &previous_);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  sigset_t previous_;
+};
+
+// Builds a folder output in a temporary sibling (fill(temp) writes it), then renames it to DIR:
+// DIR appears whole or not at all. An empty DIR is replaced by rename(2) itself; a full one only
+// with `force`, moved aside first and removed after.
+Status publish_folder(const std::string& dir, bool force, const std::function<Status(const std::string&)>& fill) {
+  namespace fs = std::filesystem;
+  if (Status status = check_output_folder(dir, force); !status) return status;
+  SignalsHeld held;
+  const std::string temp = dir + ".tmp." + std::to_string(::getpid());
+  std::error_code error;
+  fs::remove_all(temp, error);
+  if (!fs::create_directories(temp, error)) {
+    return Status::failure(dir + ": cannot create a folder beside it: " + error.message());
+  }
+  if (Status status = fill(temp); !status) {
+    fs::remove_all(temp, error);
+    // Name the output, not its temporary stand-in.
+    std::string message = status.message();
+    for (std::size_t at = message.find(temp); at != std::string::npos; at = message.find(temp, at + dir.size())) {
+      message.replace(at, temp.size(), dir);
+    }
+    return Status::failure(message);
+  }
+  std::string aside;
+  if (fs::exists(dir, error) && !fs::is_empty(dir, error)) {
+    aside = dir + ".old." + std::to_string(::getpid());
+    fs::remove_all(aside, error);
+    fs::rename(dir, aside, error);
+    if (error) {
+      fs::remove_all(temp, error);
+      return Status::failure(dir + ": cannot replace it: " + error.message());
+    }
+  }
+  fs::rename(temp, dir, error);
+  if (error) {
+    const std::string message = error.message();
+    if (!aside.empty()) fs::rename(aside, dir, error);
+    fs::remove_all(temp, error);
+    return Status::failure(dir + ": cannot move the finished folder into place: " + message);
+  }
+  if (!aside.empty()) fs::remove_all(aside, error);
+  return Status();
+}
+
+Status write_puzzle_folder(const std::string& dir, const GeneratedPuzzle& generated, bool force) {
+  return publish_folder(dir, force, [&](const std::string& temp) {
+    const std::string answer = format_answer(generated.answer);
+    for (Status status :
+         {write_pieces_directory(temp + "/pieces", generated.puzzle.pieces),
+          write_csv(temp + "/historical_data.csv", generated.data),
+          write_bundle(temp + "/puzzle.humpty", generated.puzzle.pieces, &generated.data),
+          write_text_file(temp + "/answer.txt", answer + "\nsha256 " + sha256_hex(answer) + "\n")}) {
+      if (!status) return status;
+    }
+    return Status();
+  });
+}
+
 // var(pred): the scale an MSE is judged against (a wrong assembly is of its order).
 double pred_variance(const Dataset& data) {
   double sum = 0, sum_squares = 0;
@@ -355,15 +487,16 @@ int used_threads(int threads) {
 // the error when one cannot be written.
 bool write_reports(const Options& options, const Puzzle& puzzle, const SolveReport& report,
                    const ReportContext& context) {
+  SignalsHeld held;
   if (!options.json.empty()) {
     if (Status status = write_text_file(options.json, report_json(puzzle, report, context)); !status) {
-      std::fprintf(stderr, "humpty: error: %s\n", status.message().c_str());
+      print_error(status.message());
       return false;
     }
   }
   if (!options.svg.empty()) {
     if (Status status = write_text_file(options.svg, report_svg(puzzle, report, context)); !status) {
-      std::fprintf(stderr, "humpty: error: %s\n", status.message().c_str());
+      print_error(status.message());
       return false;
     }
   }
@@ -483,7 +616,9 @@ int command_verify(const Options& options) {
   const Dataset* data = &inputs->data;
   auto assembly = read_assembly(options.answer, *puzzle);
   if (!assembly) return fail_input(assembly.message());
-  Fit fit = evaluate(*puzzle, *assembly, *data, options.threads);
+  auto evaluated = evaluate(*puzzle, *assembly, *data, options.threads);
+  if (!evaluated) return fail_input(evaluated.message());
+  const Fit fit = *evaluated;
   std::string sha = sha256_hex(format_answer(*assembly));
   std::printf("sha256 %s\nrows %zu\nmse_pred %.6e\n", sha.c_str(), fit.rows, fit.mse_pred);
   if (fit.mse_true >= 0) std::printf("mse_true %.6e\n", fit.mse_true);
@@ -540,11 +675,15 @@ int command_convert(const Options& options) {
   if (!inputs) return fail_input(inputs.message());
   Status written;
   if (format == "humpty") {
+    SignalsHeld held;
     written = write_bundle(options.output, inputs->puzzle.pieces, inputs->has_data ? &inputs->data : nullptr);
   } else if (format == "pth") {
-    written = write_pieces_directory(options.output, inputs->puzzle.pieces);
+    written = publish_folder(options.output, options.force, [&](const std::string& temp) {
+      return write_pieces_directory(temp, inputs->puzzle.pieces);
+    });
   } else {
     if (!inputs->has_data) return fail_input(source + ": has no data to write as CSV");
+    SignalsHeld held;
     written = write_csv(options.output, inputs->data);
   }
   if (!written) return fail_input(written.message());
@@ -556,63 +695,6 @@ int command_convert(const Options& options) {
             ")");
   }
   return kExitOk;
-}
-
-// A folder output appears whole or not at all: it is built in a temporary sibling and renamed
-// into place. An existing DIR must be empty, unless `force`, which replaces it whole.
-Status check_output_folder(const std::string& dir, bool force) {
-  std::error_code error;
-  const auto status = std::filesystem::symlink_status(dir, error);
-  if (error || status.type() == std::filesystem::file_type::not_found) return Status();
-  if (status.type() != std::filesystem::file_type::directory) {
-    return Status::failure(dir + ": exists and is not a directory");
-  }
-  if (!force && !std::filesystem::is_empty(dir, error)) {
-    return Status::failure(dir + ": exists and is not empty (--force replaces it)");
-  }
-  return Status();
-}
-
-Status write_puzzle_folder(const std::string& dir, const GeneratedPuzzle& generated, bool force) {
-  namespace fs = std::filesystem;
-  if (Status status = check_output_folder(dir, force); !status) return status;
-  const std::string temp = dir + ".tmp." + std::to_string(::getpid());
-  std::error_code error;
-  fs::remove_all(temp, error);
-  if (!fs::create_directories(temp, error)) {
-    return Status::failure(dir + ": cannot create a folder beside it: " + error.message());
-  }
-  const std::string answer = format_answer(generated.answer);
-  for (Status status :
-       {write_pieces_directory(temp + "/pieces", generated.puzzle.pieces),
-        write_csv(temp + "/historical_data.csv", generated.data),
-        write_bundle(temp + "/puzzle.humpty", generated.puzzle.pieces, &generated.data),
-        write_text_file(temp + "/answer.txt", answer + "\nsha256 " + sha256_hex(answer) + "\n")}) {
-    if (!status) {
-      fs::remove_all(temp, error);
-      return Status::failure(dir + ": " + status.message());
-    }
-  }
-  // An empty DIR is replaced by rename(2) itself; a full one (--force) is moved aside first.
-  std::string aside;
-  if (fs::exists(dir, error) && !fs::is_empty(dir, error)) {
-    aside = dir + ".old." + std::to_string(::getpid());
-    fs::remove_all(aside, error);
-    fs::rename(dir, aside, error);
-    if (error) {
-      fs::remove_all(temp, error);
-      return Status::failure(dir + ": cannot replace it: " + error.message());
-    }
-  }
-  fs::rename(temp, dir, error);
-  if (error) {
-    const std::string message = error.message();
-    if (!aside.empty()) fs::rename(aside, dir, error);
-    fs::remove_all(temp, error);
-    return Status::failure(dir + ": cannot move the finished folder into place: " + message);
-  }
-  if (!aside.empty()) fs::remove_all(aside, error);
-  return Status();
 }
 
 int command_generate(const Options& options) {
@@ -850,7 +932,16 @@ int main(int argc, char** argv) {
     if (command == "generate") return command_generate(options);
     throw UsageError{"unknown command '" + command + "'"};
   } catch (const UsageError& error) {
-    std::fprintf(stderr, "humpty: error: %s\n(see humpty --help)\n", error.message.c_str());
+    std::fprintf(stderr, "humpty: error: %s (see humpty --help)\n", printable(error.message).c_str());
     return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    print_error(command + ": out of memory (the inputs or the sizes asked for are too large for this machine)");
+    return kExitInput;
+  } catch (const std::exception& error) {
+    print_error(command + ": " + error.what());
+    return kExitInput;
+  } catch (...) {
+    print_error(command + ": unexpected failure");
+    return kExitInput;
   }
 }
