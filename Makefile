@@ -5,6 +5,7 @@
 #   make bench           time the solver on the published puzzle (bench/run.sh)
 #   make bench-hard      the hard suite of generated puzzles (bench/hard.sh, bench/hard.txt)
 #   make sanitize        the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make sanitize-fast   the same without the slow searches (CI)
 #   make fuzz            libFuzzer on every reader for FUZZ_SECONDS (needs clang++)
 #   make demo            build, then `humpty demo` (no files needed)
 #   make check-arm64     cross-build for arm64 and run it under qemu (scripts/check-arm64.sh)
@@ -31,7 +32,8 @@ BASE_FLAGS += -march=native
 endif
 ifeq ($(SANITIZE),1)
 # GCC warns falsely about maybe-uninitialized values inside sanitized libstdc++ code.
-BASE_FLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-maybe-uninitialized
+BASE_FLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-maybe-uninitialized \
+  -DHUMPTY_ASSERTIONS
 BUILD := build-sanitize
 endif
 ALL_CXXFLAGS := $(BASE_FLAGS) $(CXXFLAGS)
@@ -45,7 +47,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o) $(BUILD)/obj/tests/su
 CATCH_OBJ := $(BUILD)/obj/tests/catch_main.o
 BENCH_OBJ := $(BUILD)/obj/bench/peak.o $(BUILD)/obj/bench/timeit.o $(BUILD)/obj/bench/load.o
 
-.PHONY: all test bench bench-hard sanitize fuzz install uninstall clean demo check-arm64
+.PHONY: all test bench bench-hard sanitize sanitize-fast fuzz install uninstall clean demo check-arm64
 all: $(BUILD)/libhumpty.a $(BUILD)/humpty
 
 # Objects are rebuilt when the compiler or the flags change, not only when sources do.
@@ -119,6 +121,11 @@ bench-hard: $(BUILD)/humpty
 
 sanitize:
 	$(MAKE) SANITIZE=1 test
+
+# The sanitized tests without the slow searches and the README's runs (for CI).
+sanitize-fast:
+	$(MAKE) SANITIZE=1 build-sanitize/humpty_tests build-sanitize/humpty
+	./build-sanitize/humpty_tests "~[hard]~[readme]"
 
 # The readers of untrusted bytes (.pth, .humpty, CSV, answers) under libFuzzer with ASan and
 # UBSan; checksums are not enforced in this build so that the fuzzer gets past them.

@@ -1,5 +1,7 @@
 #include "evaluator.hpp"
 
+#include "assert.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -73,6 +75,7 @@ double Evaluator::chunk_error(std::size_t chunk, const float* stream) const {
 
 void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
   const std::size_t n = blocks.size(), dp = net_.dim_padded;
+  HUMPTY_ASSERT(blocks_.size() != n || same_prefix(blocks, from));
   if (blocks_.size() != n) {
     from = 0;  // nothing cached yet
     streams_.resize((n + 1) * chunks_ * kChunkRows * dp);
@@ -83,10 +86,9 @@ void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
   const std::size_t hp = net_.hidden_padded;
   if (keep) hiddens_.resize(n * chunks_ * kChunkRows * hp);
   // A task is a whole chunk when there are chunks enough to keep every thread busy, else a slice
-  // of one (the screen's few chunks). Errors are summed by slice either way: same bits.
-  std::vector<double> slice_sse(chunks_ * kSlicesPerChunk, 0.0);
+  // of one (the screen's few chunks).
   const std::size_t slices_per_task = chunks_ >= 4 * std::size_t(pool_.size()) ? kSlicesPerChunk : 1;
-  pool_.run(slice_sse.size() / slices_per_task, [&](std::size_t task, int worker) {
+  pool_.run(chunks_ * kSlicesPerChunk / slices_per_task, [&](std::size_t task, int worker) {
     const std::size_t slice = task * slices_per_task;
     const std::size_t c = slice / kSlicesPerChunk, first = slice % kSlicesPerChunk * kSliceRows;
     if (first >= chunk_rows(c)) return;
@@ -99,24 +101,20 @@ void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
       float* hidden = keep ? hidden_at(p, c) + first * hp : s.hidden.data();
       run_block(net_.piece(blocks_[p].inp), net_.piece(blocks_[p].out), next, count, hidden);
     }
-    for (std::size_t at = 0; at < count; at += kSliceRows) {
-      slice_sse[slice + at / kSliceRows] =
-          rows_error(c, first + at, std::min(kSliceRows, count - at), stream_at(n, c) + (first + at) * dp);
-    }
   });
+  // Each chunk's error summed as score() and try_candidate() sum it, whatever the tasks were: an
+  // assembly set afresh and the same assembly adopted after a trial must have the same bits.
+  pool_.run(chunks_, [&](std::size_t c, int) { chunk_sse_[c] = chunk_error(c, stream_at(n, c)); });
   hidden_valid_ = keep;
   block_rows_ += std::uint64_t(n - std::min(from, n)) * rows_;
   sse_ = 0;
-  for (std::size_t c = 0; c < chunks_; ++c) {
-    chunk_sse_[c] = 0;
-    for (std::size_t k = 0; k < kSlicesPerChunk; ++k) chunk_sse_[c] += slice_sse[c * kSlicesPerChunk + k];
-    sse_ += chunk_sse_[c];
-  }
+  for (std::size_t c = 0; c < chunks_; ++c) sse_ += chunk_sse_[c];
 }
 
 double Evaluator::score(const std::vector<Block>& candidate, std::size_t from, std::size_t first_chunk,
                         std::size_t last_chunk, Scratch& scratch, double give_up) const {
   const std::size_t n = candidate.size();
+  HUMPTY_ASSERT(n == blocks_.size() && same_prefix(candidate, from) && last_chunk <= chunks_);
   scratch.stream.resize(kChunkRows * net_.dim_padded);
   scratch.hidden.resize(kChunkRows * net_.hidden_padded);
   double sum = 0;
@@ -135,6 +133,7 @@ namespace humpty {
 
 double Evaluator::try_candidate(const std::vector<Block>& candidate, std::size_t from) {
   const std::size_t n = candidate.size(), floats = kChunkRows * net_.dim_padded;
+  HUMPTY_ASSERT(n == blocks_.size() && same_prefix(candidate, from));
   trial_streams_.resize(streams_.size());
   trial_blocks_ = candidate;
   trial_from_ = from;

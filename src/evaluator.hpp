@@ -70,6 +70,15 @@ class Evaluator {
   // memory of the streams (h = 2d).
   void keep_hidden() { keep_hidden_ = true; }
 
+  // The `from` promise of set/score/try_candidate: blocks[0..from) are the current ones.
+  bool same_prefix(const std::vector<Block>& blocks, std::size_t from) const {
+    if (from > blocks.size() || from > blocks_.size()) return false;
+    for (std::size_t p = 0; p < from; ++p) {
+      if (blocks[p] != blocks_[p]) return false;
+    }
+    return true;
+  }
+
   // Computes, for the current assembly, the sensitivity of the output to the stream before every
   // position: U_p = dy/dS_p for each row (a backward pass; U_N is the last layer's weights).
   // Only chunks [0, chunk_count) are computed.

@@ -196,7 +196,7 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
   if (report.searched) {
     const SearchResult& s = report.search;
     json.open("search", '{');
-    json.string("stopped", s.stopped);
+    json.string("stopped", stop_reason_name(s.stopped));
     json.number("seconds", s.seconds);
     json.integer("subset_rows", s.subset_rows);
     json.integer("steps", s.steps);

@@ -157,7 +157,7 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     report.fit = report.search.fit;
     report.seconds.emplace_back("search", watch.lap());
     say("search", format_text("%s after %.2fs: %llu moves scored, %.3g block-row evaluations",
-                              report.search.stopped.c_str(), report.search.seconds,
+                              stop_reason_name(report.search.stopped), report.search.seconds,
                               (unsigned long long)report.search.moves, double(report.search.block_rows)));
     say("verify", describe_fit(report.fit));
     if (!report.fit.exact()) {

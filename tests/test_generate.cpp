@@ -121,7 +121,7 @@ TEST_CASE("generate: puzzles of several sizes, seeds and training lengths are so
     auto report = humpty::solve(generated->puzzle, &generated->data, solve_options);
     REQUIRE(report.ok());
     INFO(c.blocks << " blocks, seed " << c.seed << ": "
-                  << (report->searched ? report->search.stopped : "chain"));
+                  << (report->searched ? humpty::stop_reason_name(report->search.stopped) : "chain"));
     CHECK(report->fit.exact());
     CHECK(report->assembly == generated->answer);
   }

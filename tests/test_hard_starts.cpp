@@ -29,9 +29,9 @@ TEST_CASE("hard starts: the order shuffled at random", "[hard][published]") {
     humpty::Rng rng(seed);
     rng.shuffle(start.blocks);
     humpty::SearchResult result = search_from(start, seed);
-    INFO("seed " << seed << ": " << result.stopped << " after " << result.seconds << " s, mse "
+    INFO("seed " << seed << ": " << humpty::stop_reason_name(result.stopped) << " after " << result.seconds << " s, mse "
                  << result.fit.mse_pred);
-    CHECK(result.stopped == "exact");
+    CHECK(result.stopped == humpty::StopReason::exact);
     CHECK(humpty::sha256_hex(humpty::format_answer(result.assembly)) == test::kPublishedSha256);
     CHECK(result.fit.mse_pred < 1e-10);
   }
@@ -56,9 +56,9 @@ TEST_CASE("hard starts: three pairs broken (exchanged and rotated) and the order
       start.blocks[5].out = first;
     }
     humpty::SearchResult result = search_from(start, seed);
-    INFO("seed " << seed << ": " << result.stopped << " after " << result.seconds << " s, mse "
+    INFO("seed " << seed << ": " << humpty::stop_reason_name(result.stopped) << " after " << result.seconds << " s, mse "
                  << result.fit.mse_pred);
-    CHECK(result.stopped == "exact");
+    CHECK(result.stopped == humpty::StopReason::exact);
     CHECK(humpty::sha256_hex(humpty::format_answer(result.assembly)) == test::kPublishedSha256);
   }
 }

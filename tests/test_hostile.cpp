@@ -255,7 +255,7 @@ TEST_CASE("hostile: library preconditions are checked, not assumed", "[hostile]"
     auto result = humpty::search_assembly(tiny.puzzle, tiny.data, {start}, options);
     REQUIRE(result.ok());
     CHECK(result->assembly == tiny.answer);
-    CHECK(result->stopped == "exact");
+    CHECK(result->stopped == humpty::StopReason::exact);
   }
   auto solved = test::run_shell("timeout 20 $HUMPTY solve -q --order search " + dir + "/t1/p.humpty");
   CHECK(solved.exit_code == 0);

@@ -66,9 +66,19 @@ void check_masked_add(const humpty::Layer& layer, const std::vector<float>& inpu
   REQUIRE(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)) == 0);
 }
 
+// On a machine without AVX2 the "fast" kernel is the generic one: the comparisons of the two then
+// compare the generic kernel with itself and cannot fail. Said, not hidden.
+void note_kernel_comparison() {
+  if (std::string(humpty::kernel_name()) != "avx2") {
+    WARN("SKIPPED: this machine has no AVX2; the AVX2-vs-generic comparison ran the generic kernel twice "
+         "(the checks against the naive sum still ran)");
+  }
+}
+
 }  // namespace
 
 TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel", "[kernels]") {
+  note_kernel_comparison();
   using humpty::Epilogue;
   for (const auto& shape : kShapes) {
     // Named copies, not structured bindings: C++17 lambdas cannot capture those.
@@ -103,6 +113,7 @@ TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel",
 
 TEST_CASE("the sparse kernel adds the naive sum, skipping zero inputs, the same bits on every kernel",
           "[kernels]") {
+  note_kernel_comparison();
   for (const auto& [rows, cols, count] : kShapes) {
     humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
     humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
@@ -118,6 +129,7 @@ TEST_CASE("the sparse kernel adds the naive sum, skipping zero inputs, the same 
 }
 
 TEST_CASE("the masked kernel counts only the inputs whose mask is not zero", "[kernels]") {
+  note_kernel_comparison();
   for (const auto& [rows, cols, count] : kShapes) {
     humpty::Layer layer = test::random_layer(rows, cols, rows * 1000 + cols);
     humpty::Layer inputs = test::random_layer(count, cols, count + 7, 2.0f);
@@ -135,6 +147,7 @@ TEST_CASE("the masked kernel counts only the inputs whose mask is not zero", "[k
 
 TEST_CASE("dot products of differences: 8 partial sums in lane order, the same bits on every kernel",
           "[kernels]") {
+  note_kernel_comparison();
   for (std::size_t width : {8, 16, 48, 64}) {
     const std::size_t count = 13, stride = width + 16;
     humpty::Layer u = test::random_layer(count, stride, width + 1, 1.0f);

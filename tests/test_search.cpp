@@ -64,8 +64,8 @@ TEST_CASE("the search finds a 12-block network of generated pieces from shuffled
     humpty::SearchOptions options;
     options.seed = seed;
     humpty::SearchResult result = *humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
-    INFO("seed " << seed << ": stopped " << result.stopped << ", mse " << result.fit.mse_pred);
-    CHECK(result.stopped == "exact");
+    INFO("seed " << seed << ": stopped " << humpty::stop_reason_name(result.stopped) << ", mse " << result.fit.mse_pred);
+    CHECK(result.stopped == humpty::StopReason::exact);
     CHECK(result.assembly == sub.answer);
     CHECK(result.fit.exact());
     // The search's proof reuses its subset rows; it must be the plain proof to the last bit.
@@ -108,7 +108,37 @@ TEST_CASE("a search that cannot finish says so instead of claiming success", "[s
   humpty::SearchOptions options;
   options.time_limit = 0.05;  // far too short
   humpty::SearchResult result = *humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
-  CHECK(result.stopped == "time limit");
+  CHECK(result.stopped == humpty::StopReason::time_limit);
   CHECK(!result.fit.exact());
   CHECK(result.fit.mse_pred > 1e-6);
+}
+
+// The search's trajectory pinned: the same moves, work and answer before and after a change that
+// should not change them (a refactoring), and for 1 and 2 threads. A change meant to change the
+// search updates these numbers and says why.
+TEST_CASE("the search's trajectory is pinned, and the same for 1 and 2 threads", "[search]") {
+  const humpty::GeneratedPuzzle& g = test::generated(16, 16, 32, 2000, 40, 2);
+  for (int threads : {1, 2}) {
+    humpty::SolveOptions options;
+    options.order = humpty::OrderMethod::search;
+    options.search.threads = threads;
+    auto report = humpty::solve(g.puzzle, &g.data, options);
+    REQUIRE(report.ok());
+    INFO("threads " << threads);
+    CHECK(report->search.stopped == humpty::StopReason::exact);
+    CHECK(report->sha256 == humpty::sha256_hex(humpty::format_answer(g.answer)));
+    CHECK(report->search.moves == 16632);
+    CHECK(report->search.block_rows == 17987488);
+    CHECK(report->search.steps == 53);
+  }
+}
+
+TEST_CASE("the published search's trajectory is pinned", "[search][published]") {
+  humpty::SolveOptions options;
+  options.order = humpty::OrderMethod::search;
+  auto report = humpty::solve(test::published_puzzle(), &test::published_data(), options);
+  REQUIRE(report.ok());
+  CHECK(report->sha256 == test::kPublishedSha256);
+  CHECK(report->search.moves == 1836);
+  CHECK(report->search.block_rows == 1159984);
 }

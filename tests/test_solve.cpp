@@ -60,7 +60,7 @@ TEST_CASE("solve: a generated puzzle, without data, with data (auto and search),
     CHECK(report->fit.exact());
     CHECK(report->fit.mse_true == Approx(g.loss).epsilon(1e-6));
     CHECK(report->searched);
-    CHECK(report->search.stopped == "exact");
+    CHECK(report->search.stopped == humpty::StopReason::exact);
     CHECK(!report->search.trace.empty());
     CHECK(report->search.trace.back().mse <= report->fit.tolerance * 10);
   }

@@ -93,6 +93,50 @@ Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Data
 
 // ---- Ordering and pairing with data ------------------------------------------------------------
 
+// Every tunable of the search in one place (src/search_*.cpp use them; docs in each field). The
+// defaults are what the suites were measured with; change them to experiment, not to solve.
+struct SearchTuning {
+  // Rows.
+  std::size_t default_rows = 1024;  // subset rows scored when SearchOptions::rows is 0
+  std::size_t screen_chunks = 3;    // chunks of 48 rows the prediction table uses
+  std::size_t anneal_chunks = 4;    // chunks of 48 rows annealing scores on
+  // Descent (search_table.cpp, search_screen.cpp).
+  std::size_t local_window = 4;           // positions a block may move in a local step
+  std::size_t repair_rivals = 4;          // local repairs consider the best-scoring outs of each inp
+  std::size_t shortlist_per_3_blocks = 10;  // moves predicted again on all table rows, per 3 blocks
+  std::size_t relocated_pairs_per_block = 2;  // wide steps relocate the best 2N repaired pairs
+  std::size_t screen_batch = 4;   // single moves checked exactly on the table's rows (local)
+  std::size_t deep_screen = 1024; // the same in a wide step, at most
+  std::size_t confirm_batch = 3;  // of the screened, checked on all subset rows (local)
+  std::size_t deep_confirm = 16;  // the same in a wide step
+  std::size_t epoch_steps = 2;    // steps taken on the table's rows before a check on the subset
+  std::size_t epoch_pause = 3;    // steps confirmed one by one after an epoch made things worse
+  // Annealing (search_anneal.cpp).
+  std::size_t stuck_rounds = 8;         // rounds without a new best end a search without time limit
+  std::size_t anneal_proposals = 4000;  // proposals per round for 48 blocks (scaled with N, not below)
+  std::size_t anneal_batch = 4;         // proposals drawn together and scored in parallel
+  double start_uphill_odds = 4;         // a typical uphill step is accepted 1 time in this many at first
+  double cooling_span = 1e-4;           // end temperature / start temperature
+  double near_partner = 0.7;            // probability that a move's second position is near the first
+  std::size_t near_distance = 4;        // "near": within this many positions
+  double relocate_after_repair = 0.5;   // probability that a random repair moves a new block too
+  // Weights of the random move kinds: insert, swap, reverse, rotate blocks (order moves);
+  // exchange out, exchange inp, rotate out (repairs).
+  unsigned weight_insert = 35, weight_swap = 20, weight_reverse = 10, weight_rotate_blocks = 5;
+  unsigned weight_exchange_out = 15, weight_exchange_inp = 10, weight_rotate_out = 5;
+  // Reporting.
+  double progress_seconds = 1.0;  // at most one progress line this often
+};
+
+// Why a search stopped.
+enum class StopReason {
+  exact,        // the subset and then every row reproduce pred at float rounding
+  time_limit,   // SearchOptions::time_limit ran out
+  interrupted,  // SearchOptions::stop was set
+  stuck,        // rounds without a new best (only without a time limit), or every assembly tried
+};
+const char* stop_reason_name(StopReason reason);  // "exact", "time limit", "interrupted", "stuck"
+
 struct SearchOptions {
   std::uint64_t seed = 0x5eed;              // the annealer's seed
   int threads = 0;                          // <= 0: all cores
@@ -101,6 +145,7 @@ struct SearchOptions {
   bool repair_pairs = true;                 // also try moves that change the pairing
   const Pairing* pairing = nullptr;         // the score pairing, if already computed (it guides repairs)
   const std::atomic<bool>* stop = nullptr;  // set from elsewhere (e.g. on SIGINT) to stop early
+  SearchTuning tuning;
   Logger log;
 };
 
@@ -113,7 +158,7 @@ struct TracePoint {
 struct SearchResult {
   Assembly assembly;             // the best assembly found
   Fit fit;                       // on all rows
-  std::string stopped;           // "exact", "time limit", "interrupted" or "stuck"
+  StopReason stopped = StopReason::stuck;
   std::uint64_t moves = 0;       // moves scored
   std::uint64_t block_rows = 0;  // block evaluations x rows, the unit of work
   double seconds = 0;
@@ -121,7 +166,12 @@ struct SearchResult {
   std::uint64_t steps = 0;           // descent steps that changed the assembly
   std::uint64_t epochs_undone = 0;   // groups of steps on the table's rows the subset rejected
   std::uint64_t anneal_rounds = 0;   // annealing rounds
+  std::uint64_t anneal_proposed = 0; // annealing moves proposed
   std::uint64_t anneal_accepted = 0; // annealing moves accepted
+  std::uint64_t wide_steps = 0;      // descent steps that looked at moves of any distance
+  std::uint64_t predicted = 0;       // moves whose effect the table predicted
+  std::uint64_t screened = 0;        // moves evaluated exactly on the table's rows
+  std::uint64_t screened_better = 0; // of those, the ones that were improvements (prediction hits)
   std::vector<TracePoint> trace;     // every new best, in time order (the first is the start)
 };
 

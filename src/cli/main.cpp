@@ -507,7 +507,7 @@ bool write_reports(const Options& options, const Puzzle& puzzle, const SolveRepo
 std::string verdict_of(const SolveReport& report) {
   if (!report.has_data) return "no data: a best guess from the weights alone, not proven";
   if (report.fit.exact()) return "proven: the assembly reproduces pred at float rounding on every row";
-  if (report.searched) return "not proven: the search stopped (" + report.search.stopped + ") above float rounding";
+  if (report.searched) return "not proven: the search stopped (" + std::string(stop_reason_name(report.search.stopped)) + ") above float rounding";
   return "not proven: the assembly does not reproduce pred";
 }
 
@@ -571,11 +571,11 @@ int command_solve(const Options& options) {
     log("time", stages);
     log("answer", "sha256 " + report->sha256);
   }
-  if (!options.quiet && report->searched && report->search.stopped != "exact") {
+  if (!options.quiet && report->searched && report->search.stopped != StopReason::exact) {
     std::fprintf(
         stderr,
         "humpty: the search stopped (%s) before reaching an exact assembly; the answer above is its best\n",
-        report->search.stopped.c_str());
+        stop_reason_name(report->search.stopped));
   }
   if (!options.expect_sha256.empty() && report->sha256 != options.expect_sha256) {
     std::fprintf(stderr, "humpty: the answer's sha256 %s differs from the expected %s\n",
@@ -818,7 +818,7 @@ int command_demo(const Options& options) {
   const bool exact = report->fit.exact(), same = report->sha256 == target;
   say(format_line("3. with data (%.2f s): %s; MSE against pred %.2e on all %zu rows (float rounding: %.1e).",
                   solve_seconds,
-                  report->searched ? (report->search.stopped + " after " + std::to_string(report->search.steps) +
+                  report->searched ? (std::string(stop_reason_name(report->search.stopped)) + " after " + std::to_string(report->search.steps) +
                                       " descent steps, " + std::to_string(report->search.moves) + " moves scored")
                                          .c_str()
                                    : "the bias path was already exact",

@@ -1,0 +1,319 @@
+// The search's step policy: the starts, descent rounds and their epochs, annealing between them,
+// when to stop, and the proof on every row. The phases it calls live in search_table.cpp,
+// search_screen.cpp and search_anneal.cpp (overview in search_engine.hpp).
+#include "search_engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "text.hpp"
+
+namespace humpty {
+
+const char* stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::exact:
+      return "exact";
+    case StopReason::time_limit:
+      return "time limit";
+    case StopReason::interrupted:
+      return "interrupted";
+    case StopReason::stuck:
+      return "stuck";
+  }
+  return "?";
+}
+
+std::vector<std::size_t> sample_rows(const std::vector<std::size_t>& rows, std::size_t count) {
+  std::vector<std::size_t> sample;
+  for (std::size_t k : spread_rows(rows.size(), count)) sample.push_back(rows[k]);
+  return sample;
+}
+
+namespace {
+
+std::vector<std::size_t> subset_rows(const Dataset& data, const SearchOptions& options) {
+  return spread_rows(data.rows, options.rows ? options.rows : options.tuning.default_rows);
+}
+
+}  // namespace
+
+Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options)
+    : puzzle_(puzzle),
+      data_(data),
+      options_(options),
+      tuning_(options_.tuning),
+      pool_(options.threads),
+      net_(pack_puzzle(puzzle)),
+      fine_(net_, data, subset_rows(data, options), pool_),
+      screen_(net_, data, sample_rows(subset_rows(data, options), options.tuning.screen_chunks * kChunkRows), pool_),
+      walk_(net_, data, sample_rows(subset_rows(data, options), options.tuning.anneal_chunks * kChunkRows), pool_),
+      scratch_(std::size_t(pool_.size())),
+      rng_(options.seed),
+      tolerance_(rounding_tolerance(data)) {
+  screen_.keep_hidden();
+  // Repairs look first at the outs that score best with each inp: the right partner is nearly
+  // always among them even where the pairing score picked wrongly.
+  const Pairing own_pairing = options.pairing ? Pairing() : pair_layers(puzzle, options.threads);
+  const Pairing& pairing = options.pairing ? *options.pairing : own_pairing;
+  const std::size_t n = puzzle.blocks();
+  rivals_.assign(puzzle.pieces.size(), {});
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<std::size_t> outs(n);
+    std::iota(outs.begin(), outs.end(), std::size_t(0));
+    std::stable_sort(outs.begin(), outs.end(), [&](std::size_t a, std::size_t b) {
+      return pairing.table[i * n + a] > pairing.table[i * n + b];
+    });
+    for (std::size_t k = 0; k < std::min(tuning_.repair_rivals, n); ++k) {
+      rivals_[std::size_t(puzzle.inp_pieces[i])].push_back(puzzle.out_pieces[outs[k]]);
+    }
+  }
+  repairs_ = options.repair_pairs && pairing.sure < n;
+  sure_partner_.assign(puzzle.pieces.size(), -1);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (pairing.is_sure[i]) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
+  }
+}
+
+// The blocks with every pair the pairing score is sure of put right, inp positions kept.
+std::vector<Block> Engine::with_sure_pairs(std::vector<Block> blocks) const {
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    int partner = sure_partner_[std::size_t(blocks[i].inp)];
+    if (partner < 0 || blocks[i].out == partner) continue;
+    for (std::size_t j = 0; j < blocks.size(); ++j) {
+      if (blocks[j].out == partner) std::swap(blocks[i].out, blocks[j].out);
+    }
+  }
+  return blocks;
+}
+
+bool Engine::should_stop() {
+  if (options_.stop && options_.stop->load()) {
+    stopped_ = StopReason::interrupted;
+    return true;
+  }
+  if (options_.time_limit > 0 && seconds_since(start_) >= options_.time_limit) {
+    stopped_ = StopReason::time_limit;
+    return true;
+  }
+  return false;
+}
+
+// Outside an epoch the screen's evaluator holds the assembly the subset's does (the screen runs
+// ahead of the subset only inside an epoch); the best is never worse than the current assembly.
+void Engine::check_invariants() const {
+  HUMPTY_ASSERT(epoch_steps_ > 0 || screen_.blocks() == fine_.blocks());
+  HUMPTY_ASSERT(best_sse_ <= fine_.sse());
+  HUMPTY_ASSERT(fine_.positions() == puzzle_.blocks());
+}
+
+void Engine::commit(const std::vector<Block>& blocks, std::size_t from) {
+  HUMPTY_ASSERT(from <= blocks.size());
+  fine_.set(blocks, from);
+  refresh_screen();
+}
+
+// After the assembly changed: new telling rows for the screen, and a new best if it is one.
+void Engine::refresh_screen() {
+  screen_.select_rows(data_, telling_rows(screen_.rows()));
+  screen_.set(fine_.blocks());
+  note_best();
+}
+
+// The subset rows that say most about what is still wrong: where the error is concentrated, a
+// sample spread evenly would mostly see rows that are already right. Half are the rows with the
+// largest errors now, half spread over the rest; ties go to the lower row.
+std::vector<std::size_t> Engine::telling_rows(std::size_t count) const {
+  const std::vector<double> error = fine_.errors();
+  const auto& indices = fine_.row_indices();
+  count = std::min(count, indices.size());
+  std::vector<std::size_t> by_error(indices.size());
+  std::iota(by_error.begin(), by_error.end(), std::size_t(0));
+  std::stable_sort(by_error.begin(), by_error.end(),
+                   [&](std::size_t a, std::size_t b) { return std::fabs(error[a]) > std::fabs(error[b]); });
+  std::vector<char> chosen(indices.size(), 0);
+  for (std::size_t k = 0; k < count / 2; ++k) chosen[by_error[k]] = 1;
+  std::vector<std::size_t> rest;
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    if (!chosen[k]) rest.push_back(k);
+  }
+  for (std::size_t k : spread_rows(rest.size(), count - count / 2)) chosen[rest[k]] = 1;
+  std::vector<std::size_t> rows;
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    if (chosen[k]) rows.push_back(indices[k]);
+  }
+  return rows;
+}
+
+void Engine::note_best() {
+  if (fine_.sse() < best_sse_) {
+    best_sse_ = fine_.sse();
+    best_ = fine_.blocks();
+    trace_.push_back({seconds_since(start_), best_sse_ / double(fine_.rows())});
+    progress(false);
+  }
+}
+
+void Engine::progress(bool force) {
+  double elapsed = seconds_since(start_);
+  if (!options_.log || (!force && elapsed - last_progress_ < tuning_.progress_seconds)) return;
+  last_progress_ = elapsed;
+  options_.log("search",
+               format_text("best mse %.3e on %.0f rows, %.0f moves (%.0f/s), %.2fM block-rows/s, %.2fs",
+                           best_sse_ / double(fine_.rows()), double(fine_.rows()), double(stats_.moves),
+                           double(stats_.moves) / std::max(elapsed, 1e-9),
+                           double(block_rows()) / std::max(elapsed, 1e-9) / 1e6, elapsed));
+}
+
+// Local steps while they help; then one wide step; then repairs even where the pairing looked
+// sure; then give up to annealing.
+bool Engine::descend() {
+  bool improved = false;
+  std::size_t window = tuning_.local_window;
+  const std::size_t n = fine_.positions();
+  while (!exact_on_subset() && !should_stop()) {
+    check_invariants();
+    if (descent_step(window, repairs_)) {
+      ++stats_.steps;
+      improved = true;
+      window = tuning_.local_window;
+    } else if (window < n) {
+      window = n;  // nothing nearby: look at moves of any distance
+    } else if (!repairs_ && options_.repair_pairs) {
+      repairs_ = true;  // the pairing looked sure, but the data disagree
+    } else {
+      break;
+    }
+  }
+  end_epoch();
+  return improved;
+}
+
+bool Engine::descent_step(std::size_t window, bool repairs) {
+  const std::vector<Block> blocks = screen_.blocks();  // ahead of fine_ during an epoch
+  if (window >= blocks.size()) ++stats_.wide_steps;
+  const std::vector<Candidate> candidates = predict_moves(blocks, window, repairs);
+  if (candidates.empty()) return false;
+  return screen_candidates(blocks, candidates, window);
+}
+
+// A step taken on the table's rows only: the subset rows are evaluated once for a few steps.
+void Engine::take_on_screen(const std::vector<Block>& blocks, std::size_t from) {
+  if (epoch_steps_ == 0) {
+    epoch_start_ = fine_.blocks();
+    epoch_start_sse_ = fine_.sse();
+    epoch_from_ = from;
+  }
+  screen_.set(blocks, from);
+  epoch_from_ = std::min(epoch_from_, from);
+  if (++epoch_steps_ >= tuning_.epoch_steps || screen_.mse() <= tolerance_) end_epoch();
+}
+
+// Brings the subset rows up to the screen's assembly. If that made them worse (the table's rows
+// mislead more often far from the answer), the epoch is undone and the next few steps are
+// confirmed on all subset rows.
+bool Engine::end_epoch() {
+  if (epoch_steps_ == 0) return false;
+  epoch_steps_ = 0;
+  fine_.set(screen_.blocks(), epoch_from_);
+  const bool better = fine_.sse() < epoch_start_sse_;
+  if (!better) {
+    ++stats_.epochs_undone;
+    fine_.set(epoch_start_, epoch_from_);
+    confirm_steps_ = tuning_.epoch_pause;
+  }
+  refresh_screen();
+  return better;
+}
+
+// The proof on every data row. The subset rows are not run again when the assembly is the one
+// they hold.
+Fit Engine::fit_all_rows(const Assembly& assembly) {
+  if (assembly.blocks == fine_.blocks()) {
+    return fit_outputs(network_outputs(net_, assembly, data_, pool_, fine_.row_indices(), fine_.outputs()),
+                       data_);
+  }
+  return fit_outputs(network_outputs(net_, assembly, data_, pool_), data_);
+}
+
+SearchResult Engine::run(const std::vector<Assembly>& starts) {
+  HUMPTY_ASSERT(!starts.empty());
+  SearchResult result;
+  std::size_t repaired = 0;
+  double best_start = std::numeric_limits<double>::infinity();
+  for (const Assembly& start : starts) {
+    // A start that contradicts a pair the pairing score is sure of starts with it repaired:
+    // with the order unknown, the data cannot yet tell a wrong pair from a misplaced right one.
+    // The search can still undo the repair if the data disagree.
+    std::vector<Block> blocks = with_sure_pairs(start.blocks);
+    repaired += blocks != start.blocks;
+    // Starts are compared on the screen's rows (spread evenly until a first commit); only the
+    // chosen one is run on all subset rows.
+    screen_.set(blocks);
+    if (screen_.sse() < best_start) {
+      best_start = screen_.sse();
+      best_ = blocks;
+    }
+  }
+  if (repaired > 0 && options_.log) {
+    options_.log(
+        "search",
+        format_text("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
+  }
+  commit(best_, 0);
+  if (options_.log) {
+    options_.log("search", format_text("start: mse %.6g on %.0f rows (%.0f starts), threads %.0f",
+                                       best_sse_ / double(fine_.rows()), double(fine_.rows()),
+                                       double(starts.size()), double(pool_.size())));
+  }
+  std::size_t rounds_without_best = 0;
+  while (true) {
+    double before = best_sse_;
+    descend();
+    if (exact_on_subset()) {
+      // The subset says exact; all rows must agree before the search stops.
+      result.assembly = {fine_.blocks(), puzzle_.last_piece};
+      result.fit = fit_all_rows(result.assembly);
+      if (result.fit.exact()) {
+        confirmed_exact_ = true;
+        stopped_ = StopReason::exact;
+        break;
+      }
+      unconfirmed_ = true;
+    }
+    if (should_stop()) break;
+    if (best_sse_ < before) {
+      rounds_without_best = 0;
+    } else if ((options_.time_limit <= 0 && ++rounds_without_best >= tuning_.stuck_rounds) || unconfirmed_) {
+      // Without a time limit the search stops once rounds stop paying; with one, it uses it.
+      stopped_ = StopReason::stuck;
+      break;
+    }
+    anneal();
+    if (should_stop()) break;
+  }
+  if (!confirmed_exact_) {
+    result.assembly = {best_, puzzle_.last_piece};
+    result.fit = fit_all_rows(result.assembly);
+  }
+  result.stopped = stopped_;
+  result.moves = stats_.moves;
+  result.block_rows = block_rows();
+  result.seconds = seconds_since(start_);
+  result.subset_rows = fine_.rows();
+  result.steps = stats_.steps;
+  result.wide_steps = stats_.wide_steps;
+  result.epochs_undone = stats_.epochs_undone;
+  result.predicted = stats_.predicted;
+  result.screened = stats_.screened;
+  result.screened_better = stats_.screened_better;
+  result.anneal_rounds = stats_.anneal_rounds;
+  result.anneal_proposed = stats_.anneal_proposed;
+  result.anneal_accepted = stats_.anneal_accepted;
+  result.trace = trace_;
+  progress(true);
+  return result;
+}
+
+}  // namespace humpty

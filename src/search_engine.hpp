@@ -1,0 +1,161 @@
+// search_engine.hpp - the data search's engine, one file per phase (as CaDiCaL keeps one per
+// solver phase):
+//
+//   search_engine.cpp  the step policy: starts, descent rounds, epochs, stopping, the proof
+//   search_table.cpp   the move table: first-order predictions of every move in a window
+//   search_screen.cpp  candidates: combined and single moves, screened exactly, one step taken
+//   search_anneal.cpp  annealing: random moves on a small row sample
+//   search_global.cpp  whole-assembly phases: the entry point, exhaustive search of tiny puzzles
+//
+// The search alternates two phases, both scored by the squared error against `pred` on a subset
+// of the rows:
+//
+// Descent. One backward pass gives, for every row, the sensitivity U_p = dy/dS_p of the output to
+// the residual stream S_p before each position. With it, one evaluation of a block b at position
+// p predicts, to first order, what inserting b there does to every output (U_p . f_b(S_p)) and
+// what replacing the block at p with it does (U_{p+1} . f_b(S_p)). From a table of those, the
+// effect of every insertion, swap and pairing repair in a window is predicted at once, and only
+// the most promising moves are evaluated exactly: first on the few rows the table used, then the
+// best on all subset rows. Several predicted improvements that touch disjoint positions are also
+// tried together. The table's rows are "telling" rows, half of them where the error is largest
+// now, as the error is concentrated in few rows. A local step fills the table on its first chunk
+// of rows for every move and on the rest only for a shortlist of the best, and takes its step on
+// the table's rows alone; every `epoch_steps` such steps are checked together on all subset rows
+// (and undone if they made them worse). A wide step (when nothing nearby helps) looks at moves of
+// any distance and every pair repair, some followed by moving a repaired block where the table
+// likes it best.
+//
+// Annealing. When no move in the whole neighbourhood improves, deterministic simulated annealing
+// (the project's seeded generator, a geometric temperature schedule) walks on a small row sample
+// with random moves of every kind, and descent resumes from the best point it found. Without a
+// time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
+#pragma once
+
+#include <chrono>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "assert.hpp"
+#include "evaluator.hpp"
+#include "humpty/solve.hpp"
+#include "moves.hpp"
+#include "network.hpp"
+#include "rng.hpp"
+
+namespace humpty {
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A predicted or measured change: one move, or a repair followed by moving the repaired block
+// elsewhere (a repaired block is seldom already in the right place: the search will have moved a
+// wrong pair to where it does least harm).
+struct Candidate {
+  Move moves[2];
+  std::size_t count = 1;
+  double estimate = 0;  // predicted change of the table rows' squared error
+
+  void apply(std::vector<Block>& blocks) const {
+    for (std::size_t k = 0; k < count; ++k) apply_move(blocks, moves[k]);
+  }
+  std::size_t first() const {
+    return count == 1 ? first_changed(moves[0]) : std::min(first_changed(moves[0]), first_changed(moves[1]));
+  }
+  std::size_t last() const {
+    return count == 1 ? last_changed(moves[0]) : std::max(last_changed(moves[0]), last_changed(moves[1]));
+  }
+};
+
+// What the phases did, reported at the end of a run (SearchResult).
+struct SearchStats {
+  std::uint64_t moves = 0;            // moves scored, any way
+  std::uint64_t steps = 0;            // descent steps that changed the assembly
+  std::uint64_t wide_steps = 0;       // descent steps over moves of any distance
+  std::uint64_t epochs_undone = 0;    // epochs the subset rejected
+  std::uint64_t predicted = 0;        // moves the table predicted
+  std::uint64_t screened = 0;         // moves evaluated exactly on the table's rows
+  std::uint64_t screened_better = 0;  // of those, real improvements
+  std::uint64_t anneal_rounds = 0;
+  std::uint64_t anneal_proposed = 0;
+  std::uint64_t anneal_accepted = 0;
+};
+
+class Engine {
+ public:
+  Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);
+  SearchResult run(const std::vector<Assembly>& starts);
+
+ private:
+  // search_engine.cpp: the step policy.
+  bool should_stop();
+  bool exact_on_subset() const { return fine_.mse() <= tolerance_; }
+  std::uint64_t block_rows() const { return fine_.block_rows() + screen_.block_rows() + walk_.block_rows(); }
+  void commit(const std::vector<Block>& blocks, std::size_t from);
+  void refresh_screen();
+  std::vector<std::size_t> telling_rows(std::size_t count) const;
+  void note_best();
+  void progress(bool force);
+  bool descend();
+  bool descent_step(std::size_t window, bool repairs);
+  void take_on_screen(const std::vector<Block>& blocks, std::size_t from);
+  bool end_epoch();
+  Fit fit_all_rows(const Assembly& assembly);
+  std::vector<Block> with_sure_pairs(std::vector<Block> blocks) const;
+  void check_invariants() const;
+
+  // search_table.cpp: the predicted candidates of one descent step, best first.
+  std::vector<Candidate> predict_moves(const std::vector<Block>& blocks, std::size_t window, bool repairs);
+
+  // search_screen.cpp: tries the candidates exactly and takes a step; false if none improves.
+  bool screen_candidates(const std::vector<Block>& blocks, const std::vector<Candidate>& candidates,
+                         std::size_t window);
+
+  // search_anneal.cpp.
+  void anneal();
+  Move random_move(std::size_t n, bool repairs);
+  Candidate random_change(std::size_t n, bool repairs);
+
+  friend class MoveTable;
+
+  const Puzzle& puzzle_;
+  const Dataset& data_;
+  SearchOptions options_;
+  const SearchTuning& tuning_;
+  ThreadPool pool_;
+  PackedPuzzle net_;
+  Evaluator fine_;    // the subset rows: the search's objective
+  Evaluator screen_;  // the first rows of the subset: prediction table and first checks
+  Evaluator walk_;    // a small sample for annealing
+  std::vector<Evaluator::Scratch> scratch_;
+  Rng rng_;
+  double tolerance_ = 0;
+  std::vector<std::vector<int>> rivals_;  // rivals_[inp piece]: its best-scoring out pieces
+  std::vector<int> sure_partner_;         // sure_partner_[inp piece]: its sure out piece, or -1
+  bool repairs_ = false;
+  std::vector<Block> best_;
+  double best_sse_ = std::numeric_limits<double>::infinity();
+  bool confirmed_exact_ = false;
+  bool unconfirmed_ = false;  // the subset looked exact but all rows did not
+  // An epoch: steps taken on the table's rows alone, checked on all subset rows at its end.
+  std::size_t epoch_steps_ = 0, epoch_from_ = 0;
+  std::vector<Block> epoch_start_;
+  double epoch_start_sse_ = 0;
+  std::size_t confirm_steps_ = 0;  // after an epoch that made the subset worse: steps to confirm
+  StopReason stopped_ = StopReason::stuck;
+  SearchStats stats_;
+  std::vector<TracePoint> trace_;
+  Clock::time_point start_ = Clock::now();
+  double last_progress_ = 0;
+};
+
+// `count` of the given rows, spread evenly over them.
+std::vector<std::size_t> sample_rows(const std::vector<std::size_t>& rows, std::size_t count);
+
+// One or two blocks: every assembly, the best kept (search_global.cpp).
+SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);
+
+}  // namespace humpty

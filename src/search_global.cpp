@@ -1,0 +1,56 @@
+// Whole-assembly phases of the search: the entry point, which checks its inputs and picks the
+// engine, and the exhaustive search of puzzles too small for the engine's moves. This is the
+// place for phases that look at the whole assembly at once (relaxations, portfolios of starts).
+#include <algorithm>
+
+#include "search_engine.hpp"
+
+namespace humpty {
+
+// One or two blocks: every assembly (at most 2 orders x 2 pairings), the best kept. The moves of
+// the search need three blocks to draw distinct positions from.
+SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options) {
+  const auto start = Clock::now();
+  std::vector<int> outs = puzzle.out_pieces;
+  std::sort(outs.begin(), outs.end());
+  SearchResult result;
+  bool first = true;
+  do {
+    std::vector<int> inps = puzzle.inp_pieces;
+    std::sort(inps.begin(), inps.end());
+    do {
+      Assembly assembly;
+      for (std::size_t b = 0; b < inps.size(); ++b) assembly.blocks.push_back({inps[b], outs[b]});
+      assembly.last = puzzle.last_piece;
+      const Fit fit = *evaluate(puzzle, assembly, data, options.threads);
+      ++result.moves;
+      result.block_rows += inps.size() * data.rows;
+      if (first || fit.mse_pred < result.fit.mse_pred) {
+        first = false;
+        result.assembly = assembly;
+        result.fit = fit;
+        result.trace.push_back({seconds_since(start), fit.mse_pred});
+      }
+    } while (std::next_permutation(inps.begin(), inps.end()));
+  } while (std::next_permutation(outs.begin(), outs.end()));
+  result.stopped = result.fit.exact() ? StopReason::exact : StopReason::stuck;
+  result.subset_rows = data.rows;
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, const std::vector<Assembly>& starts,
+                                     const SearchOptions& options) {
+  if (Status status = check_data(puzzle, data); !status) return status;
+  if (starts.empty()) return Status::failure("search_assembly needs at least one start");
+  for (std::size_t k = 0; k < starts.size(); ++k) {
+    if (Status status = check_assembly(puzzle, starts[k]); !status) {
+      return Status::failure("start " + std::to_string(k) + ": " + status.message());
+    }
+  }
+  if (puzzle.blocks() < 3) return exhaustive_search(puzzle, data, options);
+  Engine engine(puzzle, data, options);
+  return engine.run(starts);
+}
+
+}  // namespace humpty
