@@ -20,9 +20,9 @@ CACHE=$BUILD/hard
 mkdir -p "$CACHE"
 
 # Pulls one field from the report (one line of JSON): the first "key":value.
-field() { grep -o "\"$2\":[^,}]*" "$1" | head -1 | cut -d: -f2- | tr -d '"'; }
+field() { { grep -o "\"$2\":[^,}]*" "$1" || true; } | head -1 | cut -d: -f2- | tr -d '"'; }
 # A string field that may hold commas (the answer).
-text_field() { grep -o "\"$2\":\"[^\"]*\"" "$1" | head -1 | cut -d: -f2- | tr -d '"'; }
+text_field() { { grep -o "\"$2\":\"[^\"]*\"" "$1" || true; } | head -1 | cut -d: -f2- | tr -d '"'; }
 
 # Right pairs: how many (inp,out) pairs of answer $1 are in the true answer $2.
 right_pairs() {
@@ -49,7 +49,7 @@ fingerprints() {
   "$HUMPTY" inspect "$dir/puzzle.humpty" --json "$dir/inspect.json" > "$dir/inspect.txt"
   local chain score_pairs
   chain=$(text_field "$dir/inspect.json" answer)
-  score_pairs=$(grep -o '"inp":[0-9]*,"out":[0-9]*' "$dir/inspect.json" | sed 's/"inp"://; s/"out"://' | tr '\n' ',')
+  score_pairs=$({ grep -o '"inp":[0-9]*,"out":[0-9]*' "$dir/inspect.json" || true; } | sed 's/"inp"://; s/"out"://' | tr '\n' ',')
   awk -v t="$truth" -v chain="$chain" -v sp="$score_pairs" '
     # inspect.txt: "piece  shape  role  ||W||_F  ||b||" rows
     $3 == "out" { norm[$1] = $4 }
@@ -102,8 +102,9 @@ while read -r name args; do
       order_n=$((order_n + 1))
     fi
     proven=$(field "$report" proven)
-    seconds=$(grep -o '"search":{[^}]*' "$report" | grep -o '"seconds":[^,]*' | cut -d: -f2)
-    [ -z "$seconds" ] && seconds=0
+    # Time to exact: the search's, else the stages' (a chain order proven without search).
+    seconds=$({ grep -o '"search":{[^}]*' "$report" || true; } | { grep -o '"seconds":[^,]*' || true; } | cut -d: -f2)
+    [ -z "$seconds" ] && seconds=$({ grep -o '"seconds":{[^}]*' "$report" || true; } | grep -o '[0-9.e-]*' | awk '{ s += $1 } END { print s + 0 }')
     mse=$(field "$report" mse_pred)
     var=$(field "$report" pred_variance)
     answer=$(text_field "$report" answer)

@@ -12,11 +12,11 @@
 #include "humpty/format.hpp"
 #include "finite.hpp"
 #include "io.hpp"
+#include "names.hpp"
 #include "text.hpp"
 #include "pth.hpp"
 
 namespace humpty {
-namespace {
 
 // What is wrong with a feature name, or "": it must come back from the CSV that humpty writes
 // (no comma, quote or line break; not `pred` or `true`, which name other columns) and be UTF-8
@@ -49,6 +49,9 @@ Status check_feature_names(const Dataset& data, const std::string& path) {
   }
   return Status();
 }
+
+namespace {
+
 
 constexpr std::uint8_t kMagic[8] = {0x89, 'H', 'M', 'P', '\r', '\n', 0x1a, '\n'};
 constexpr std::uint32_t kVersion = 1;
@@ -391,46 +394,6 @@ Status write_pieces_directory(const std::string& directory, const std::vector<La
     }
   }
   return Status();
-}
-
-namespace {
-
-void append_float(std::string& out, float value) {
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, result.ptr);
-}
-
-void append_double(std::string& out, double value) {
-  char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, result.ptr);
-}
-
-}  // namespace
-
-Status write_csv(const std::string& path, const Dataset& data) {
-  if (Status status = check_feature_names(data, path); !status) return status;
-  std::string text;
-  text.reserve(data.rows * (data.features + 2) * 12 + 64);
-  for (std::size_t c = 0; c < data.features; ++c) {
-    text += c < data.feature_names.size() ? data.feature_names[c] : "x" + std::to_string(c);
-    text += ',';
-  }
-  text += data.has_truth() ? "pred,true\n" : "pred\n";
-  for (std::size_t r = 0; r < data.rows; ++r) {
-    for (std::size_t c = 0; c < data.features; ++c) {
-      append_float(text, data.x[r * data.features + c]);
-      text += ',';
-    }
-    append_double(text, data.pred[r]);
-    if (data.has_truth()) {
-      text += ',';
-      append_double(text, data.truth[r]);
-    }
-    text += '\n';
-  }
-  return write_file_atomic(path, text);
 }
 
 }  // namespace humpty

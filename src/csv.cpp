@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "humpty/format.hpp"
 #include "humpty/model.hpp"
 #include "io.hpp"
+#include "names.hpp"
 #include "text.hpp"
 #include "parallel.hpp"
 
@@ -226,6 +228,47 @@ Result<Dataset> read_csv(const std::string& path, int threads) {
   if (!bytes) return bytes.status();
   return parse_csv(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), path,
                    threads);
+}
+
+// The CSV writer, beside the reader whose input it must be.
+namespace {
+
+void append_float(std::string& out, float value) {
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
+}
+
+void append_double(std::string& out, double value) {
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
+}
+
+}  // namespace
+
+Status write_csv(const std::string& path, const Dataset& data) {
+  if (Status status = check_feature_names(data, path); !status) return status;
+  std::string text;
+  text.reserve(data.rows * (data.features + 2) * 12 + 64);
+  for (std::size_t c = 0; c < data.features; ++c) {
+    text += c < data.feature_names.size() ? data.feature_names[c] : "x" + std::to_string(c);
+    text += ',';
+  }
+  text += data.has_truth() ? "pred,true\n" : "pred\n";
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    for (std::size_t c = 0; c < data.features; ++c) {
+      append_float(text, data.x[r * data.features + c]);
+      text += ',';
+    }
+    append_double(text, data.pred[r]);
+    if (data.has_truth()) {
+      text += ',';
+      append_double(text, data.truth[r]);
+    }
+    text += '\n';
+  }
+  return write_file_atomic(path, text);
 }
 
 }  // namespace humpty

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "humpty/model.hpp"
-#include "humpty/solve.hpp"
+#include "humpty/fit.hpp"
 #include "kernels.hpp"
 #include "parallel.hpp"
 

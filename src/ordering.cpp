@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "humpty/solve.hpp"
+#include "network.hpp"
 #include "parallel.hpp"
 
 namespace humpty {
@@ -247,6 +248,10 @@ std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> bl
 
 ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks, int threads) {
   ThreadPool pool(threads);
+  return order_by_chain(puzzle, blocks, pool);
+}
+
+ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks, ThreadPool& pool) {
   const std::size_t n = blocks.size();
   Distances dist(n * n, 0);
   for (std::size_t a = 0; a < n; ++a) {
@@ -299,6 +304,59 @@ ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks
   }
   for (std::size_t p : path) chain.order.push_back(blocks[p]);
   return chain;
+}
+
+Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
+                                                int threads) {
+  ThreadPool pool(threads);
+  return order_by_update_norm(puzzle, data, std::move(blocks), pool);
+}
+
+Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
+                                                ThreadPool& pool) {
+  if (Status status = check_data(puzzle, data); !status) return status;
+  for (const Block& block : blocks) {
+    const auto n = int(puzzle.pieces.size());
+    if (block.inp < 0 || block.inp >= n || block.out < 0 || block.out >= n ||
+        puzzle.roles[std::size_t(block.inp)] != Role::inp || puzzle.roles[std::size_t(block.out)] != Role::out) {
+      return Status::failure("order_by_update_norm: block (" + std::to_string(block.inp) + ", " +
+                             std::to_string(block.out) + ") is not an inp and an out piece of the puzzle");
+    }
+  }
+  const std::size_t rows = std::min<std::size_t>(data.rows, 512), dim = puzzle.dim;
+  const std::size_t dim_padded = pad_to_panel(dim), hidden_padded = pad_to_panel(puzzle.hidden);
+  std::vector<double> size(blocks.size());
+  // Each block on its own: its sum does not depend on which thread computed it.
+  pool.run(blocks.size(), [&](std::size_t b, int) {
+    const PackedLinear inp = pack_linear(puzzle.pieces[std::size_t(blocks[b].inp)]);
+    const PackedLinear out = pack_linear(puzzle.pieces[std::size_t(blocks[b].out)]);
+    std::vector<float> stream(kChunkRows * dim_padded), hidden(kChunkRows * hidden_padded);
+    double sum = 0;
+    for (std::size_t first = 0; first < rows; first += kChunkRows) {
+      std::size_t count = std::min(kChunkRows, rows - first);
+      load_rows(data, first, count, dim_padded, stream.data());
+      run_block(inp, out, stream.data(), count, hidden.data());
+      for (std::size_t r = 0; r < count; ++r) {
+        // Four partial sums: one running sum would wait for each add in turn.
+        const float* x = data.x.data() + (first + r) * data.features;
+        const float* after = stream.data() + r * dim_padded;
+        double part[4] = {0, 0, 0, 0};
+        for (std::size_t k = 0; k < dim; ++k) {
+          double update = double(after[k]) - double(x[k]);
+          part[k % 4] += update * update;
+        }
+        sum += (part[0] + part[1]) + (part[2] + part[3]);
+      }
+    }
+    size[b] = sum;
+  });
+  std::vector<std::size_t> order(blocks.size());
+  for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
+  std::vector<Block> sorted;
+  for (std::size_t b : order) sorted.push_back(blocks[b]);
+  return sorted;
 }
 
 }  // namespace humpty

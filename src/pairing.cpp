@@ -46,6 +46,10 @@ std::vector<float> row_dots(const float* a, std::size_t a_count, const PackedLin
 
 Pairing pair_layers(const Puzzle& puzzle, int threads) {
   ThreadPool pool(threads);
+  return pair_layers(puzzle, pool);
+}
+
+Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
   const std::size_t n = puzzle.blocks(), d = puzzle.dim, h = puzzle.hidden;
   const std::size_t triangle = h * (h + 1) / 2;
   // trace(W_out W_in) = <W_out, W_in^T>, and ||W_out W_in||_F^2 = <W_out^T W_out, W_in W_in^T>:

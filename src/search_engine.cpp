@@ -44,7 +44,8 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
       data_(data),
       options_(options),
       tuning_(options_.tuning),
-      pool_(options.threads),
+      own_pool_(options.pool ? nullptr : std::make_unique<ThreadPool>(options.threads)),
+      pool_(options.pool ? *options.pool : *own_pool_),
       net_(pack_puzzle(puzzle)),
       fine_(net_, data, subset_rows(data, options), pool_),
       screen_(net_, data, sample_rows(subset_rows(data, options), options.tuning.screen_chunks * kChunkRows), pool_),
@@ -55,7 +56,7 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   screen_.keep_hidden();
   // Repairs look first at the outs that score best with each inp: the right partner is nearly
   // always among them even where the pairing score picked wrongly.
-  const Pairing own_pairing = options.pairing ? Pairing() : pair_layers(puzzle, options.threads);
+  const Pairing own_pairing = options.pairing ? Pairing() : pair_layers(puzzle, pool_);
   const Pairing& pairing = options.pairing ? *options.pairing : own_pairing;
   const std::size_t n = puzzle.blocks();
   rivals_.assign(puzzle.pieces.size(), {});

@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -125,7 +126,8 @@ class Engine {
   const Dataset& data_;
   SearchOptions options_;
   const SearchTuning& tuning_;
-  ThreadPool pool_;
+  std::unique_ptr<ThreadPool> own_pool_;  // when the options bring none
+  ThreadPool& pool_;
   PackedPuzzle net_;
   Evaluator fine_;    // the subset rows: the search's objective
   Evaluator screen_;  // the first rows of the subset: prediction table and first checks

@@ -22,7 +22,8 @@ SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const 
       Assembly assembly;
       for (std::size_t b = 0; b < inps.size(); ++b) assembly.blocks.push_back({inps[b], outs[b]});
       assembly.last = puzzle.last_piece;
-      const Fit fit = *evaluate(puzzle, assembly, data, options.threads);
+      const Fit fit = options.pool ? *evaluate(puzzle, assembly, data, *options.pool)
+                                   : *evaluate(puzzle, assembly, data, options.threads);
       ++result.moves;
       result.block_rows += inps.size() * data.rows;
       if (first || fit.mse_pred < result.fit.mse_pred) {

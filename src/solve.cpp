@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "network.hpp"
 #include "text.hpp"
@@ -34,54 +35,6 @@ std::string describe_fit(const Fit& fit) {
 
 }  // namespace
 
-Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
-                                                int threads) {
-  if (Status status = check_data(puzzle, data); !status) return status;
-  for (const Block& block : blocks) {
-    const auto n = int(puzzle.pieces.size());
-    if (block.inp < 0 || block.inp >= n || block.out < 0 || block.out >= n ||
-        puzzle.roles[std::size_t(block.inp)] != Role::inp || puzzle.roles[std::size_t(block.out)] != Role::out) {
-      return Status::failure("order_by_update_norm: block (" + std::to_string(block.inp) + ", " +
-                             std::to_string(block.out) + ") is not an inp and an out piece of the puzzle");
-    }
-  }
-  const std::size_t rows = std::min<std::size_t>(data.rows, 512), dim = puzzle.dim;
-  const std::size_t dim_padded = pad_to_panel(dim), hidden_padded = pad_to_panel(puzzle.hidden);
-  std::vector<double> size(blocks.size());
-  ThreadPool pool(threads);
-  // Each block on its own: its sum does not depend on which thread computed it.
-  pool.run(blocks.size(), [&](std::size_t b, int) {
-    const PackedLinear inp = pack_linear(puzzle.pieces[std::size_t(blocks[b].inp)]);
-    const PackedLinear out = pack_linear(puzzle.pieces[std::size_t(blocks[b].out)]);
-    std::vector<float> stream(kChunkRows * dim_padded), hidden(kChunkRows * hidden_padded);
-    double sum = 0;
-    for (std::size_t first = 0; first < rows; first += kChunkRows) {
-      std::size_t count = std::min(kChunkRows, rows - first);
-      load_rows(data, first, count, dim_padded, stream.data());
-      run_block(inp, out, stream.data(), count, hidden.data());
-      for (std::size_t r = 0; r < count; ++r) {
-        // Four partial sums: one running sum would wait for each add in turn.
-        const float* x = data.x.data() + (first + r) * data.features;
-        const float* after = stream.data() + r * dim_padded;
-        double part[4] = {0, 0, 0, 0};
-        for (std::size_t k = 0; k < dim; ++k) {
-          double update = double(after[k]) - double(x[k]);
-          part[k % 4] += update * update;
-        }
-        sum += (part[0] + part[1]) + (part[2] + part[3]);
-      }
-    }
-    size[b] = sum;
-  });
-  std::vector<std::size_t> order(blocks.size());
-  for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
-  std::vector<Block> sorted;
-  for (std::size_t b : order) sorted.push_back(blocks[b]);
-  return sorted;
-}
-
 Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const SolveOptions& options) {
   const Logger& log = options.search.log;
   auto say = [&](const char* stage, const std::string& message) {
@@ -98,7 +51,12 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
   report.has_data = data != nullptr;
   Stopwatch watch;
 
-  report.pairing = pair_layers(puzzle, options.search.threads);
+  // One pool for every phase: the caller's, or one made here (threads spin between rounds, so
+  // five pools would mean five sets of threads).
+  std::unique_ptr<ThreadPool> own_pool;
+  if (!options.search.pool) own_pool = std::make_unique<ThreadPool>(options.search.threads);
+  ThreadPool& pool = options.search.pool ? *options.search.pool : *own_pool;
+  report.pairing = pair_layers(puzzle, pool);
   report.seconds.emplace_back("pairing", watch.lap());
   const Pairing& pairing = report.pairing;
   say("pairing",
@@ -111,7 +69,7 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
 
   std::vector<Assembly> starts = options.starts;
   if (options.order != OrderMethod::search) {
-    report.chain = order_by_chain(puzzle, pairing.blocks, options.search.threads);
+    report.chain = order_by_chain(puzzle, pairing.blocks, pool);
     report.used_chain = true;
     report.seconds.emplace_back("chain", watch.lap());
     const ChainOrder& chain = report.chain;
@@ -123,7 +81,7 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     report.assembly = {chain.order, puzzle.last_piece};
   }
   if (data && options.order != OrderMethod::search) {
-    auto fit = evaluate(puzzle, report.assembly, *data, options.search.threads);
+    auto fit = evaluate(puzzle, report.assembly, *data, pool);
     if (!fit) return fit.status();
     report.fit = *fit;
     report.seconds.emplace_back("verify", watch.lap());
@@ -137,7 +95,7 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
       starts.push_back({by_norm, puzzle.last_piece});
       std::reverse(by_norm.begin(), by_norm.end());
       starts.push_back({by_norm, puzzle.last_piece});
-      auto by_update = order_by_update_norm(puzzle, *data, pairing.blocks, options.search.threads);
+      auto by_update = order_by_update_norm(puzzle, *data, pairing.blocks, pool);
       if (!by_update) return by_update.status();
       starts.push_back({std::move(*by_update), puzzle.last_piece});
       if (report.used_chain) {
@@ -149,6 +107,7 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     }
     SearchOptions search = options.search;
     search.pairing = &pairing;
+    search.pool = &pool;
     auto searched = search_assembly(puzzle, *data, starts, search);
     if (!searched) return searched.status();
     report.search = std::move(*searched);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "humpty/model.hpp"
-#include "humpty/solve.hpp"
+#include "humpty/fit.hpp"
 
 namespace humpty {
 

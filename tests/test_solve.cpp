@@ -71,3 +71,22 @@ TEST_CASE("a test that reads the published files must carry the [published] tag"
   CHECK_THROWS_WITH(test::published_puzzle(), Catch::Contains("is not tagged [published]"));
   CHECK_THROWS_WITH(test::puzzle_dir(), Catch::Contains("is not tagged [published]"));
 }
+
+TEST_CASE("solve: an embedding program's own pool runs every phase, with the same result", "[solve]") {
+  const humpty::GeneratedPuzzle& g = test::generated(12, 12, 24, 1000, 30, 6);
+  humpty::SolveOptions plain;
+  plain.search.threads = 2;
+  auto a = humpty::solve(g.puzzle, &g.data, plain);
+  humpty::ThreadPool pool(2);
+  humpty::SolveOptions shared = plain;
+  shared.search.pool = &pool;
+  auto b = humpty::solve(g.puzzle, &g.data, shared);
+  auto c = humpty::solve(g.puzzle, &g.data, shared);  // the pool is reusable
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(c.ok());
+  CHECK(a->sha256 == b->sha256);
+  CHECK(b->sha256 == c->sha256);
+  CHECK(a->search.moves == b->search.moves);
+  CHECK(a->fit.mse_pred == b->fit.mse_pred);
+}

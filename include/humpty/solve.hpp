@@ -12,30 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "humpty/fit.hpp"
 #include "humpty/model.hpp"
 #include "humpty/result.hpp"
+#include "humpty/thread_pool.hpp"
 
 namespace humpty {
-
-// Progress and findings, for a human: stage ("pairing", "order", "search", ...) and one line of
-// text. The library never prints; pass a logger to see what it does.
-using Logger = std::function<void(const std::string& stage, const std::string& message)>;
-
-// ---- Proof --------------------------------------------------------------------------------------
-
-// How well an assembly reproduces the data.
-struct Fit {
-  std::size_t rows = 0;
-  double mse_pred = 0;   // mean squared error against `pred`
-  double mse_true = -1;  // against `true`; -1 when the data has none
-  double max_error = 0;  // largest |output - pred|
-  double tolerance = 0;  // the MSE below which the output equals `pred` up to float rounding
-  bool exact() const { return mse_pred <= tolerance; }
-};
-
-// The MSE that float32 rounding alone can explain: 1e-10 times the mean square of `pred`.
-// A wrong assembly is many orders of magnitude above it.
-double rounding_tolerance(const Dataset& data);
 
 // Checks that the data fits the puzzle (one feature per stream value, one output). Errors say
 // what does not match, e.g. "data has 47 feature columns, the network's input width is 48".
@@ -44,6 +26,7 @@ Status check_data(const Puzzle& puzzle, const Dataset& data);
 // Runs the assembled network on every row (threads <= 0: all cores). Errors when the data does
 // not fit the puzzle (check_data) or the assembly is not one of its assemblies (check_assembly).
 Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, int threads = 0);
+Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, ThreadPool& pool);
 
 // ---- Pairing ------------------------------------------------------------------------------------
 
@@ -62,8 +45,9 @@ struct Pairing {
   static constexpr double kSureRatio = 1.5;
 };
 
-// threads <= 0: one per core; the result does not depend on it.
+// threads <= 0: one per core; the result does not depend on it. Or on a pool of the caller's.
 Pairing pair_layers(const Puzzle& puzzle, int threads = 0);
+Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool);
 
 // ---- Ordering without data ----------------------------------------------------------------------
 
@@ -80,6 +64,7 @@ struct ChainOrder {
 
 // threads <= 0: one per core; the result does not depend on it.
 ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks, int threads = 0);
+ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks, ThreadPool& pool);
 
 // The blocks sorted by ||W_out||_F ascending (ties by out piece index).
 std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> blocks);
@@ -90,6 +75,8 @@ std::vector<Block> order_by_out_norm(const Puzzle& puzzle, std::vector<Block> bl
 // depend on it.
 Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
                                                 int threads = 0);
+Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Dataset& data, std::vector<Block> blocks,
+                                                ThreadPool& pool);
 
 // ---- Ordering and pairing with data ------------------------------------------------------------
 
@@ -140,6 +127,7 @@ const char* stop_reason_name(StopReason reason);  // "exact", "time limit", "int
 struct SearchOptions {
   std::uint64_t seed = 0x5eed;              // the annealer's seed
   int threads = 0;                          // <= 0: all cores
+  ThreadPool* pool = nullptr;               // when set, every phase runs on it (threads is then unused)
   std::size_t rows = 0;                     // rows used to score moves; 0: min(all, 1024)
   double time_limit = 0;                    // seconds; 0: none
   bool repair_pairs = true;                 // also try moves that change the pairing

@@ -1,4 +1,5 @@
-// Proof: how closely an assembled network reproduces the data.
+// The proof: how closely an assembled network reproduces the data (the search scores with
+// evaluator.cpp; this runs an assembly once on every row).
 #include <algorithm>
 
 #include "humpty/solve.hpp"
@@ -27,9 +28,13 @@ Status check_data(const Puzzle& puzzle, const Dataset& data) {
 }
 
 Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, int threads) {
+  ThreadPool pool(threads);
+  return evaluate(puzzle, assembly, data, pool);
+}
+
+Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, ThreadPool& pool) {
   if (Status status = check_data(puzzle, data); !status) return status;
   if (Status status = check_assembly(puzzle, assembly); !status) return status;
-  ThreadPool pool(threads);
   return fit_outputs(network_outputs(pack_puzzle(puzzle), assembly, data, pool), data);
 }
 
