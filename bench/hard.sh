@@ -83,7 +83,10 @@ while read -r name args; do
   if [ ! -f "$dir/puzzle.humpty" ]; then
     echo "(training $name: $args)" >&2
     # shellcheck disable=SC2086
-    "$HUMPTY" generate -q -o "$dir" --force --threads "$THREADS" $args
+    if ! "$HUMPTY" generate -q -o "$dir" --force --threads "$THREADS" $args; then
+      printf '%-22s could not be trained (see the error above)\n' "$name"
+      continue
+    fi
   fi
   truth=$(head -1 "$dir/answer.txt")
   blocks=$(( ($(tr -cd , <<< "$truth" | wc -c) ) / 2 ))

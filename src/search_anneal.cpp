@@ -105,7 +105,7 @@ void Engine::anneal() {
     std::vector<std::vector<Block>> trial(4 * batch);
     std::vector<std::size_t> from(trial.size());
     for (std::size_t k = 0; k < trial.size(); ++k) {
-      Candidate change = random_change(n, repairs_);
+      Candidate change = random_change(n, repairs_ && !order_phase_);
       trial[k] = walk_.blocks();
       change.apply(trial[k]);
       from[k] = change.first();
@@ -133,7 +133,7 @@ void Engine::anneal() {
   for (std::size_t done = 0; done < proposals;) {
     if (should_stop()) return;
     for (std::size_t k = 0; k < batch; ++k) {
-      Candidate change = random_change(n, repairs_);
+      Candidate change = random_change(n, repairs_ && !order_phase_);
       trial[k] = walk_.blocks();
       change.apply(trial[k]);
       from[k] = change.first();

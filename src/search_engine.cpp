@@ -71,6 +71,7 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
     }
   }
   repairs_ = options.repair_pairs && pairing.sure < n;
+  order_phase_ = tuning_.order_first;
   sure_partner_.assign(puzzle.pieces.size(), -1);
   for (std::size_t i = 0; i < n; ++i) {
     if (pairing.is_sure[i]) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
@@ -167,21 +168,28 @@ void Engine::progress(bool force) {
                            double(block_rows()) / std::max(elapsed, 1e-9) / 1e6, elapsed));
 }
 
-// Local steps while they help; then one wide step; then repairs even where the pairing looked
-// sure; then give up to annealing.
+// Local steps while they help; then one wide step; then repairs (even where the pairing looked
+// sure); then give up to annealing. At first the order alone is searched: in a wrong order a wrong
+// pair can lower the error, so repairs tried while the order is still far off break right pairs
+// (given the right pairs, a search that repaired as it went ended with half of them, and from
+// them, ordering alone is exact in seconds). Once the order is stuck, repairs join the moves for
+// the rest of the search.
 bool Engine::descend() {
   bool improved = false;
   std::size_t window = tuning_.local_window;
   const std::size_t n = fine_.positions();
   while (!exact_on_subset() && !should_stop()) {
     check_invariants();
-    if (descent_step(window, repairs_)) {
+    if (descent_step(window, repairs_ && !order_phase_)) {
       ++stats_.steps;
       improved = true;
       window = tuning_.local_window;
     } else if (window < n) {
       window = n;  // nothing nearby: look at moves of any distance
+    } else if (order_phase_ && repairs_) {
+      order_phase_ = false;  // the order is stuck: the pairing is in question
     } else if (!repairs_ && options_.repair_pairs) {
+      order_phase_ = false;
       repairs_ = true;  // the pairing looked sure, but the data disagree
     } else {
       break;

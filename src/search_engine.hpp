@@ -138,6 +138,7 @@ class Engine {
   std::vector<std::vector<int>> rivals_;  // rivals_[inp piece]: its best-scoring out pieces
   std::vector<int> sure_partner_;         // sure_partner_[inp piece]: its sure out piece, or -1
   bool repairs_ = false;
+  bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;
   double best_sse_ = std::numeric_limits<double>::infinity();
   bool confirmed_exact_ = false;

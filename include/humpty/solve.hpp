@@ -88,6 +88,7 @@ struct SearchTuning {
   std::size_t screen_chunks = 3;    // chunks of 48 rows the prediction table uses
   std::size_t anneal_chunks = 4;    // chunks of 48 rows annealing scores on
   // Descent (search_table.cpp, search_screen.cpp).
+  bool order_first = true;                // repairs only when order moves (local and wide) find nothing
   std::size_t local_window = 4;           // positions a block may move in a local step
   std::size_t repair_rivals = 4;          // local repairs consider the best-scoring outs of each inp
   std::size_t shortlist_per_3_blocks = 10;  // moves predicted again on all table rows, per 3 blocks

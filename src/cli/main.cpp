@@ -171,6 +171,7 @@ struct Options {
   bool quiet = false;
   bool force = false;
   bool lr_given = false, weight_decay_given = false;
+  bool keep_pairs = false;
 };
 
 std::uint64_t parse_unsigned(const std::string& flag, const std::string& text) {
@@ -283,6 +284,8 @@ Options parse_options(int argc, char** argv, int first) {
       } else {
         throw UsageError{"--inputs must be normal, uniform or t3, got '" + name + "'"};
       }
+    } else if (arg == "--keep-pairs") {
+      options.keep_pairs = true;
     } else if (arg == "--zero-bias") {
       options.generate.zero_bias = true;
     } else if (arg == "--json") {
@@ -534,6 +537,7 @@ int command_solve(const Options& options) {
   solve_options.search.time_limit = options.time_limit;
   solve_options.search.stop = &g_interrupted;
   solve_options.search.log = log;
+  solve_options.search.repair_pairs = !options.keep_pairs;
   if (!options.start.empty()) {
     auto start = read_assembly(options.start, *puzzle);
     if (!start) return fail_input(start.message());
