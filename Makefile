@@ -125,7 +125,7 @@ sanitize:
 # The sanitized tests without the slow searches and the README's runs (for CI).
 sanitize-fast:
 	$(MAKE) SANITIZE=1 build-sanitize/humpty_tests build-sanitize/humpty
-	./build-sanitize/humpty_tests "~[hard]~[readme]"
+	./build-sanitize/humpty_tests "~[hard]~[readme]~[generate]~[report]"
 
 # The readers of untrusted bytes (.pth, .humpty, CSV, answers) under libFuzzer with ASan and
 # UBSan; checksums are not enforced in this build so that the fuzzer gets past them.

@@ -58,7 +58,14 @@ std::size_t ThreadPool::drain(const std::function<void(std::size_t, int)>& task,
                               int worker) {
   std::size_t done = 0;
   for (std::size_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < count; ++done) {
-    task(i, worker);
+    // An exception must not leave a worker thread (that ends the process): the first one is kept
+    // and thrown again by run() on the calling thread, once the round is over.
+    try {
+      task(i, worker);
+    } catch (...) {
+      std::lock_guard<std::mutex> guard(failure_mutex_);
+      if (!failure_) failure_ = std::current_exception();
+    }
   }
   return done;
 }
@@ -116,6 +123,13 @@ void ThreadPool::run(std::size_t count, const std::function<void(std::size_t, in
     lock.lock();
   }
   done_.wait(lock, [&] { return finished_ == count_; });
+  lock.unlock();
+  std::exception_ptr failure;
+  {
+    std::lock_guard<std::mutex> guard(failure_mutex_);
+    std::swap(failure, failure_);
+  }
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace humpty

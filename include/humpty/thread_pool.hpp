@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -24,6 +25,7 @@ class ThreadPool {
   int size() const { return int(workers_.size()) + 1; }
 
   // Runs task(index, worker) for every index in [0, count) and returns when all have finished.
+  // If tasks throw (std::bad_alloc), the first exception is thrown here once all have finished.
   // `worker` (0 <= worker < size()) only selects scratch memory; it never affects a result.
   void run(std::size_t count, const std::function<void(std::size_t, int)>& task);
 
@@ -46,6 +48,8 @@ class ThreadPool {
   std::atomic<std::size_t> latest_generation_{0};  // the same, for workers spinning without the lock
   std::atomic<bool> stopping_{false};              // changed under mutex_
   bool spin_ = true;  // spin before sleeping: only when every thread has a core of its own
+  std::mutex failure_mutex_;
+  std::exception_ptr failure_;  // the first exception a task threw in this round
 };
 
 }  // namespace humpty

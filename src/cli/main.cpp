@@ -172,6 +172,7 @@ struct Options {
   bool force = false;
   bool lr_given = false, weight_decay_given = false;
   bool keep_pairs = false;
+  SearchTuning tuning;
 };
 
 std::uint64_t parse_unsigned(const std::string& flag, const std::string& text) {
@@ -197,6 +198,69 @@ double parse_number(const std::string& flag, const std::string& text) {
     throw UsageError{flag + " needs a non-negative number, got '" + text + "'"};
   }
   return value;
+}
+
+// --tune NAME=VALUE: any field of SearchTuning (include/humpty/solve.hpp), for experiments.
+struct Tunable {
+  enum Kind { flag, count, real, weight } kind;
+  void* field;
+};
+
+void set_tunable(SearchTuning& tuning, const std::string& text) {
+  struct Named {
+    const char* name;
+    Tunable::Kind kind;
+    void* field;
+  };
+  const Named table[] = {
+      {"default_rows", Tunable::count, &tuning.default_rows},
+      {"screen_chunks", Tunable::count, &tuning.screen_chunks},
+      {"anneal_chunks", Tunable::count, &tuning.anneal_chunks},
+      {"order_first", Tunable::flag, &tuning.order_first},
+      {"local_window", Tunable::count, &tuning.local_window},
+      {"repair_rivals", Tunable::count, &tuning.repair_rivals},
+      {"shortlist_per_3_blocks", Tunable::count, &tuning.shortlist_per_3_blocks},
+      {"relocated_pairs_per_block", Tunable::count, &tuning.relocated_pairs_per_block},
+      {"screen_batch", Tunable::count, &tuning.screen_batch},
+      {"deep_screen", Tunable::count, &tuning.deep_screen},
+      {"confirm_batch", Tunable::count, &tuning.confirm_batch},
+      {"deep_confirm", Tunable::count, &tuning.deep_confirm},
+      {"epoch_steps", Tunable::count, &tuning.epoch_steps},
+      {"epoch_pause", Tunable::count, &tuning.epoch_pause},
+      {"stuck_rounds", Tunable::count, &tuning.stuck_rounds},
+      {"anneal_proposals", Tunable::count, &tuning.anneal_proposals},
+      {"anneal_batch", Tunable::count, &tuning.anneal_batch},
+      {"start_uphill_odds", Tunable::real, &tuning.start_uphill_odds},
+      {"cooling_span", Tunable::real, &tuning.cooling_span},
+      {"near_partner", Tunable::real, &tuning.near_partner},
+      {"near_distance", Tunable::count, &tuning.near_distance},
+      {"relocate_after_repair", Tunable::real, &tuning.relocate_after_repair},
+      {"weight_insert", Tunable::weight, &tuning.weight_insert},
+      {"weight_swap", Tunable::weight, &tuning.weight_swap},
+      {"weight_reverse", Tunable::weight, &tuning.weight_reverse},
+      {"weight_rotate_blocks", Tunable::weight, &tuning.weight_rotate_blocks},
+      {"weight_exchange_out", Tunable::weight, &tuning.weight_exchange_out},
+      {"weight_exchange_inp", Tunable::weight, &tuning.weight_exchange_inp},
+      {"weight_rotate_out", Tunable::weight, &tuning.weight_rotate_out},
+      {"progress_seconds", Tunable::real, &tuning.progress_seconds},
+  };
+  const std::size_t eq = text.find('=');
+  const std::string name = text.substr(0, eq), value = eq == std::string::npos ? "" : text.substr(eq + 1);
+  for (const Named& t : table) {
+    if (name != t.name) continue;
+    if (t.kind == Tunable::flag) {
+      if (value != "0" && value != "1") throw UsageError{"--tune " + name + " needs 0 or 1"};
+      *static_cast<bool*>(t.field) = value == "1";
+    } else if (t.kind == Tunable::real) {
+      *static_cast<double*>(t.field) = parse_number("--tune " + name, value);
+    } else if (t.kind == Tunable::count) {
+      *static_cast<std::size_t*>(t.field) = std::size_t(parse_unsigned("--tune " + name, value));
+    } else {
+      *static_cast<unsigned*>(t.field) = unsigned(parse_unsigned("--tune " + name, value));
+    }
+    return;
+  }
+  throw UsageError{"--tune: no tunable '" + name + "' (see SearchTuning in include/humpty/solve.hpp)"};
 }
 
 Options parse_options(int argc, char** argv, int first) {
@@ -284,6 +348,8 @@ Options parse_options(int argc, char** argv, int first) {
       } else {
         throw UsageError{"--inputs must be normal, uniform or t3, got '" + name + "'"};
       }
+    } else if (arg == "--tune") {
+      set_tunable(options.tuning, value());
     } else if (arg == "--keep-pairs") {
       options.keep_pairs = true;
     } else if (arg == "--zero-bias") {
@@ -538,6 +604,7 @@ int command_solve(const Options& options) {
   solve_options.search.stop = &g_interrupted;
   solve_options.search.log = log;
   solve_options.search.repair_pairs = !options.keep_pairs;
+  solve_options.search.tuning = options.tuning;
   if (!options.start.empty()) {
     auto start = read_assembly(options.start, *puzzle);
     if (!start) return fail_input(start.message());
