@@ -100,7 +100,7 @@ struct SearchTuning {
   std::size_t epoch_steps = 2;    // steps taken on the table's rows before a check on the subset
   std::size_t epoch_pause = 3;    // steps confirmed one by one after an epoch made things worse
   // Annealing (search_anneal.cpp).
-  std::size_t stuck_rounds = 8;         // rounds without a new best end a search without time limit
+  std::size_t stuck_rounds = 16;        // rounds without a new best end a search without time limit
   std::size_t anneal_proposals = 4000;  // proposals per round for 48 blocks (scaled with N, not below)
   std::size_t anneal_batch = 4;         // proposals drawn together and scored in parallel
   double start_uphill_odds = 4;         // a typical uphill step is accepted 1 time in this many at first
