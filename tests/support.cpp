@@ -148,6 +148,18 @@ humpty::Layer random_layer(std::size_t rows, std::size_t cols, std::uint64_t see
   return layer;
 }
 
+humpty::GenerateOptions options_for(std::size_t blocks, std::size_t dim, std::size_t hidden, std::size_t rows,
+                                    std::size_t epochs, std::uint64_t seed) {
+  humpty::GenerateOptions options;
+  options.blocks = blocks;
+  options.dim = dim;
+  options.hidden = hidden;
+  options.rows = rows;
+  options.epochs = epochs;
+  options.seed = seed;
+  return options;
+}
+
 const humpty::GeneratedPuzzle& generated(std::size_t blocks, std::size_t dim, std::size_t hidden,
                                          std::size_t rows, std::size_t epochs, std::uint64_t seed) {
   // Trained once per process and kept: several tests cut sub-puzzles from the same network.
@@ -156,14 +168,7 @@ const humpty::GeneratedPuzzle& generated(std::size_t blocks, std::size_t dim, st
                           "/" + std::to_string(rows) + "/" + std::to_string(epochs) + "/" + std::to_string(seed);
   auto found = cache.find(key);
   if (found != cache.end()) return found->second;
-  humpty::GenerateOptions options;
-  options.blocks = blocks;
-  options.dim = dim;
-  options.hidden = hidden;
-  options.rows = rows;
-  options.epochs = epochs;
-  options.seed = seed;
-  auto made = humpty::generate_puzzle(options);
+  auto made = humpty::generate_puzzle(options_for(blocks, dim, hidden, rows, epochs, seed));
   if (!made) throw std::runtime_error(made.message());
   return cache.emplace(key, std::move(*made)).first->second;
 }

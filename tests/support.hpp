@@ -39,6 +39,10 @@ humpty::StateDict linear_state_dict(std::uint64_t rows, std::uint64_t cols, std:
 // A layer with weights from a seeded generator, scaled by `scale`.
 humpty::Layer random_layer(std::size_t rows, std::size_t cols, std::uint64_t seed, float scale = 0.2f);
 
+// Generation options with these sizes (the rest default).
+humpty::GenerateOptions options_for(std::size_t blocks, std::size_t dim, std::size_t hidden, std::size_t rows,
+                                    std::size_t epochs, std::uint64_t seed);
+
 // A puzzle generated and trained by the library (cached per process, by its options).
 const humpty::GeneratedPuzzle& generated(std::size_t blocks, std::size_t dim, std::size_t hidden,
                                          std::size_t rows, std::size_t epochs, std::uint64_t seed);

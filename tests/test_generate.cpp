@@ -6,21 +6,7 @@
 #include "catch.hpp"
 #include "support.hpp"
 
-namespace {
-
-humpty::GenerateOptions options_for(std::size_t blocks, std::size_t dim, std::size_t hidden, std::size_t rows,
-                                    std::size_t epochs, std::uint64_t seed) {
-  humpty::GenerateOptions options;
-  options.blocks = blocks;
-  options.dim = dim;
-  options.hidden = hidden;
-  options.rows = rows;
-  options.epochs = epochs;
-  options.seed = seed;
-  return options;
-}
-
-}  // namespace
+using test::options_for;
 
 TEST_CASE("generate: a trained network, shuffled; the same seed gives the same puzzle for any threads",
           "[generate]") {
