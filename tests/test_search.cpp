@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <numeric>
 
 #include "catch.hpp"
@@ -141,4 +142,23 @@ TEST_CASE("the published search's trajectory is pinned", "[search][published]") 
   CHECK(report->sha256 == test::kPublishedSha256);
   CHECK(report->search.moves == 1836);
   CHECK(report->search.block_rows == 1159984);
+}
+
+TEST_CASE("a 24-block network with weak fingerprints is proven from the data, with no time limit", "[search]") {
+  // The demo's puzzle: 24 blocks of d=24, h=48, 40 epochs of Adam. The weights say little: the
+  // pairing score gets fewer than half of the pairs right and the bias path almost no neighbour.
+  const humpty::GeneratedPuzzle& g = test::generated(24, 24, 48, 4000, 40, 3);
+  const humpty::Pairing pairing = humpty::pair_layers(g.puzzle);
+  std::size_t right = 0;
+  for (const humpty::Block& block : pairing.blocks) {
+    right += std::count(g.answer.blocks.begin(), g.answer.blocks.end(), block) > 0;
+  }
+  CHECK(right < 12);
+  humpty::SolveOptions options;
+  options.order = humpty::OrderMethod::search;  // the data alone
+  auto report = humpty::solve(g.puzzle, &g.data, options);
+  REQUIRE(report.ok());
+  CHECK(report->search.stopped == humpty::StopReason::exact);
+  CHECK(report->fit.exact());
+  CHECK(report->sha256 == humpty::sha256_hex(humpty::format_answer(g.answer)));
 }
