@@ -1,5 +1,6 @@
 #include "parallel.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include <chrono>
@@ -32,6 +33,9 @@ int ThreadPool::hardware_threads() {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = hardware_threads();
+  // More threads than 4 per core only cost memory (each has a stack; under a memory limit glibc
+  // aborts a thread it cannot give thread-local storage), and results never depend on the count.
+  threads = std::min(threads, 4 * hardware_threads());
   spin_ = threads <= hardware_threads();  // a spinning thread must not take a core from a working one
   workers_.reserve(std::size_t(threads - 1));
   for (int w = 1; w < threads; ++w) {

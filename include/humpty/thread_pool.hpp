@@ -16,7 +16,8 @@ namespace humpty {
 
 class ThreadPool {
  public:
-  // threads <= 0 means one per core. The calling thread is one of them.
+  // threads <= 0 means one per core; at most 4 per core are started. The calling thread is one
+  // of them.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
