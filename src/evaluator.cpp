@@ -101,10 +101,13 @@ void Evaluator::set(const std::vector<Block>& blocks, std::size_t from) {
       float* hidden = keep ? hidden_at(p, c) + first * hp : s.hidden.data();
       run_block(net_.piece(blocks_[p].inp), net_.piece(blocks_[p].out), next, count, hidden);
     }
+    if (slices_per_task == kSlicesPerChunk) chunk_sse_[c] = chunk_error(c, stream_at(n, c));
   });
   // Each chunk's error summed as score() and try_candidate() sum it, whatever the tasks were: an
   // assembly set afresh and the same assembly adopted after a trial must have the same bits.
-  pool_.run(chunks_, [&](std::size_t c, int) { chunk_sse_[c] = chunk_error(c, stream_at(n, c)); });
+  if (slices_per_task != kSlicesPerChunk) {
+    pool_.run(chunks_, [&](std::size_t c, int) { chunk_sse_[c] = chunk_error(c, stream_at(n, c)); });
+  }
   hidden_valid_ = keep;
   block_rows_ += std::uint64_t(n - std::min(from, n)) * rows_;
   sse_ = 0;
