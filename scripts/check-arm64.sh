@@ -32,9 +32,11 @@ sha=$(sed -n 2p "$tmp/arm/answer.txt" | cut -d' ' -f2)
 run solve -q "$tmp/arm/puzzle.humpty" --expect-sha256 "$sha" >/dev/null
 echo "check-arm64: generated puzzle: same bytes as the native build, solved and proven (sha256 ${sha:0:16}...)"
 if [ -d "$PUZZLE/pieces" ]; then
-  run solve -q "$PUZZLE/pieces" --data "$PUZZLE/historical_data.csv" \
+  # Without data: the readers, the pairing and the path on arm64 (the data proof of the generated
+  # puzzle above already ran the kernels and the search there; under qemu they are slow).
+  run solve -q "$PUZZLE/pieces" \
     --expect-sha256 093be1cf2d24094db903cbc3e8d33d306ebca49c6accaa264e44b0b675e7d9c4 >/dev/null
-  echo "check-arm64: published puzzle: solved and proven"
+  echo "check-arm64: published puzzle: solved, the expected SHA-256"
 else
   echo "check-arm64: published puzzle not at $PUZZLE: skipped"
 fi
