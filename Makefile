@@ -32,8 +32,10 @@ BASE_FLAGS += -march=native
 endif
 ifeq ($(SANITIZE),1)
 # GCC warns falsely about maybe-uninitialized values inside sanitized libstdc++ code.
-BASE_FLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-maybe-uninitialized \
-  -DHUMPTY_ASSERTIONS
+BASE_FLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -DHUMPTY_ASSERTIONS
+ifeq ($(findstring clang,$(CXX)),)
+BASE_FLAGS += -Wno-maybe-uninitialized
+endif
 BUILD := build-sanitize
 endif
 ALL_CXXFLAGS := $(BASE_FLAGS) $(CXXFLAGS)
