@@ -54,6 +54,13 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
       rng_(options.seed),
       tolerance_(rounding_tolerance(data)) {
   screen_.keep_hidden();
+  {
+    double mean = 0, square = 0;
+    for (std::size_t row : fine_.row_indices()) mean += data.pred[row];
+    mean /= double(fine_.rows());
+    for (std::size_t row : fine_.row_indices()) square += (data.pred[row] - mean) * (data.pred[row] - mean);
+    pred_variance_ = square / double(fine_.rows());
+  }
   // Repairs look first at the outs that score best with each inp: the right partner is nearly
   // always among them even where the pairing score picked wrongly.
   const Pairing own_pairing = options.pairing ? Pairing() : pair_layers(puzzle, pool_);
@@ -276,7 +283,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
                                        best_sse_ / double(fine_.rows()), double(fine_.rows()),
                                        double(starts.size()), double(pool_.size())));
   }
-  std::size_t rounds_without_best = 0;
+  std::size_t rounds_without_best = 0, round = 0;
   while (true) {
     double before = best_sse_;
     descend();
@@ -299,7 +306,9 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
       stopped_ = StopReason::stuck;
       break;
     }
-    anneal();
+    // Rounds alternate between a relaxation (a new start from the soft order: it moves many
+    // blocks at once, but keeps the pairs) and annealing (which also repairs pairs).
+    if (tuning_.relax_every == 0 || round++ % tuning_.relax_every != 0 || !relax()) anneal();
     if (should_stop()) break;
   }
   if (!confirmed_exact_) {
@@ -320,6 +329,8 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   result.anneal_rounds = stats_.anneal_rounds;
   result.anneal_proposed = stats_.anneal_proposed;
   result.anneal_accepted = stats_.anneal_accepted;
+  result.relax_rounds = stats_.relax_rounds;
+  result.relax_steps = stats_.relax_steps;
   result.trace = trace_;
   progress(true);
   return result;

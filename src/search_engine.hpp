@@ -71,6 +71,17 @@ struct Candidate {
   }
 };
 
+// A soft order's schedule (search_relax.cpp): Adam steps on the depths, rows per step, the
+// Gaussian's width in slots from start to end (geometric), Adam's step size in slots.
+struct RelaxSchedule {
+  std::size_t steps = 400, batch = 64;
+  double sigma_start = 8, sigma_end = 0.3, rate = 0.3, rate_end = 0.3;
+};
+struct RelaxStats {
+  std::uint64_t steps = 0, block_rows = 0;
+  double loss = 0;  // the last batch's MSE in the soft network
+};
+
 // What the phases did, reported at the end of a run (SearchResult).
 struct SearchStats {
   std::uint64_t moves = 0;            // moves scored, any way
@@ -83,6 +94,8 @@ struct SearchStats {
   std::uint64_t anneal_rounds = 0;
   std::uint64_t anneal_proposed = 0;
   std::uint64_t anneal_accepted = 0;
+  std::uint64_t relax_rounds = 0;
+  std::uint64_t relax_steps = 0;
 };
 
 class Engine {
@@ -94,7 +107,9 @@ class Engine {
   // search_engine.cpp: the step policy.
   bool should_stop();
   bool exact_on_subset() const { return fine_.mse() <= tolerance_; }
-  std::uint64_t block_rows() const { return fine_.block_rows() + screen_.block_rows() + walk_.block_rows(); }
+  std::uint64_t block_rows() const {
+    return fine_.block_rows() + screen_.block_rows() + walk_.block_rows() + relax_stats_.block_rows;
+  }
   void commit(const std::vector<Block>& blocks, std::size_t from);
   void refresh_screen();
   std::vector<std::size_t> telling_rows(std::size_t count) const;
@@ -114,6 +129,9 @@ class Engine {
   // search_screen.cpp: tries the candidates exactly and takes a step; false if none improves.
   bool screen_candidates(const std::vector<Block>& blocks, const std::vector<Candidate>& candidates,
                          std::size_t window);
+
+  // search_relax.cpp: a soft order trained on the data, rounded; false when not worth a round.
+  bool relax();
 
   // search_anneal.cpp.
   void anneal();
@@ -135,6 +153,7 @@ class Engine {
   std::vector<Evaluator::Scratch> scratch_;
   Rng rng_;
   double tolerance_ = 0;
+  double pred_variance_ = 0;  // of the subset rows: relaxation is for the far-off
   std::vector<std::vector<int>> rivals_;  // rivals_[inp piece]: its best-scoring out pieces
   std::vector<int> sure_partner_;         // sure_partner_[inp piece]: its sure out piece, or -1
   bool repairs_ = false;
@@ -150,6 +169,7 @@ class Engine {
   std::size_t confirm_steps_ = 0;  // after an epoch that made the subset worse: steps to confirm
   StopReason stopped_ = StopReason::stuck;
   SearchStats stats_;
+  RelaxStats relax_stats_;
   std::vector<TracePoint> trace_;
   Clock::time_point start_ = Clock::now();
   double last_progress_ = 0;
@@ -157,6 +177,19 @@ class Engine {
 
 // `count` of the given rows, spread evenly over them.
 std::vector<std::size_t> sample_rows(const std::vector<std::size_t>& rows, std::size_t count);
+
+// The soft network's MSE against pred on the `batch` rows (search_relax.cpp), blocks b at depths
+// depth[b] in slots, Gaussians of width sigma; grad gets its gradient with respect to the depths.
+double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
+                       const std::vector<Block>& blocks, const std::vector<double>& depth, double sigma,
+                       ThreadPool& pool, std::vector<double>& grad, std::uint64_t& block_rows);
+
+// The blocks (pairs kept) in the order of depths trained in the soft network of
+// search_relax.cpp, starting from `start_depth` (one per block, in slots), batches drawn from
+// `rows` with `rng`.
+std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& rows,
+                               const std::vector<Block>& blocks, const std::vector<double>& start_depth,
+                               const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats);
 
 // One or two blocks: every assembly, the best kept (search_global.cpp).
 SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);

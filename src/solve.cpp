@@ -90,6 +90,15 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
   const bool need_search = options.order == OrderMethod::search ||
                            (options.order == OrderMethod::automatic && data && !report.fit.exact());
   if (need_search) {
+    // Given starts also come reordered by the out-bias path of their own pairs (both ways): the
+    // caller's pairs may be right while its order is not, and some networks' biases chain exactly.
+    const std::size_t given = starts.size();
+    for (std::size_t k = 0; k < given && k < 4; ++k) {
+      std::vector<Block> chain = order_by_chain(puzzle, starts[k].blocks, pool).order;
+      starts.push_back({chain, puzzle.last_piece});
+      std::reverse(chain.begin(), chain.end());
+      starts.push_back({chain, puzzle.last_piece});
+    }
     if (starts.empty()) {
       std::vector<Block> by_norm = order_by_out_norm(puzzle, pairing.blocks);
       starts.push_back({by_norm, puzzle.last_piece});

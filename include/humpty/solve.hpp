@@ -112,6 +112,19 @@ struct SearchTuning {
   // exchange out, exchange inp, rotate out (repairs).
   unsigned weight_insert = 35, weight_swap = 20, weight_reverse = 10, weight_rotate_blocks = 5;
   unsigned weight_exchange_out = 15, weight_exchange_inp = 10, weight_rotate_out = 5;
+  // Relaxation (search_relax.cpp): when a descent is stuck, a soft order trained on the data
+  // takes the place of annealing in some rounds. The first round starts from no order at all, later rounds from the best
+  // order with a narrower width. Widths in slots (positions), as fractions of N where so named.
+  bool relax = true;
+  std::size_t relax_every = 2;        // a relaxation every this many rounds, annealing in the others (0: never)
+  double relax_above = 1e-3;          // only while the best MSE / var(pred) is above this
+  std::size_t relax_steps = 400;      // Adam steps of the first round
+  std::size_t relax_batch = 64;       // rows per step
+  double relax_sigma_start = 0.125;   // first round's starting width, x N
+  double relax_sigma_again = 3;       // later rounds' starting width
+  double relax_sigma_end = 0.3;       // every round's final width
+  double relax_rate = 0.3;            // Adam's step size at first, in slots
+  double relax_rate_end = 0.3;        // and at the end (geometric in between)
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };
@@ -157,6 +170,8 @@ struct SearchResult {
   std::uint64_t anneal_rounds = 0;   // annealing rounds
   std::uint64_t anneal_proposed = 0; // annealing moves proposed
   std::uint64_t anneal_accepted = 0; // annealing moves accepted
+  std::uint64_t relax_rounds = 0;    // rounds of the soft order (relaxation)
+  std::uint64_t relax_steps = 0;     // its Adam steps in all
   std::uint64_t wide_steps = 0;      // descent steps that looked at moves of any distance
   std::uint64_t predicted = 0;       // moves whose effect the table predicted
   std::uint64_t screened = 0;        // moves evaluated exactly on the table's rows

@@ -242,6 +242,16 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"weight_exchange_out", Tunable::weight, &tuning.weight_exchange_out},
       {"weight_exchange_inp", Tunable::weight, &tuning.weight_exchange_inp},
       {"weight_rotate_out", Tunable::weight, &tuning.weight_rotate_out},
+      {"relax", Tunable::flag, &tuning.relax},
+      {"relax_every", Tunable::count, &tuning.relax_every},
+      {"relax_above", Tunable::real, &tuning.relax_above},
+      {"relax_steps", Tunable::count, &tuning.relax_steps},
+      {"relax_batch", Tunable::count, &tuning.relax_batch},
+      {"relax_sigma_start", Tunable::real, &tuning.relax_sigma_start},
+      {"relax_sigma_again", Tunable::real, &tuning.relax_sigma_again},
+      {"relax_sigma_end", Tunable::real, &tuning.relax_sigma_end},
+      {"relax_rate", Tunable::real, &tuning.relax_rate},
+      {"relax_rate_end", Tunable::real, &tuning.relax_rate_end},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
