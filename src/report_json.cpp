@@ -204,6 +204,8 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
     json.integer("epochs_undone", s.epochs_undone);
     json.integer("anneal_rounds", s.anneal_rounds);
     json.integer("anneal_accepted", s.anneal_accepted);
+    json.integer("relax_rounds", s.relax_rounds);
+    json.integer("relax_steps", s.relax_steps);
     json.number("block_rows", double(s.block_rows));
     json.open("best_mse", '[');
     for (const TracePoint& point : s.trace) {

@@ -283,7 +283,8 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
                                        best_sse_ / double(fine_.rows()), double(fine_.rows()),
                                        double(starts.size()), double(pool_.size())));
   }
-  std::size_t rounds_without_best = 0, round = 0;
+  std::size_t rounds_without_best = 0;
+  bool relaxed_last = false;
   while (true) {
     double before = best_sse_;
     descend();
@@ -306,9 +307,13 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
       stopped_ = StopReason::stuck;
       break;
     }
-    // Rounds alternate between a relaxation (a new start from the soft order: it moves many
-    // blocks at once, but keeps the pairs) and annealing (which also repairs pairs).
-    if (tuning_.relax_every == 0 || round++ % tuning_.relax_every != 0 || !relax()) anneal();
+    // A stuck round ends in a relaxation (a new start from the soft order: it moves many blocks
+    // at once, but keeps the pairs) or in annealing (which also repairs pairs): relaxations
+    // follow each other while the descent from them finds new bests, and otherwise alternate
+    // with annealing.
+    const bool relax_paid = relaxed_last && best_sse_ < before;
+    relaxed_last = (relax_paid || !relaxed_last) && relax();
+    if (!relaxed_last) anneal();
     if (should_stop()) break;
   }
   if (!confirmed_exact_) {

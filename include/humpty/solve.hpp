@@ -113,10 +113,10 @@ struct SearchTuning {
   unsigned weight_insert = 35, weight_swap = 20, weight_reverse = 10, weight_rotate_blocks = 5;
   unsigned weight_exchange_out = 15, weight_exchange_inp = 10, weight_rotate_out = 5;
   // Relaxation (search_relax.cpp): when a descent is stuck, a soft order trained on the data
-  // takes the place of annealing in some rounds. The first round starts from no order at all, later rounds from the best
+  // takes the place of annealing, for as long as the descent from it finds new bests, else in
+  // every other round. The first round starts from no order at all, later rounds from the best
   // order with a narrower width. Widths in slots (positions), as fractions of N where so named.
   bool relax = true;
-  std::size_t relax_every = 2;        // a relaxation every this many rounds, annealing in the others (0: never)
   double relax_above = 1e-3;          // only while the best MSE / var(pred) is above this
   std::size_t relax_steps = 400;      // Adam steps of the first round
   std::size_t relax_batch = 64;       // rows per step

@@ -243,7 +243,6 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"weight_exchange_inp", Tunable::weight, &tuning.weight_exchange_inp},
       {"weight_rotate_out", Tunable::weight, &tuning.weight_rotate_out},
       {"relax", Tunable::flag, &tuning.relax},
-      {"relax_every", Tunable::count, &tuning.relax_every},
       {"relax_above", Tunable::real, &tuning.relax_above},
       {"relax_steps", Tunable::count, &tuning.relax_steps},
       {"relax_batch", Tunable::count, &tuning.relax_batch},
