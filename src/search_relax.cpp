@@ -13,9 +13,10 @@
 // network trained 40 epochs with Adam (given its pairs): from a shuffled order to rank correlation
 // 0.86 and MSE/var 0.1, where the descent alone ends at 0.3.
 //
-// Cost: one evaluation of a block on a row per slot where its weight is above kWeightFloor, three
-// times (forward; backward through both layers). A wide sigma makes that nearly N^2 per row, so
-// the batches are small; as sigma narrows it falls towards ~6 sigma N.
+// Cost: per row, one block evaluation for every slot where the block's Gaussian is above
+// kWeightFloor of its peak (|k - t| < 2.45 sigma), five products in all (forward two; backward
+// the inp layer again, then both layers transposed). A wide sigma makes that nearly N^2 per row,
+// so the batches are small; as sigma narrows it falls towards ~5 sigma N.
 //
 // Determinism: the rows of a batch are cut into slices of a fixed size; each slice's gradient is
 // kept apart and the slices are summed in order, whatever thread computed them.
