@@ -284,7 +284,9 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
                                        double(starts.size()), double(pool_.size())));
   }
   std::size_t rounds_without_best = 0;
-  bool relaxed_last = false;
+  // A start this far off is not worth a descent: on 64 blocks the first descent took seconds to
+  // reach a basin the relaxation then had to leave anyway.
+  bool relaxed_last = best_sse_ > tuning_.relax_first_above * pred_variance_ * double(fine_.rows()) && relax();
   while (true) {
     double before = best_sse_;
     descend();

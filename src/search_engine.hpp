@@ -32,6 +32,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -71,11 +72,13 @@ struct Candidate {
   }
 };
 
-// A soft order's schedule (search_relax.cpp): Adam steps on the depths, rows per step, the
-// Gaussian's width in slots from start to end (geometric), Adam's step size in slots.
+// A soft order's schedule (search_relax.cpp): Adam steps on the depths, rows per step, each
+// block's Gaussian width in slots at the start and every block's at the end (geometric in
+// between), Adam's step size in slots.
 struct RelaxSchedule {
   std::size_t steps = 400, batch = 64;
-  double sigma_start = 8, sigma_end = 0.3, rate = 0.3, rate_end = 0.3;
+  std::vector<double> sigma_start;  // one per block
+  double sigma_end = 0.3, rate = 0.3;
 };
 struct RelaxStats {
   std::uint64_t steps = 0, block_rows = 0;
@@ -179,17 +182,19 @@ class Engine {
 std::vector<std::size_t> sample_rows(const std::vector<std::size_t>& rows, std::size_t count);
 
 // The soft network's MSE against pred on the `batch` rows (search_relax.cpp), blocks b at depths
-// depth[b] in slots, Gaussians of width sigma; grad gets its gradient with respect to the depths.
+// depth[b] in slots, Gaussians of width sigma[b]; grad gets its gradient with respect to the depths.
 double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
-                       const std::vector<Block>& blocks, const std::vector<double>& depth, double sigma,
-                       ThreadPool& pool, std::vector<double>& grad, std::uint64_t& block_rows);
+                       const std::vector<Block>& blocks, const std::vector<double>& depth,
+                       const std::vector<double>& sigma, ThreadPool& pool, std::vector<double>& grad,
+                       std::uint64_t& block_rows);
 
 // The blocks (pairs kept) in the order of depths trained in the soft network of
 // search_relax.cpp, starting from `start_depth` (one per block, in slots), batches drawn from
-// `rows` with `rng`.
+// `rows` with `rng`. Stops early (rounding the depths it has) once `stop` says so.
 std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& rows,
                                const std::vector<Block>& blocks, const std::vector<double>& start_depth,
-                               const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats);
+                               const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats,
+                               const std::function<bool()>& stop = nullptr);
 
 // One or two blocks: every assembly, the best kept (search_global.cpp).
 SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);

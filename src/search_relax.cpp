@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <numeric>
 
 #include "search_engine.hpp"
@@ -53,22 +54,25 @@ struct SliceScratch {
 }  // namespace
 
 double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
-                       const std::vector<Block>& blocks, const std::vector<double>& depth, double sigma,
-                       ThreadPool& pool, std::vector<double>& grad, std::uint64_t& block_rows) {
+                       const std::vector<Block>& blocks, const std::vector<double>& depth,
+                       const std::vector<double>& sigma, ThreadPool& pool, std::vector<double>& grad,
+                       std::uint64_t& block_rows) {
   const std::size_t n = blocks.size(), slots = n, dp = net.dim_padded, hp = net.hidden_padded;
-  HUMPTY_ASSERT(depth.size() == n && n > 0 && !batch.empty() && sigma > 0);
+  HUMPTY_ASSERT(depth.size() == n && sigma.size() == n && n > 0 && !batch.empty());
   // Each block's weights over the slots: a Gaussian around its depth cut where it falls below
   // kWeightFloor of its peak, normalised over the slots kept (softmax of -(k - t)^2 / 2 sigma^2),
   // so each block is applied once in all. shift = d log a_kb / d t_b, for the gradient.
   std::vector<double> weights(slots * n, 0.0), shift(slots * n, 0.0);
   for (std::size_t b = 0; b < n; ++b) {
+    const double width = sigma[b];
+    HUMPTY_ASSERT(width > 0);
     // The peak may fall between slots or outside them: the cut is relative to the nearest slot.
     const double nearest = std::clamp(std::round(depth[b]), 0.0, double(slots - 1)) - depth[b];
-    const double floor = kWeightFloor * std::exp(-nearest * nearest / (2 * sigma * sigma));
+    const double floor = kWeightFloor * std::exp(-nearest * nearest / (2 * width * width));
     double sum = 0, mean = 0;
     for (std::size_t k = 0; k < slots; ++k) {
       const double z = double(k) - depth[b];
-      const double w = std::exp(-z * z / (2 * sigma * sigma));
+      const double w = std::exp(-z * z / (2 * width * width));
       if (w < floor) continue;
       weights[k * n + b] = w;
       sum += w;
@@ -78,7 +82,7 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
       weights[k * n + b] /= sum;
       mean += weights[k * n + b] * (double(k) - depth[b]);
     }
-    for (std::size_t k = 0; k < slots; ++k) shift[k * n + b] = (double(k) - depth[b] - mean) / (sigma * sigma);
+    for (std::size_t k = 0; k < slots; ++k) shift[k * n + b] = (double(k) - depth[b] - mean) / (width * width);
   }
   std::vector<Active> active;
   std::vector<std::size_t> slot_begin(slots + 1);
@@ -175,17 +179,20 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
 
 std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& rows,
                                const std::vector<Block>& blocks, const std::vector<double>& start_depth,
-                               const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats) {
+                               const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats,
+                               const std::function<bool()>& stop) {
   const std::size_t n = blocks.size();
   HUMPTY_ASSERT(start_depth.size() == n && !rows.empty() && schedule.batch > 0);
-  std::vector<double> depth = start_depth, m(n, 0.0), v(n, 0.0), grad;
+  HUMPTY_ASSERT(schedule.sigma_start.size() == n);
+  std::vector<double> depth = start_depth, m(n, 0.0), v(n, 0.0), grad, sigma(n);
   std::vector<std::size_t> batch(std::min(schedule.batch, rows.size()));
   const double beta1 = 0.9, beta2 = 0.999;
   double power1 = 1, power2 = 1;
-  for (std::size_t step = 0; step < schedule.steps; ++step) {
+  for (std::size_t step = 0; step < schedule.steps && !(stop && stop()); ++step) {
     const double progress = schedule.steps > 1 ? double(step) / double(schedule.steps - 1) : 1.0;
-    const double sigma = schedule.sigma_start * std::pow(schedule.sigma_end / schedule.sigma_start, progress);
-    const double rate = schedule.rate * std::pow(schedule.rate_end / schedule.rate, progress);
+    for (std::size_t b = 0; b < n; ++b) {
+      sigma[b] = schedule.sigma_start[b] * std::pow(schedule.sigma_end / schedule.sigma_start[b], progress);
+    }
     for (std::size_t& row : batch) row = rows[rng.below(rows.size())];
     stats.loss = soft_order_loss(net, data, batch, blocks, depth, sigma, pool, grad, stats.block_rows);
     ++stats.steps;
@@ -195,7 +202,7 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
     for (std::size_t b = 0; b < n; ++b) {
       m[b] = beta1 * m[b] + (1 - beta1) * grad[b];
       v[b] = beta2 * v[b] + (1 - beta2) * grad[b] * grad[b];
-      const double step_size = rate * (m[b] / (1 - power1)) / (std::sqrt(v[b] / (1 - power2)) + 1e-12);
+      const double step_size = schedule.rate * (m[b] / (1 - power1)) / (std::sqrt(v[b] / (1 - power2)) + 1e-12);
       depth[b] = std::clamp(depth[b] - step_size, -1.0, double(n));
     }
   }
@@ -209,10 +216,6 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
   return ordered;
 }
 
-}  // namespace humpty
-
-namespace humpty {
-
 // A round of relaxation in place of annealing: the first from no order at all (every depth in
 // the middle, a little noise to break ties), later ones from the best order, narrower. The
 // rounded order becomes the current assembly even when it scores worse than the best: it is a
@@ -224,21 +227,26 @@ bool Engine::relax() {
   schedule.batch = tuning_.relax_batch;
   schedule.sigma_end = tuning_.relax_sigma_end;
   schedule.rate = tuning_.relax_rate;
-  schedule.rate_end = tuning_.relax_rate_end;
   std::vector<double> depth(n);
   if (stats_.relax_rounds == 0) {
     schedule.steps = tuning_.relax_steps;
-    schedule.sigma_start = std::max(tuning_.relax_sigma_start * double(n), schedule.sigma_end);
+    schedule.sigma_start.assign(n, std::max(tuning_.relax_sigma_start * double(n), schedule.sigma_end));
     for (double& t : depth) t = double(n - 1) / 2 + 0.01 * (rng_.uniform() - 0.5);
   } else {
     schedule.steps = tuning_.relax_steps / 2;
-    schedule.sigma_start = std::max(tuning_.relax_sigma_again, schedule.sigma_end);
+    schedule.sigma_start.assign(n, std::max(tuning_.relax_sigma_again, schedule.sigma_end));
+    // Some blocks, drawn afresh each round, start wide: a block only feels the slots under its
+    // Gaussian, so one far from its place cannot find it with a narrow one.
+    for (double& width : schedule.sigma_start) {
+      if (rng_.uniform() < tuning_.relax_free) width = std::max(tuning_.relax_sigma_start * double(n), width);
+    }
     for (std::size_t p = 0; p < n; ++p) depth[p] = double(p) + 0.01 * (rng_.uniform() - 0.5);
   }
   ++stats_.relax_rounds;
   const std::uint64_t steps_before = relax_stats_.steps;
   const std::vector<Block> ordered =
-      relax_order(net_, data_, fine_.row_indices(), best_, depth, schedule, rng_, pool_, relax_stats_);
+      relax_order(net_, data_, fine_.row_indices(), best_, depth, schedule, rng_, pool_, relax_stats_,
+                  [this] { return should_stop(); });
   stats_.relax_steps += relax_stats_.steps - steps_before;
   commit(ordered, 0);
   if (options_.log) {

@@ -34,7 +34,7 @@ TEST_CASE("the soft order's gradient matches finite differences", "[relax]") {
   humpty::Rng rng(7);
   std::vector<double> depth(blocks.size());
   for (std::size_t b = 0; b < blocks.size(); ++b) depth[b] = double(b) + 3 * (rng.uniform() - 0.5);
-  const double sigma = 1.7;
+  const std::vector<double> sigma(blocks.size(), 1.7);
   std::vector<double> grad, unused;
   std::uint64_t block_rows = 0;
   const double loss = humpty::soft_order_loss(net, g.data, batch, blocks, depth, sigma, pool, grad, block_rows);
@@ -72,11 +72,12 @@ TEST_CASE("the soft order's loss is the network's MSE when every block sits on i
   std::vector<double> grad;
   std::uint64_t block_rows = 0;
   const std::vector<std::size_t> batch = first_rows(64);
-  const double loss = humpty::soft_order_loss(net, g.data, batch, blocks, depth, 0.2, pool, grad, block_rows);
+  const std::vector<double> narrow(blocks.size(), 0.2);
+  const double loss = humpty::soft_order_loss(net, g.data, batch, blocks, depth, narrow, pool, grad, block_rows);
   CHECK(loss < 1e-10);
   depth.assign(blocks.size(), 0);
   for (std::size_t b = 0; b < blocks.size(); ++b) depth[b] = double(b);  // reversed
-  CHECK(humpty::soft_order_loss(net, g.data, batch, blocks, depth, 0.2, pool, grad, block_rows) > 1e-3);
+  CHECK(humpty::soft_order_loss(net, g.data, batch, blocks, depth, narrow, pool, grad, block_rows) > 1e-3);
 }
 
 TEST_CASE("relaxation keeps the pairs, is the same for 1 and 2 threads, and orders far better than a shuffle",
@@ -90,7 +91,7 @@ TEST_CASE("relaxation keeps the pairs, is the same for 1 and 2 threads, and orde
   std::vector<std::size_t> rows(1024);
   for (std::size_t k = 0; k < rows.size(); ++k) rows[k] = k;
   humpty::RelaxSchedule schedule;
-  schedule.sigma_start = 3;
+  schedule.sigma_start.assign(shuffled.size(), 3);
   std::vector<std::vector<humpty::Block>> results;
   for (int threads : {1, 2}) {
     humpty::ThreadPool pool(threads);

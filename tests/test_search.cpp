@@ -128,9 +128,9 @@ TEST_CASE("the search's trajectory is pinned, and the same for 1 and 2 threads",
     INFO("threads " << threads);
     CHECK(report->search.stopped == humpty::StopReason::exact);
     CHECK(report->sha256 == humpty::sha256_hex(humpty::format_answer(g.answer)));
-    CHECK(report->search.moves == 17203);
-    CHECK(report->search.block_rows == 10435584);
-    CHECK(report->search.steps == 94);
+    CHECK(report->search.moves == 15424);
+    CHECK(report->search.block_rows == 13665648);
+    CHECK(report->search.steps == 74);
   }
 }
 

@@ -118,13 +118,14 @@ struct SearchTuning {
   // order with a narrower width. Widths in slots (positions), as fractions of N where so named.
   bool relax = true;
   double relax_above = 1e-3;          // only while the best MSE / var(pred) is above this
-  std::size_t relax_steps = 400;      // Adam steps of the first round
+  double relax_first_above = 0.3;     // a start above this MSE / var(pred) is relaxed at once
+  std::size_t relax_steps = 400;      // Adam steps of the first round (later rounds: half)
   std::size_t relax_batch = 64;       // rows per step
   double relax_sigma_start = 0.125;   // first round's starting width, x N
   double relax_sigma_again = 3;       // later rounds' starting width
   double relax_sigma_end = 0.3;       // every round's final width
-  double relax_rate = 0.3;            // Adam's step size at first, in slots
-  double relax_rate_end = 0.3;        // and at the end (geometric in between)
+  double relax_free = 0.25;           // later rounds: each block's odds of starting wide
+  double relax_rate = 0.3;            // Adam's step size, in slots
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };

@@ -244,13 +244,14 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"weight_rotate_out", Tunable::weight, &tuning.weight_rotate_out},
       {"relax", Tunable::flag, &tuning.relax},
       {"relax_above", Tunable::real, &tuning.relax_above},
+      {"relax_first_above", Tunable::real, &tuning.relax_first_above},
       {"relax_steps", Tunable::count, &tuning.relax_steps},
       {"relax_batch", Tunable::count, &tuning.relax_batch},
       {"relax_sigma_start", Tunable::real, &tuning.relax_sigma_start},
       {"relax_sigma_again", Tunable::real, &tuning.relax_sigma_again},
       {"relax_sigma_end", Tunable::real, &tuning.relax_sigma_end},
       {"relax_rate", Tunable::real, &tuning.relax_rate},
-      {"relax_rate_end", Tunable::real, &tuning.relax_rate_end},
+      {"relax_free", Tunable::real, &tuning.relax_free},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
