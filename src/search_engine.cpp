@@ -311,9 +311,10 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     }
     // A stuck round ends in a relaxation (a new start from the soft order: it moves many blocks
     // at once, but keeps the pairs) or in annealing (which also repairs pairs): relaxations
-    // follow each other while the descent from them finds new bests, and otherwise alternate
-    // with annealing.
-    const bool relax_paid = relaxed_last && best_sse_ < before;
+    // follow each other while the descent from them lowers the best error by relax_gain or more,
+    // and otherwise alternate with annealing (a relaxation nearly always finds some new best:
+    // with wrong pairs, rounds of it that each gained a little left no time for the repairs).
+    const bool relax_paid = relaxed_last && best_sse_ < (1 - tuning_.relax_gain) * before;
     relaxed_last = (relax_paid || !relaxed_last) && relax();
     if (!relaxed_last) anneal();
     if (should_stop()) break;

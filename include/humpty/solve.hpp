@@ -118,6 +118,7 @@ struct SearchTuning {
   // order with a narrower width. Widths in slots (positions), as fractions of N where so named.
   bool relax = true;
   double relax_above = 1e-3;          // only while the best MSE / var(pred) is above this
+  double relax_gain = 0.1;            // a relaxation that gained this fraction of the error is repeated
   double relax_first_above = 0.3;     // a start above this MSE / var(pred) is relaxed at once
   std::size_t relax_steps = 400;      // Adam steps of the first round (later rounds: half)
   std::size_t relax_batch = 64;       // rows per step

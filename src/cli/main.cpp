@@ -245,6 +245,7 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax", Tunable::flag, &tuning.relax},
       {"relax_above", Tunable::real, &tuning.relax_above},
       {"relax_first_above", Tunable::real, &tuning.relax_first_above},
+      {"relax_gain", Tunable::real, &tuning.relax_gain},
       {"relax_steps", Tunable::count, &tuning.relax_steps},
       {"relax_batch", Tunable::count, &tuning.relax_batch},
       {"relax_sigma_start", Tunable::real, &tuning.relax_sigma_start},
