@@ -5,6 +5,7 @@
 //   search_table.cpp   the move table: first-order predictions of every move in a window
 //   search_screen.cpp  candidates: combined and single moves, screened exactly, one step taken
 //   search_anneal.cpp  annealing: random moves on a small row sample
+//   search_relax.cpp   relaxation: a soft order trained on the data by backpropagation, rounded
 //   search_global.cpp  whole-assembly phases: the entry point, exhaustive search of tiny puzzles
 //
 // The search alternates two phases, both scored by the squared error against `pred` on a subset
@@ -27,8 +28,13 @@
 //
 // Annealing. When no move in the whole neighbourhood improves, deterministic simulated annealing
 // (the project's seeded generator, a geometric temperature schedule) walks on a small row sample
-// with random moves of every kind, and descent resumes from the best point it found. Without a
-// time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
+// with random moves of every kind, and descent resumes from the best point it found.
+//
+// Relaxation. A start far from the answer, and a stuck descent while relaxing pays (else every
+// other round, in place of annealing), get a new start from a soft order: every block a real
+// depth, trained on the data in a network where each block is spread over the positions near its
+// depth, then sorted (search_relax.cpp). It moves many blocks at once and keeps the pairs.
+// Without a time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
 #pragma once
 
 #include <chrono>
