@@ -98,6 +98,14 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
     cost[k] = -score;
   }
   std::vector<std::size_t> chosen = hungarian_min_cost(cost, n);
+  // The table's noise level: at most n of its n^2 entries are right pairs, so its median is that
+  // of the wrong ones. A wrong pair's P is a product of two unrelated matrices, whose trace over
+  // ||P||_F is about a normal variate over sqrt(d): the median of |N(0, s)| is 0.6745 s.
+  if (n > 0) {
+    std::vector<double> sorted = pairing.table;
+    std::nth_element(sorted.begin(), sorted.begin() + std::ptrdiff_t(sorted.size() / 2), sorted.end());
+    pairing.noise = sorted[sorted.size() / 2] / 0.6745;
+  }
   pairing.worst_chosen = n > 0 ? pairing.table[chosen[0]] : 0;
   for (std::size_t i = 0; i < n; ++i) {
     double score = pairing.table[i * n + chosen[i]];
@@ -109,7 +117,14 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
       if (k != chosen[i]) rival = std::max(rival, pairing.table[i * n + k]);
       if (k != i) rival = std::max(rival, pairing.table[k * n + chosen[i]]);
     }
-    pairing.is_sure.push_back(score >= Pairing::kSureRatio * rival);
+    // The ratio alone is not enough: in a 64 x 64 table of chance scores (briefly trained
+    // networks) an entry 1.5 times its row and column comes up by chance (3.1 and 3.5 noise
+    // levels in two SGD nets of the hard suite), and a wrong sure pair costs the search dearly:
+    // b64-sgd-120 started from its own answer took 7 s instead of none. Beyond 4.5 noise levels
+    // a chance entry comes up in about one 64 x 64 table in 35; the right sure pairs of the
+    // suite's other nets lie at 3.1-40 (a fifth of them below 4.5 lose their sureness).
+    pairing.is_sure.push_back(score >= Pairing::kSureRatio * rival &&
+                              score >= Pairing::kSureNoise * pairing.noise);
     pairing.sure += pairing.is_sure.back();
     for (std::size_t o = 0; o < n; ++o) {
       if (o != chosen[i]) pairing.best_rejected = std::max(pairing.best_rejected, pairing.table[i * n + o]);

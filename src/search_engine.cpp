@@ -83,6 +83,20 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   for (std::size_t i = 0; i < n; ++i) {
     if (pairing.is_sure[i]) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
   }
+  table_index_.assign(puzzle.pieces.size(), 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    table_index_[std::size_t(puzzle.inp_pieces[i])] = i;
+    table_index_[std::size_t(puzzle.out_pieces[i])] = i;
+  }
+  // The logits' scale is the score's spread: the first temperature then weighs the score as a
+  // z-value, whatever the net's dim (chance scores scale as 1 / sqrt(dim)).
+  double mean = 0, square = 0;
+  for (double score : pairing.table) mean += score;
+  mean /= double(std::max<std::size_t>(pairing.table.size(), 1));
+  for (double score : pairing.table) square += (score - mean) * (score - mean);
+  const double spread = std::sqrt(square / double(std::max<std::size_t>(pairing.table.size(), 1)));
+  pair_logit_.assign(pairing.table.size(), 0.0);
+  for (std::size_t k = 0; k < pairing.table.size(); ++k) pair_logit_[k] = spread > 0 ? pairing.table[k] / spread : 0;
 }
 
 // The blocks with every pair the pairing score is sure of put right, inp positions kept.

@@ -165,6 +165,9 @@ class Engine {
   double pred_variance_ = 0;  // of the subset rows: relaxation is for the far-off
   std::vector<std::vector<int>> rivals_;  // rivals_[inp piece]: its best-scoring out pieces
   std::vector<int> sure_partner_;         // sure_partner_[inp piece]: its sure out piece, or -1
+  std::vector<double> pair_logit_;        // per inp piece x out piece (by table index): the
+                                          // pairing score over its spread, soft pairing's start
+  std::vector<std::size_t> table_index_;  // per piece: its row (inp) or column (out) in the table
   bool repairs_ = false;
   bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;
@@ -187,12 +190,33 @@ class Engine {
 // `count` of the given rows, spread evenly over them.
 std::vector<std::size_t> sample_rows(const std::vector<std::size_t>& rows, std::size_t count);
 
+// Soft pairing (search_relax.cpp): some blocks' out layers are mixtures of out pieces. Block b
+// with mix_of[b] = m >= 0 runs forward[m] (its transpose: transposed[m]) instead of its own out
+// piece; soft_order_loss fills the gradient with respect to each mixture's weights (dim x hidden,
+// row-major as the weights) and bias (dim).
+struct SoftOuts {
+  std::vector<int> mix_of;
+  std::vector<PackedLinear> forward, transposed;
+  std::vector<double> weight_grad, bias_grad;
+};
+
 // The soft network's MSE against pred on the `batch` rows (search_relax.cpp), blocks b at depths
 // depth[b] in slots, Gaussians of width sigma[b]; grad gets its gradient with respect to the depths.
 double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
                        const std::vector<Block>& blocks, const std::vector<double>& depth,
                        const std::vector<double>& sigma, ThreadPool& pool, std::vector<double>& grad,
-                       std::uint64_t& block_rows);
+                       std::uint64_t& block_rows, SoftOuts* soft = nullptr);
+
+// What a relaxation may re-pair: rows of the logits are `blocks` (indices into the relaxed
+// blocks), columns the out pieces `outs` they share; logits (rows x columns) start the soft
+// pairing, whose temperature falls geometrically over the steps. Adam's step size: rate.
+struct SoftPairing {
+  std::vector<std::size_t> blocks;
+  std::vector<int> outs;
+  std::vector<double> logits;
+  double temperature_start = 1, temperature_end = 0.05, rate = 0.1;
+  int iterations = 20;  // Sinkhorn normalisations per step
+};
 
 // The blocks (pairs kept) in the order of depths trained in the soft network of
 // search_relax.cpp, starting from `start_depth` (one per block, in slots), batches drawn from
@@ -200,7 +224,8 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
 std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& rows,
                                const std::vector<Block>& blocks, const std::vector<double>& start_depth,
                                const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats,
-                               const std::function<bool()>& stop = nullptr);
+                               const std::function<bool()>& stop = nullptr, const Puzzle* puzzle = nullptr,
+                               const SoftPairing* pairing = nullptr);
 
 // One or two blocks: every assembly, the best kept (search_global.cpp).
 SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);

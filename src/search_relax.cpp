@@ -26,7 +26,9 @@
 #include <functional>
 #include <numeric>
 
+#include "hungarian.hpp"
 #include "search_engine.hpp"
+#include "sinkhorn.hpp"
 #include "text.hpp"
 
 namespace humpty {
@@ -48,6 +50,9 @@ struct SliceScratch {
   std::vector<float> streams, hidden, output, adjoint, next_adjoint, grad_hidden;
   std::vector<double> weight_grad;  // dL/da per active entry
   std::vector<double> adjoint_sum;
+  std::vector<float> mix_weight_grad;   // soft pairing: per mixture, transposed (hidden x dim_padded)
+  std::vector<float> hidden_t;          // one block's a h^T (hidden x kRelaxSlice)
+  std::vector<double> mix_bias_grad;
   double loss = 0;
 };
 
@@ -56,9 +61,19 @@ struct SliceScratch {
 double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
                        const std::vector<Block>& blocks, const std::vector<double>& depth,
                        const std::vector<double>& sigma, ThreadPool& pool, std::vector<double>& grad,
-                       std::uint64_t& block_rows) {
+                       std::uint64_t& block_rows, SoftOuts* soft) {
   const std::size_t n = blocks.size(), slots = n, dp = net.dim_padded, hp = net.hidden_padded;
   HUMPTY_ASSERT(depth.size() == n && sigma.size() == n && n > 0 && !batch.empty());
+  HUMPTY_ASSERT(!soft || (soft->mix_of.size() == n && soft->forward.size() == soft->transposed.size()));
+  const std::size_t mixtures = soft ? soft->forward.size() : 0, d = net.dim, h_size = net.hidden;
+  // Block b's out layer: its own piece, or its mixture under soft pairing.
+  auto out_layer = [&](std::size_t b) -> const PackedLinear& {
+    return soft && soft->mix_of[b] >= 0 ? soft->forward[std::size_t(soft->mix_of[b])] : net.piece(blocks[b].out);
+  };
+  auto out_transposed = [&](std::size_t b) -> const PackedLinear& {
+    return soft && soft->mix_of[b] >= 0 ? soft->transposed[std::size_t(soft->mix_of[b])]
+                                        : net.piece_transposed(blocks[b].out);
+  };
   // Each block's weights over the slots: a Gaussian around its depth cut where it falls below
   // kWeightFloor of its peak, normalised over the slots kept (softmax of -(k - t)^2 / 2 sigma^2),
   // so each block is applied once in all. shift = d log a_kb / d t_b, for the gradient.
@@ -107,6 +122,9 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
     s.next_adjoint.resize(stream_size);
     s.grad_hidden.resize(hidden_size);
     s.weight_grad.assign(active.size(), 0.0);
+    s.mix_weight_grad.assign(mixtures * h_size * dp, 0.0f);
+    s.hidden_t.assign(h_size * kRelaxSlice, 0.0f);
+    s.mix_bias_grad.assign(mixtures * d, 0.0);
     load_rows(data, std::vector<std::size_t>(batch.begin() + long(first), batch.begin() + long(first + count)), dp,
               s.streams.data());
     // Forward: x_{k+1} = x_k + sum_b a_kb f_b(x_k).
@@ -120,7 +138,7 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
         float* f = s.output.data();
         linear_rows(net.piece(b.inp), x, dp, count, h, hp, Epilogue::relu);
         std::fill(f, f + count * dp, 0.0f);
-        sparse_add_rows(net.piece(b.out), h, hp, count, f, dp);
+        sparse_add_rows(out_layer(active[e].block), h, hp, count, f, dp);
         const float a = active[e].weight;
         for (std::size_t q = 0; q < count * dp; ++q) next[q] += a * f[q];
       }
@@ -144,18 +162,33 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
       for (std::size_t r = 0; r < count; ++r) {
         for (std::size_t q = 0; q < net.dim; ++q) s.adjoint_sum[q] += double(s.next_adjoint[r * dp + q]);
       }
+      // Soft pairing: the adjoints g_{k+1} as a layer whose outputs are x g (x: count values).
+      PackedLinear adjoint_layer;
+      if (mixtures > 0) adjoint_layer = pack_columns(s.next_adjoint.data(), count, d, dp);
       for (std::size_t e = slot_begin[k]; e < slot_begin[k + 1]; ++e) {
         const Block& b = blocks[active[e].block];
         float* h = s.hidden.data();
         float* v = s.grad_hidden.data();
         linear_rows(net.piece(b.inp), x, dp, count, h, hp, Epilogue::relu);
-        linear_rows(net.piece_transposed(b.out), s.next_adjoint.data(), dp, count, v, hp, Epilogue::store);
+        linear_rows(out_transposed(active[e].block), s.next_adjoint.data(), dp, count, v, hp, Epilogue::store);
         double sum = 0;
         for (std::size_t q = 0; q < count * hp; ++q) sum += double(v[q]) * double(h[q]);
-        const std::vector<float>& out_bias = net.piece(b.out).bias;
+        const std::vector<float>& out_bias = out_layer(active[e].block).bias;
         for (std::size_t q = 0; q < net.dim; ++q) sum += s.adjoint_sum[q] * double(out_bias[q]);
         s.weight_grad[e] = sum;
         const float a = active[e].weight;
+        if (mixtures > 0 && soft->mix_of[active[e].block] >= 0) {
+          // dL/dW of the mixture += a sum_rows g_{k+1} h^T, kept transposed (hidden x dim_padded):
+          // the rows of a h^T run through the slot's layer of adjoints on the sparse kernel (a
+          // loop of scalar updates took three quarters of the relaxation's time).
+          const std::size_t m = std::size_t(soft->mix_of[active[e].block]);
+          for (std::size_t r = 0; r < count; ++r) {
+            for (std::size_t u = 0; u < h_size; ++u) s.hidden_t[u * kRelaxSlice + r] = a * h[r * hp + u];
+          }
+          sparse_add_rows(adjoint_layer, s.hidden_t.data(), kRelaxSlice, h_size,
+                          s.mix_weight_grad.data() + m * h_size * dp, dp);
+          for (std::size_t q = 0; q < d; ++q) s.mix_bias_grad[m * d + q] += double(a) * s.adjoint_sum[q];
+        }
         for (std::size_t q = 0; q < count * hp; ++q) v[q] *= a;
         masked_add_rows(net.piece_transposed(b.inp), v, hp, h, hp, count, s.adjoint.data(), dp);
       }
@@ -173,6 +206,21 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
           scratch[slice].weight_grad[e] * weights[entry.slot * n + entry.block] * shift[entry.slot * n + entry.block];
     }
   }
+  if (mixtures > 0) {
+    soft->weight_grad.assign(mixtures * h_size * d, 0.0);
+    soft->bias_grad.assign(mixtures * d, 0.0);
+    for (std::size_t slice = 0; slice < slices; ++slice) {
+      const std::vector<float>& part = scratch[slice].mix_weight_grad;
+      for (std::size_t m = 0; m < mixtures; ++m) {
+        for (std::size_t q = 0; q < d; ++q) {
+          for (std::size_t u = 0; u < h_size; ++u) {
+            soft->weight_grad[(m * d + q) * h_size + u] += double(part[(m * h_size + u) * dp + q]);
+          }
+        }
+      }
+      for (std::size_t q = 0; q < soft->bias_grad.size(); ++q) soft->bias_grad[q] += scratch[slice].mix_bias_grad[q];
+    }
+  }
   block_rows += std::uint64_t(active.size()) * rows * 5 / 2;  // five products; a block is two
   return loss / double(rows);
 }
@@ -180,39 +228,120 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
 std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& rows,
                                const std::vector<Block>& blocks, const std::vector<double>& start_depth,
                                const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats,
-                               const std::function<bool()>& stop) {
+                               const std::function<bool()>& stop, const Puzzle* puzzle,
+                               const SoftPairing* pairing) {
   const std::size_t n = blocks.size();
   HUMPTY_ASSERT(start_depth.size() == n && !rows.empty() && schedule.batch > 0);
   HUMPTY_ASSERT(schedule.sigma_start.size() == n);
+  const std::size_t mixtures = pairing ? pairing->blocks.size() : 0;
+  HUMPTY_ASSERT(!pairing || (puzzle && pairing->outs.size() == mixtures && pairing->logits.size() == mixtures * mixtures));
   std::vector<double> depth = start_depth, m(n, 0.0), v(n, 0.0), grad, sigma(n);
   std::vector<std::size_t> batch(std::min(schedule.batch, rows.size()));
   const double beta1 = 0.9, beta2 = 0.999;
   double power1 = 1, power2 = 1;
+  auto adam = [&](double& param, double& first, double& second, double g, double rate) {
+    first = beta1 * first + (1 - beta1) * g;
+    second = beta2 * second + (1 - beta2) * g * g;
+    param -= rate * (first / (1 - power1)) / (std::sqrt(second / (1 - power2)) + 1e-12);
+  };
+  // Soft pairing: the logits Z (mixtures x outs), Q = Sinkhorn(Z / temperature), mixture k's out
+  // layer sum_o Q_ko W_o. Its gradient: dL/dQ_ko = <W_o, dL/dW_k> + <b_o, dL/db_k>.
+  SoftOuts soft;
+  Sinkhorn sinkhorn;
+  std::vector<double> logits = pairing ? pairing->logits : std::vector<double>(), logit_m(logits.size(), 0.0),
+                      logit_v(logits.size(), 0.0), grad_q(logits.size());
+  const std::size_t d = net.dim, h = net.hidden;
+  if (pairing) {
+    soft.mix_of.assign(n, -1);
+    for (std::size_t k = 0; k < mixtures; ++k) soft.mix_of[pairing->blocks[k]] = int(k);
+    soft.forward.resize(mixtures);
+    soft.transposed.resize(mixtures);
+  }
+  auto out_piece = [&](std::size_t o) -> const Layer& { return puzzle->pieces[std::size_t(pairing->outs[o])]; };
   for (std::size_t step = 0; step < schedule.steps && !(stop && stop()); ++step) {
     const double progress = schedule.steps > 1 ? double(step) / double(schedule.steps - 1) : 1.0;
     for (std::size_t b = 0; b < n; ++b) {
       sigma[b] = schedule.sigma_start[b] * std::pow(schedule.sigma_end / schedule.sigma_start[b], progress);
     }
+    if (pairing) {
+      const double temperature =
+          pairing->temperature_start * std::pow(pairing->temperature_end / pairing->temperature_start, progress);
+      const std::vector<double>& q = sinkhorn.forward(logits, mixtures, temperature, pairing->iterations);
+      pool.run(mixtures, [&](std::size_t k, int) {
+        Layer mixed{d, h, std::vector<float>(d * h, 0.0f), std::vector<float>(d, 0.0f)};
+        for (std::size_t o = 0; o < mixtures; ++o) {
+          const float weight = float(q[k * mixtures + o]);
+          if (weight < 1e-6f) continue;  // adds nothing visible in floats; most of Q once it is sharp
+          const Layer& w = out_piece(o);
+          std::size_t e = 0;
+          for (; e + 8 <= d * h; e += 8) {  // groups of 8, vectorised (see the gradient above)
+            float sum[8];
+            for (std::size_t j = 0; j < 8; ++j) sum[j] = mixed.weight[e + j] + weight * w.weight[e + j];
+            for (std::size_t j = 0; j < 8; ++j) mixed.weight[e + j] = sum[j];
+          }
+          for (; e < d * h; ++e) mixed.weight[e] += weight * w.weight[e];
+          for (std::size_t q_ = 0; q_ < d; ++q_) mixed.bias[q_] += weight * w.bias[q_];
+        }
+        soft.forward[k] = pack_linear(mixed);
+        soft.transposed[k] = pack_columns(mixed.weight.data(), d, h, h);
+      });
+    }
     for (std::size_t& row : batch) row = rows[rng.below(rows.size())];
-    stats.loss = soft_order_loss(net, data, batch, blocks, depth, sigma, pool, grad, stats.block_rows);
+    stats.loss = soft_order_loss(net, data, batch, blocks, depth, sigma, pool, grad, stats.block_rows,
+                                 pairing ? &soft : nullptr);
     ++stats.steps;
-    // Adam on the depths; a depth stays within a slot of the ends.
+    // Adam on the depths (a depth stays within a slot of the ends) and on the pairing's logits.
     power1 *= beta1;
     power2 *= beta2;
     for (std::size_t b = 0; b < n; ++b) {
-      m[b] = beta1 * m[b] + (1 - beta1) * grad[b];
-      v[b] = beta2 * v[b] + (1 - beta2) * grad[b] * grad[b];
-      const double step_size = schedule.rate * (m[b] / (1 - power1)) / (std::sqrt(v[b] / (1 - power2)) + 1e-12);
-      depth[b] = std::clamp(depth[b] - step_size, -1.0, double(n));
+      adam(depth[b], m[b], v[b], grad[b], schedule.rate);
+      depth[b] = std::clamp(depth[b], -1.0, double(n));
+    }
+    if (pairing) {
+      const std::vector<double>& q = sinkhorn.q();
+      pool.run(mixtures, [&](std::size_t k, int) {
+        std::vector<float> wg(soft.weight_grad.begin() + std::ptrdiff_t(k * h * d),
+                              soft.weight_grad.begin() + std::ptrdiff_t((k + 1) * h * d));
+        const double* bg = soft.bias_grad.data() + k * d;
+        for (std::size_t o = 0; o < mixtures; ++o) {
+          // Through Sinkhorn a logit's gradient is Q_ko times this: where Q_ko is below 1e-6 it
+          // moves nothing, and skipping it saves most of the cost once Q is sharp.
+          if (q[k * mixtures + o] < 1e-6) {
+            grad_q[k * mixtures + o] = 0;
+            continue;
+          }
+          const Layer& w = out_piece(o);  // d x h, row-major, as the gradient
+          float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+          std::size_t e = 0;
+          for (; e + 8 <= d * h; e += 8) {
+            for (std::size_t j = 0; j < 8; ++j) lane[j] += w.weight[e + j] * wg[e + j];
+          }
+          double sum = 0;
+          for (; e < d * h; ++e) sum += double(w.weight[e]) * double(wg[e]);
+          for (float part : lane) sum += double(part);
+          for (std::size_t q_ = 0; q_ < d; ++q_) sum += double(w.bias[q_]) * bg[q_];
+          grad_q[k * mixtures + o] = sum;
+        }
+      });
+      const std::vector<double> grad_logits = sinkhorn.backward(grad_q);
+      for (std::size_t e = 0; e < logits.size(); ++e) adam(logits[e], logit_m[e], logit_v[e], grad_logits[e], pairing->rate);
     }
   }
-  // Rounded: the blocks sorted by depth (ties keep their given order).
+  // Rounded: the pairs by the assignment that takes the most of Q, the blocks sorted by depth
+  // (ties keep their given order).
+  std::vector<Block> paired = blocks;
+  if (pairing && stats.steps > 0 && !sinkhorn.q().empty()) {
+    std::vector<double> cost(mixtures * mixtures);
+    for (std::size_t e = 0; e < cost.size(); ++e) cost[e] = -std::log(std::max(sinkhorn.q()[e], 1e-300));
+    const std::vector<std::size_t> column = hungarian_min_cost(cost, mixtures);
+    for (std::size_t k = 0; k < mixtures; ++k) paired[pairing->blocks[k]].out = pairing->outs[column[k]];
+  }
   std::vector<std::size_t> by_depth(n);
   std::iota(by_depth.begin(), by_depth.end(), std::size_t(0));
   std::stable_sort(by_depth.begin(), by_depth.end(), [&](std::size_t a, std::size_t b) { return depth[a] < depth[b]; });
   std::vector<Block> ordered;
   ordered.reserve(n);
-  for (std::size_t b : by_depth) ordered.push_back(blocks[b]);
+  for (std::size_t b : by_depth) ordered.push_back(paired[b]);
   return ordered;
 }
 
@@ -242,11 +371,31 @@ bool Engine::relax() {
     }
     for (std::size_t p = 0; p < n; ++p) depth[p] = double(p) + 0.01 * (rng_.uniform() - 0.5);
   }
+  // Soft pairing over the blocks whose pair is not sure, when repairs are allowed.
+  SoftPairing pairing;
+  if (tuning_.relax_pairs && repairs_) {
+    for (std::size_t b = 0; b < n; ++b) {
+      if (sure_partner_[std::size_t(best_[b].inp)] >= 0) continue;
+      pairing.blocks.push_back(b);
+      pairing.outs.push_back(best_[b].out);
+    }
+    const std::size_t count = pairing.blocks.size(), table = puzzle_.blocks();
+    pairing.logits.resize(count * count);
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::size_t row = table_index_[std::size_t(best_[pairing.blocks[k]].inp)];
+      for (std::size_t o = 0; o < count; ++o) {
+        pairing.logits[k * count + o] = pair_logit_[row * table + table_index_[std::size_t(pairing.outs[o])]] +
+                                        (o == k ? tuning_.relax_pair_keep : 0.0);
+      }
+    }
+    pairing.rate = tuning_.relax_pair_rate;
+    pairing.temperature_end = tuning_.relax_pair_cool;
+  }
   ++stats_.relax_rounds;
   const std::uint64_t steps_before = relax_stats_.steps;
   const std::vector<Block> ordered =
       relax_order(net_, data_, fine_.row_indices(), best_, depth, schedule, rng_, pool_, relax_stats_,
-                  [this] { return should_stop(); });
+                  [this] { return should_stop(); }, &puzzle_, pairing.blocks.size() > 1 ? &pairing : nullptr);
   stats_.relax_steps += relax_stats_.steps - steps_before;
   commit(ordered, 0);
   if (options_.log) {

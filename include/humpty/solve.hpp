@@ -39,10 +39,13 @@ struct Pairing {
   std::vector<double> table;   // N x N: table[i * N + o] = score of inp_pieces[i] with out_pieces[o]
   double worst_chosen = 0;     // the lowest score among the chosen pairs
   double best_rejected = 0;    // the highest score among all other pairs
+  double noise = 0;            // the table's chance level: a wrong pair's typical score / 0.6745
   std::vector<bool> is_sure;   // is_sure[i]: blocks[i] scores at least kSureRatio times every
-                               // other score in its row and column of the table
+                               // other score in its row and column of the table, and at least
+                               // kSureNoise times the noise level
   std::size_t sure = 0;        // how many are sure
   static constexpr double kSureRatio = 1.5;
+  static constexpr double kSureNoise = 4.5;
 };
 
 // threads <= 0: one per core; the result does not depend on it. Or on a pool of the caller's.
@@ -127,6 +130,13 @@ struct SearchTuning {
   double relax_sigma_end = 0.3;       // every round's final width
   double relax_free = 0.25;           // later rounds: each block's odds of starting wide
   double relax_rate = 0.3;            // Adam's step size, in slots
+  // Soft pairing in the same network, where some pairs are not sure (and repairs allowed): each
+  // unsure inp's out layer a mixture of the unsure out pieces, Sinkhorn-normalised logits that
+  // start at the pairing score (over its spread) plus relax_pair_keep on the current pairs.
+  bool relax_pairs = true;
+  double relax_pair_keep = 0;         // the current pairs' head start, in units of the score's spread
+  double relax_pair_rate = 0.1;       // Adam's step size on the logits
+  double relax_pair_cool = 0.05;      // the temperature falls from 1 to this over a round
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };

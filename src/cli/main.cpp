@@ -253,6 +253,10 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax_sigma_end", Tunable::real, &tuning.relax_sigma_end},
       {"relax_rate", Tunable::real, &tuning.relax_rate},
       {"relax_free", Tunable::real, &tuning.relax_free},
+      {"relax_pairs", Tunable::flag, &tuning.relax_pairs},
+      {"relax_pair_keep", Tunable::real, &tuning.relax_pair_keep},
+      {"relax_pair_rate", Tunable::real, &tuning.relax_pair_rate},
+      {"relax_pair_cool", Tunable::real, &tuning.relax_pair_cool},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
