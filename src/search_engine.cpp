@@ -83,6 +83,8 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   for (std::size_t i = 0; i < n; ++i) {
     if (pairing.is_sure[i]) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
   }
+  score_partner_.assign(puzzle.pieces.size(), -1);
+  for (const Block& b : pairing.blocks) score_partner_[std::size_t(b.inp)] = b.out;
   table_index_.assign(puzzle.pieces.size(), 0);
   for (std::size_t i = 0; i < n; ++i) {
     table_index_[std::size_t(puzzle.inp_pieces[i])] = i;
@@ -291,6 +293,8 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
         "search",
         format_text("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
   }
+  own_pairs_ = std::all_of(best_.begin(), best_.end(),
+                           [&](const Block& b) { return score_partner_[std::size_t(b.inp)] == b.out; });
   commit(best_, 0);
   if (options_.log) {
     options_.log("search", format_text("start: mse %.6g on %.0f rows (%.0f starts), threads %.0f",

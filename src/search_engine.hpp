@@ -5,7 +5,7 @@
 //   search_table.cpp   the move table: first-order predictions of every move in a window
 //   search_screen.cpp  candidates: combined and single moves, screened exactly, one step taken
 //   search_anneal.cpp  annealing: random moves on a small row sample
-//   search_relax.cpp   relaxation: a soft order trained on the data by backpropagation, rounded
+//   search_relax.cpp   relaxation: a soft order (and soft pairing) trained on the data, rounded
 //   search_global.cpp  whole-assembly phases: the entry point, exhaustive search of tiny puzzles
 //
 // The search alternates two phases, both scored by the squared error against `pred` on a subset
@@ -33,7 +33,9 @@
 // Relaxation. A start far from the answer, and a stuck descent while relaxing pays (else every
 // other round, in place of annealing), get a new start from a soft order: every block a real
 // depth, trained on the data in a network where each block is spread over the positions near its
-// depth, then sorted (search_relax.cpp). It moves many blocks at once and keeps the pairs.
+// depth, then sorted (search_relax.cpp). It moves many blocks at once. Where some pairs are not
+// sure, each unsure inp's out layer is also a mixture of the unsure outs (Sinkhorn-normalised
+// weights, sinkhorn.cpp) trained with the depths, and the pairs are rounded by assignment.
 // Without a time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
 #pragma once
 
@@ -168,6 +170,8 @@ class Engine {
   std::vector<double> pair_logit_;        // per inp piece x out piece (by table index): the
                                           // pairing score over its spread, soft pairing's start
   std::vector<std::size_t> table_index_;  // per piece: its row (inp) or column (out) in the table
+  std::vector<int> score_partner_;        // score_partner_[inp piece]: the pairing score's out
+  bool own_pairs_ = true;  // the chosen start pairs as the pairing score does (nothing given)
   bool repairs_ = false;
   bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;

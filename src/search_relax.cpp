@@ -1,4 +1,5 @@
-// Relaxation: a global phase for the order, the blocks' pairs kept (overview in search_engine.hpp).
+// Relaxation: a global phase for the order, and for the pairs that are not sure (overview in
+// search_engine.hpp).
 //
 // Why: far from the answer the error landscape over orders is a maze of basins. On briefly
 // trained networks the descent from a shuffled order stalls at MSE/var ~0.3 with a rank
@@ -17,6 +18,14 @@
 // kWeightFloor of its peak (|k - t| < 2.45 sigma), five products in all (forward two; backward
 // the inp layer again, then both layers transposed). A wide sigma makes that nearly N^2 per row,
 // so the batches are small; as sigma narrows it falls towards ~5 sigma N.
+//
+// Soft pairing: where pairs are not sure, the unsure inps' out layers are mixtures sum_o Q_io W_o
+// of the unsure outs, Q = Sinkhorn(Z / temperature). Per step the mixtures are formed (M^2 d h),
+// each active entry of a mixture adds a h^T g to its weight gradient (one more product, on the
+// sparse kernel), and dL/dQ_io = <W_o, dL/dW_i> + <b_o, dL/db_i> (M^2 d h again); entries of Q
+// below 1e-6 are skipped in both. On b64-adamw-t3-40 (d 64, h 128) a round costs 1.8x one
+// without pairing. Measured on b32-adam-40, where the weight score has 7 of 32 pairs right: one
+// round puts every pair and the order right.
 //
 // Determinism: the rows of a batch are cut into slices of a fixed size; each slice's gradient is
 // kept apart and the slices are summed in order, whatever thread computed them.
@@ -371,9 +380,13 @@ bool Engine::relax() {
     }
     for (std::size_t p = 0; p < n; ++p) depth[p] = double(p) + 0.01 * (rng_.uniform() - 0.5);
   }
-  // Soft pairing over the blocks whose pair is not sure, when repairs are allowed.
+  // Soft pairing over the blocks whose pair is not sure, when repairs are allowed. Pairs a caller
+  // gave (a start whose pairs are not the score's) stay until the order alone is stuck, as in the
+  // descent: in a wrong order wrong pairs fit better, and given its right pairs and a shuffled
+  // order, a first round that re-paired kept only 50-56 of 64 (b64-adam-40). The score's own
+  // pairs are re-paired from the first round: b32-adam-40 (7 of 32 right) is then exact in one.
   SoftPairing pairing;
-  if (tuning_.relax_pairs && repairs_) {
+  if (tuning_.relax_pairs && repairs_ && (!order_phase_ || own_pairs_)) {
     for (std::size_t b = 0; b < n; ++b) {
       if (sure_partner_[std::size_t(best_[b].inp)] >= 0) continue;
       pairing.blocks.push_back(b);

@@ -132,9 +132,10 @@ struct SearchTuning {
   double relax_rate = 0.3;            // Adam's step size, in slots
   // Soft pairing in the same network, where some pairs are not sure (and repairs allowed): each
   // unsure inp's out layer a mixture of the unsure out pieces, Sinkhorn-normalised logits that
-  // start at the pairing score (over its spread) plus relax_pair_keep on the current pairs.
+  // start at the pairing score (over its spread), in later rounds plus relax_pair_keep on the
+  // best assembly's pairs (later rounds also start from its order).
   bool relax_pairs = true;
-  double relax_pair_keep = 0;         // the current pairs' head start, in units of the score's spread
+  double relax_pair_keep = 1;         // the best pairs' head start, in units of the score's spread
   double relax_pair_rate = 0.1;       // Adam's step size on the logits
   double relax_pair_cool = 0.05;      // the temperature falls from 1 to this over a round
   // Reporting.
