@@ -105,6 +105,8 @@ void write_pairing(Json& json, const Puzzle& puzzle, const Pairing& pairing) {
   json.number("margin", pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY);
   json.integer("sure", pairing.sure);
   json.number("sure_ratio", Pairing::kSureRatio);
+  json.number("noise", pairing.noise);
+  json.number("sure_noise", Pairing::kSureNoise);
   json.open("pairs", '[');
   for (std::size_t i = 0; i < pairing.blocks.size(); ++i) {
     json.open(nullptr, '{');

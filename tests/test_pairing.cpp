@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "catch.hpp"
 #include "humpty/humpty.hpp"
 #include "support.hpp"
@@ -44,4 +46,37 @@ TEST_CASE("the published pairing has the documented margin", "[pairing][publishe
   CHECK(*std::max_element(pairing.scores.begin(), pairing.scores.end()) == Approx(3.23).margin(0.01));
   CHECK(pairing.best_rejected == Approx(0.58).margin(0.01));
   CHECK(pairing.sure == 48);
+}
+
+TEST_CASE("a pair is not sure by chance: unrelated layers give no sure pair", "[pairing]") {
+  // 64 inp and 64 out layers with independent random weights (a network that never left its
+  // initialisation): every score is chance. Some chosen pair stands 1.5x above its row and
+  // column in one of these tables (the ratio alone would call it sure; two SGD nets of the hard
+  // suite had such a pair, wrong); the noise level rule must refuse it.
+  const std::size_t n = 64, d = 24, h = 48;
+  bool ratio_outlier_seen = false;
+  for (std::uint64_t seed = 1; seed <= 40 && !ratio_outlier_seen; ++seed) {
+    std::vector<humpty::Layer> pieces;
+    for (std::size_t k = 0; k < n; ++k) {
+      pieces.push_back(test::random_layer(h, d, seed * 1000 + 2 * k));
+      pieces.push_back(test::random_layer(d, h, seed * 1000 + 2 * k + 1));
+    }
+    pieces.push_back(test::random_layer(1, d, seed));
+    auto puzzle = humpty::make_puzzle(std::move(pieces), "random");
+    REQUIRE(puzzle.ok());
+    const humpty::Pairing pairing = humpty::pair_layers(*puzzle);
+    CHECK(pairing.sure == 0);
+    CHECK(pairing.noise > 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t o = std::size_t(std::find(puzzle->out_pieces.begin(), puzzle->out_pieces.end(),
+                                                  pairing.blocks[i].out) - puzzle->out_pieces.begin());
+      double rival = 0;
+      for (std::size_t k = 0; k < n; ++k) {
+        if (k != o) rival = std::max(rival, pairing.table[i * n + k]);
+        if (k != i) rival = std::max(rival, pairing.table[k * n + o]);
+      }
+      ratio_outlier_seen |= pairing.table[i * n + o] >= humpty::Pairing::kSureRatio * rival;
+    }
+  }
+  CHECK(ratio_outlier_seen);
 }
