@@ -403,6 +403,21 @@ bool Engine::relax() {
     }
     pairing.rate = tuning_.relax_pair_rate;
     pairing.temperature_end = tuning_.relax_pair_cool;
+    // Memory: per mixture a dense out layer packed both ways, its gradient in doubles, and one
+    // float gradient per slice of rows; the Sinkhorn tape keeps 2 x iterations matrices. On the
+    // hard suite's nets that is a few megabytes; a 200-block net with d 512 and h 2048 would
+    // need gigabytes, and then the pairs are left to the descent rather than the machine swapping.
+    const double layer = double(count) * double(puzzle_.dim) * double(puzzle_.hidden);
+    const double slices = double((tuning_.relax_batch + kRelaxSlice - 1) / kRelaxSlice);
+    const double bytes = layer * (4 * (2 + slices) + 8) + 8.0 * 2 * pairing.iterations * double(count * count);
+    if (bytes > tuning_.relax_pair_megabytes * 1048576.0) {
+      if (options_.log && !pairing_too_big_) {
+        options_.log("search", format_text("soft pairing skipped: it would need %.1f MB (relax_pair_megabytes %g)",
+                                           bytes / 1048576.0, tuning_.relax_pair_megabytes));
+      }
+      pairing_too_big_ = true;
+      pairing = SoftPairing();
+    }
   }
   ++stats_.relax_rounds;
   const std::uint64_t steps_before = relax_stats_.steps;

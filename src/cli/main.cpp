@@ -257,6 +257,7 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax_pair_keep", Tunable::real, &tuning.relax_pair_keep},
       {"relax_pair_rate", Tunable::real, &tuning.relax_pair_rate},
       {"relax_pair_cool", Tunable::real, &tuning.relax_pair_cool},
+      {"relax_pair_megabytes", Tunable::real, &tuning.relax_pair_megabytes},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
