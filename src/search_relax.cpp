@@ -289,7 +289,7 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
             for (std::size_t j = 0; j < 8; ++j) mixed.weight[e + j] = sum[j];
           }
           for (; e < d * h; ++e) mixed.weight[e] += weight * w.weight[e];
-          for (std::size_t q_ = 0; q_ < d; ++q_) mixed.bias[q_] += weight * w.bias[q_];
+          for (std::size_t c = 0; c < d; ++c) mixed.bias[c] += weight * w.bias[c];
         }
         soft.forward[k] = pack_linear(mixed);
         soft.transposed[k] = pack_columns(mixed.weight.data(), d, h, h);
@@ -328,7 +328,7 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
           double sum = 0;
           for (; e < d * h; ++e) sum += double(w.weight[e]) * double(wg[e]);
           for (float part : lane) sum += double(part);
-          for (std::size_t q_ = 0; q_ < d; ++q_) sum += double(w.bias[q_]) * bg[q_];
+          for (std::size_t c = 0; c < d; ++c) sum += double(w.bias[c]) * bg[c];
           grad_q[k * mixtures + o] = sum;
         }
       });
