@@ -306,6 +306,11 @@ TEST_CASE("hostile: messages say what is wrong", "[hostile][cli]") {
   auto big = test::run_cli("verify " + dir + "/p.humpty --answer @" + dir + "/big.txt");
   CHECK(big.exit_code == 3);
   CHECK(big.err.find("larger than the limit of 16777216 bytes") != std::string::npos);
+  // A zero width or temperature would divide by zero inside the search: refused up front.
+  auto cold = test::run_cli("solve -q " + dir + "/p.humpty --order search --tune relax_pair_cool=0");
+  CHECK(cold.exit_code == 2);
+  CHECK(cold.err.find("--tune relax_pair_cool needs a positive number, got '0'") != std::string::npos);
+  CHECK(test::run_cli("solve -q " + dir + "/p.humpty --order search --tune relax_sigma_end=0").exit_code == 2);
   // A huge stride is reported as a stride.
   humpty::StateDict dict = test::linear_state_dict(16, 8, 16);
   dict[0].second.stride = {std::uint64_t(1) << 40, 1};

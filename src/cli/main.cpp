@@ -202,7 +202,7 @@ double parse_number(const std::string& flag, const std::string& text) {
 
 // --tune NAME=VALUE: any field of SearchTuning (include/humpty/solve.hpp), for experiments.
 struct Tunable {
-  enum Kind { flag, count, real, weight } kind;
+  enum Kind { flag, count, real, positive, weight } kind;  // positive: a real that must not be 0
   void* field;
 };
 
@@ -231,7 +231,7 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"anneal_proposals", Tunable::count, &tuning.anneal_proposals},
       {"anneal_batch", Tunable::count, &tuning.anneal_batch},
       {"start_uphill_odds", Tunable::real, &tuning.start_uphill_odds},
-      {"cooling_span", Tunable::real, &tuning.cooling_span},
+      {"cooling_span", Tunable::positive, &tuning.cooling_span},
       {"near_partner", Tunable::real, &tuning.near_partner},
       {"near_distance", Tunable::count, &tuning.near_distance},
       {"relocate_after_repair", Tunable::real, &tuning.relocate_after_repair},
@@ -248,15 +248,15 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax_gain", Tunable::real, &tuning.relax_gain},
       {"relax_steps", Tunable::count, &tuning.relax_steps},
       {"relax_batch", Tunable::count, &tuning.relax_batch},
-      {"relax_sigma_start", Tunable::real, &tuning.relax_sigma_start},
-      {"relax_sigma_again", Tunable::real, &tuning.relax_sigma_again},
-      {"relax_sigma_end", Tunable::real, &tuning.relax_sigma_end},
+      {"relax_sigma_start", Tunable::positive, &tuning.relax_sigma_start},
+      {"relax_sigma_again", Tunable::positive, &tuning.relax_sigma_again},
+      {"relax_sigma_end", Tunable::positive, &tuning.relax_sigma_end},
       {"relax_rate", Tunable::real, &tuning.relax_rate},
       {"relax_free", Tunable::real, &tuning.relax_free},
       {"relax_pairs", Tunable::flag, &tuning.relax_pairs},
       {"relax_pair_keep", Tunable::real, &tuning.relax_pair_keep},
       {"relax_pair_rate", Tunable::real, &tuning.relax_pair_rate},
-      {"relax_pair_cool", Tunable::real, &tuning.relax_pair_cool},
+      {"relax_pair_cool", Tunable::positive, &tuning.relax_pair_cool},
       {"relax_pair_megabytes", Tunable::real, &tuning.relax_pair_megabytes},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
@@ -267,8 +267,13 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
     if (t.kind == Tunable::flag) {
       if (value != "0" && value != "1") throw UsageError{"--tune " + name + " needs 0 or 1"};
       *static_cast<bool*>(t.field) = value == "1";
-    } else if (t.kind == Tunable::real) {
-      *static_cast<double*>(t.field) = parse_number("--tune " + name, value);
+    } else if (t.kind == Tunable::real || t.kind == Tunable::positive) {
+      // A zero width or temperature would divide by zero inside the search.
+      const double number = parse_number("--tune " + name, value);
+      if (t.kind == Tunable::positive && !(number > 0)) {
+        throw UsageError{"--tune " + name + " needs a positive number, got '" + value + "'"};
+      }
+      *static_cast<double*>(t.field) = number;
     } else if (t.kind == Tunable::count) {
       *static_cast<std::size_t*>(t.field) = std::size_t(parse_unsigned("--tune " + name, value));
     } else {
