@@ -87,6 +87,13 @@ struct RelaxSchedule {
   std::size_t steps = 400, batch = 64;
   std::vector<double> sigma_start;  // one per block
   double sigma_end = 0.3, rate = 0.3;
+  // A soft permutation instead of depths: a_kb = Sinkhorn(Z / temperature), Z starting at
+  // -(k - t_b)^2 / 2 sigma_start_b^2 (flat for a wide start), the temperature falling from 1 to
+  // temperature_end; Adam's step size on Z: logit_rate. Every check_every steps the rounded
+  // order is scored by the caller's judge (if any) and the best is returned.
+  bool permutation = false;
+  double temperature_end = 0.02, logit_rate = 0.1;
+  std::size_t check_every = 10;
 };
 struct RelaxStats {
   std::uint64_t steps = 0, block_rows = 0;
@@ -205,7 +212,14 @@ struct SoftOuts {
   std::vector<double> weight_grad, bias_grad;
 };
 
-// The soft network's MSE against pred on the `batch` rows (search_relax.cpp), blocks b at depths
+// The soft network's MSE against pred on the `batch` rows (search_relax.cpp): slot k adds
+// sum_b a_kb f_b(x_k) to the stream, a = weights (slots x blocks, row-major; zeros are skipped);
+// weight_grad gets dL/da (zero where a is).
+double soft_slots_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
+                       const std::vector<Block>& blocks, const std::vector<double>& weights, ThreadPool& pool,
+                       std::vector<double>& weight_grad, std::uint64_t& block_rows, SoftOuts* soft = nullptr);
+
+// The same with blocks b at depths
 // depth[b] in slots, Gaussians of width sigma[b]; grad gets its gradient with respect to the depths.
 double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
                        const std::vector<Block>& blocks, const std::vector<double>& depth,
@@ -230,7 +244,8 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
                                const std::vector<Block>& blocks, const std::vector<double>& start_depth,
                                const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats,
                                const std::function<bool()>& stop = nullptr, const Puzzle* puzzle = nullptr,
-                               const SoftPairing* pairing = nullptr);
+                               const SoftPairing* pairing = nullptr,
+                               const std::function<double(const std::vector<Block>&)>& judge = nullptr);
 
 // One or two blocks: every assembly, the best kept (search_global.cpp).
 SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);

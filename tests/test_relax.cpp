@@ -231,3 +231,91 @@ TEST_CASE("relaxation with soft pairing puts scrambled pairs right, the same for
   CHECK(right == blocks.size());
   CHECK(after < before / 10);
 }
+
+TEST_CASE("the soft permutation's gradient matches finite differences", "[relax]") {
+  // Any slot weights (here a blend of the right order and a uniform spread, some entries zero):
+  // dL/da_kb from the backward pass against central differences in a_kb.
+  const humpty::GeneratedPuzzle& g = test::generated(12, 16, 32, 2000, 40, 3);
+  const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
+  humpty::ThreadPool pool(2);
+  const std::vector<humpty::Block>& blocks = g.answer.blocks;
+  const std::size_t n = blocks.size();
+  humpty::Rng rng(9);
+  std::vector<double> weights(n * n);
+  for (std::size_t k = 0; k < n; ++k) {
+    for (std::size_t b = 0; b < n; ++b) {
+      weights[k * n + b] = (k == b ? 0.6 : 0.0) + (rng.uniform() < 0.3 ? 0.0 : 0.4 / double(n));
+    }
+  }
+  std::vector<double> grad, unused;
+  std::uint64_t block_rows = 0;
+  const std::vector<std::size_t> batch = first_rows(40);
+  const double loss = humpty::soft_slots_loss(net, g.data, batch, blocks, weights, pool, grad, block_rows);
+  CHECK(loss > 0);
+  REQUIRE(grad.size() == n * n);
+  double largest = 0;
+  for (std::size_t e = 0; e < n * n; ++e) {
+    if (weights[e] == 0) CHECK(grad[e] == 0);  // skipped entries get no gradient
+    largest = std::max(largest, std::fabs(grad[e]));
+  }
+  REQUIRE(largest > 0);
+  const double step = 1e-3;
+  for (std::size_t e = 0; e < n * n; e += 7) {
+    if (weights[e] == 0) continue;
+    std::vector<double> up = weights, down = weights;
+    up[e] += step;
+    down[e] -= step;
+    const double numeric = (humpty::soft_slots_loss(net, g.data, batch, blocks, up, pool, unused, block_rows) -
+                            humpty::soft_slots_loss(net, g.data, batch, blocks, down, pool, unused, block_rows)) /
+                           (2 * step);
+    INFO("entry " << e << ": analytic " << grad[e] << ", numeric " << numeric);
+    CHECK(std::fabs(numeric - grad[e]) <= 0.03 * std::fabs(grad[e]) + 0.01 * largest);
+  }
+}
+
+TEST_CASE("a soft permutation from no order keeps the pairs, returns its best rounded order, the same for 1 and 2 "
+          "threads",
+          "[relax]") {
+  const humpty::GeneratedPuzzle& g = test::generated(24, 24, 48, 4000, 40, 3);
+  const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
+  std::vector<humpty::Block> shuffled = g.answer.blocks;
+  humpty::Rng shuffle(11);
+  for (std::size_t k = shuffled.size(); k > 1; --k) std::swap(shuffled[k - 1], shuffled[shuffle.below(k)]);
+  std::vector<std::size_t> rows(1024);
+  for (std::size_t k = 0; k < rows.size(); ++k) rows[k] = k;
+  humpty::RelaxSchedule schedule;
+  schedule.permutation = true;
+  schedule.steps = 200;
+  schedule.sigma_start.assign(shuffled.size(), 1e6);  // flat: no order at all
+  std::vector<std::vector<humpty::Block>> results;
+  for (int threads : {1, 2}) {
+    humpty::ThreadPool pool(threads);
+    humpty::Rng rng(5);
+    humpty::RelaxStats stats;
+    double best_judged = INFINITY;
+    std::size_t judged = 0;
+    auto judge = [&](const std::vector<humpty::Block>& order) {
+      ++judged;
+      const double mse = order_mse(g, order);
+      best_judged = std::min(best_judged, mse);
+      return mse;
+    };
+    const std::vector<double> middle(shuffled.size(), double(shuffled.size() - 1) / 2);
+    results.push_back(humpty::relax_order(net, g.data, rows, shuffled, middle, schedule, rng, pool, stats, nullptr,
+                                          nullptr, nullptr, judge));
+    CHECK(stats.steps == schedule.steps);
+    CHECK(judged == schedule.steps / schedule.check_every + 1);  // every check_every steps, and at the end
+    CHECK(order_mse(g, results.back()) == best_judged);
+  }
+  CHECK(results[0] == results[1]);
+  std::vector<humpty::Block> kept = results[0], given = shuffled;
+  auto by_pieces = [](const humpty::Block& a, const humpty::Block& b) {
+    return a.inp != b.inp ? a.inp < b.inp : a.out < b.out;
+  };
+  std::sort(kept.begin(), kept.end(), by_pieces);
+  std::sort(given.begin(), given.end(), by_pieces);
+  CHECK(kept == given);
+  const double before = order_mse(g, shuffled), after = order_mse(g, results[0]);
+  INFO("MSE shuffled " << before << ", relaxed " << after);
+  CHECK(after < before / 4);
+}

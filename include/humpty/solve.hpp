@@ -130,6 +130,15 @@ struct SearchTuning {
   double relax_sigma_end = 0.3;       // every round's final width
   double relax_free = 0.25;           // later rounds: each block's odds of starting wide
   double relax_rate = 0.3;            // Adam's step size, in slots
+  // A soft permutation (slots x blocks, Sinkhorn-normalised) in place of the depths: 0 never,
+  // 1 in the first round, 2 in every round, 3 in later rounds while the best MSE / var(pred) is
+  // above relax_perm_above (else those refine the best order's depths). Such rounds start from
+  // no order.
+  std::size_t relax_perm = 3;
+  double relax_perm_above = 0.1;
+  double relax_perm_cool = 0.02;      // its temperature falls from 1 to this over a round
+  double relax_perm_rate = 0.1;       // Adam's step size on its logits
+  std::size_t relax_perm_check = 10;  // its rounded order scored every this many steps, the best kept
   // Soft pairing in the same network, where some pairs are not sure (and repairs allowed): each
   // unsure inp's out layer a mixture of the unsure out pieces, Sinkhorn-normalised logits that
   // start at the pairing score (over its spread), in later rounds plus relax_pair_keep on the
