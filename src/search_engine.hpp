@@ -180,6 +180,7 @@ class Engine {
   std::vector<int> score_partner_;        // score_partner_[inp piece]: the pairing score's out
   bool own_pairs_ = true;  // the chosen start pairs as the pairing score does (nothing given)
   bool pairing_too_big_ = false;  // soft pairing was skipped for memory (said once)
+  bool permutation_too_big_ = false;  // a soft permutation was skipped for memory (said once)
   bool repairs_ = false;
   bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;

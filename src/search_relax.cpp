@@ -456,8 +456,20 @@ bool Engine::relax() {
   // Which rounds train a soft permutation (relax_perm); those start from no order.
   const std::size_t round = stats_.relax_rounds;
   const bool far = best_sse_ / double(fine_.rows()) > tuning_.relax_perm_above * pred_variance_;
-  const bool permutation = tuning_.relax_perm == 2 || (tuning_.relax_perm == 1 && round == 0) ||
-                           (tuning_.relax_perm == 3 && round > 0 && far);
+  bool permutation = tuning_.relax_perm == 2 || (tuning_.relax_perm == 1 && round == 0) ||
+                     (tuning_.relax_perm == 3 && round > 0 && far);
+  // Its memory: the Sinkhorn tape (2 x iterations matrices of N^2), the logits with Adam's
+  // moments, the slot weights and each slice's gradient: 1.6 MB at N = 64, 1 GB at N ~ 1650.
+  const double slices = double((tuning_.relax_batch + kRelaxSlice - 1) / kRelaxSlice);
+  const double permutation_bytes = 8.0 * double(n * n) * (2 * kOrderIterations + 5 + slices);
+  if (permutation && permutation_bytes > tuning_.relax_pair_megabytes * 1048576.0) {
+    if (options_.log && !permutation_too_big_) {
+      options_.log("search", format_text("soft permutation skipped: it would need %.1f MB (relax_pair_megabytes %g)",
+                                         permutation_bytes / 1048576.0, tuning_.relax_pair_megabytes));
+    }
+    permutation_too_big_ = true;
+    permutation = false;
+  }
   const bool fresh = round == 0 || permutation;
   if (fresh) {
     schedule.steps = tuning_.relax_steps;
@@ -504,7 +516,6 @@ bool Engine::relax() {
     // hard suite's nets that is a few megabytes; a 200-block net with d 512 and h 2048 would
     // need gigabytes, and then the pairs are left to the descent rather than the machine swapping.
     const double layer = double(count) * double(puzzle_.dim) * double(puzzle_.hidden);
-    const double slices = double((tuning_.relax_batch + kRelaxSlice - 1) / kRelaxSlice);
     const double bytes = layer * (4 * (2 + slices) + 8) + 8.0 * 2 * pairing.iterations * double(count * count);
     if (bytes > tuning_.relax_pair_megabytes * 1048576.0) {
       if (options_.log && !pairing_too_big_) {

@@ -166,3 +166,39 @@ TEST_CASE("a 24-block network with weak fingerprints is proven from the data, wi
   CHECK(report->fit.exact());
   CHECK(report->sha256 == humpty::sha256_hex(humpty::format_answer(g.answer)));
 }
+
+TEST_CASE("soft permutation rounds prove a 16-block network, the same for 1 and 2 threads; over the memory budget "
+          "they are skipped and said",
+          "[search]") {
+  const humpty::GeneratedPuzzle& g = test::generated(16, 16, 32, 2000, 40, 3);
+  std::vector<std::uint64_t> work;
+  for (int threads : {1, 2}) {
+    humpty::SolveOptions options;
+    options.order = humpty::OrderMethod::search;
+    options.search.threads = threads;
+    options.search.tuning.relax_perm = 2;  // every round, the first too
+    auto report = humpty::solve(g.puzzle, &g.data, options);
+    REQUIRE(report.ok());
+    CHECK(report->search.stopped == humpty::StopReason::exact);
+    CHECK(report->sha256 == humpty::sha256_hex(humpty::format_answer(g.answer)));
+    CHECK(report->search.relax_rounds >= 1);
+    work.push_back(report->search.block_rows);
+  }
+  CHECK(work[0] == work[1]);
+  humpty::SolveOptions options;
+  options.order = humpty::OrderMethod::search;
+  options.search.tuning.relax_perm = 2;
+  options.search.tuning.relax_pair_megabytes = 1e-3;  // a kilobyte: neither fits
+  std::vector<std::string> lines;
+  options.search.log = [&](const std::string& stage, const std::string& line) { lines.push_back(stage + ": " + line); };
+  auto report = humpty::solve(g.puzzle, &g.data, options);
+  REQUIRE(report.ok());
+  CHECK(report->search.stopped == humpty::StopReason::exact);  // the depths alone still prove it
+  auto said = [&](const std::string& text) {
+    return std::count_if(lines.begin(), lines.end(),
+                         [&](const std::string& line) { return line.find(text) != std::string::npos; });
+  };
+  CHECK(said("search: soft permutation skipped: it would need") == 1);  // said once
+  CHECK(said("(soft permutation)") == 0);
+  CHECK(said("(depths)") >= 1);
+}

@@ -147,7 +147,7 @@ struct SearchTuning {
   double relax_pair_keep = 1;         // the best pairs' head start, in units of the score's spread
   double relax_pair_rate = 0.1;       // Adam's step size on the logits
   double relax_pair_cool = 0.05;      // the temperature falls from 1 to this over a round
-  double relax_pair_megabytes = 1024; // no soft pairing where it would need more memory than this
+  double relax_pair_megabytes = 1024; // no soft pairing (or permutation) where it would need more memory
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };
