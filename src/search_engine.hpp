@@ -35,7 +35,8 @@
 // depth, trained on the data in a network where each block is spread over the positions near its
 // depth, then sorted (search_relax.cpp). It moves many blocks at once. Where some pairs are not
 // sure, each unsure inp's out layer is also a mixture of the unsure outs (Sinkhorn-normalised
-// weights, sinkhorn.cpp) trained with the depths, and the pairs are rounded by assignment.
+// weights, sinkhorn.cpp) trained with the depths, and the pairs are rounded by assignment. Later
+// rounds far from the answer train a soft permutation of slots x blocks instead of the depths.
 // Without a time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
 #pragma once
 

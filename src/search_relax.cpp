@@ -27,6 +27,18 @@
 // without pairing. Measured on b32-adam-40, where the weight score has 7 of 32 pairs right: one
 // round puts every pair and the order right.
 //
+// Soft permutation (later rounds while far from the answer): a_kb = Sinkhorn(Z / temperature)
+// over slots x blocks in place of the Gaussians, Z from no order, Adam on Z through the Sinkhorn
+// iterations; rounded by the Hungarian algorithm on log a, every check_every steps, the best
+// rounding on the subset rows kept. Why: a Gaussian spreads a block over neighbouring slots, and
+// on the SGD-trained nets (blocks near their random initialisation, far from commuting) that
+// smoothing erases the order - the true order at sigma 6 fits no better (soft MSE/var 0.36) than
+// what the depths find from no order (0.31). A soft permutation mixes blocks within a slot
+// instead: on b48-sgd-t3-40, given its pairs, its rounding gets the descent exact in ~10 s, where
+// the depths never did. Near the answer the depths refine better (b64-adam-zero-120). Its cost per
+// step starts at N^2 block evaluations per row (every entry above kPermutationFloor), like the
+// depths' first round (~0.6 N^2), and falls as it sharpens.
+//
 // Determinism: the rows of a batch are cut into slices of a fixed size; each slice's gradient is
 // kept apart and the slices are summed in order, whatever thread computed them.
 #include <algorithm>
