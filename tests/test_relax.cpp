@@ -17,10 +17,34 @@ double order_mse(const humpty::GeneratedPuzzle& g, const std::vector<humpty::Blo
   return fit->mse_pred;
 }
 
-std::vector<std::size_t> first_rows(std::size_t count) {
+std::vector<std::size_t> first_rows(std::size_t count, std::size_t stride = 7) {
   std::vector<std::size_t> rows(count);
-  for (std::size_t k = 0; k < count; ++k) rows[k] = k * 7;
+  for (std::size_t k = 0; k < count; ++k) rows[k] = k * stride;
   return rows;
+}
+
+// The right pairs in an order shuffled by a fixed seed.
+std::vector<humpty::Block> shuffled_answer(const humpty::GeneratedPuzzle& g) {
+  std::vector<humpty::Block> shuffled = g.answer.blocks;
+  humpty::Rng shuffle(11);
+  for (std::size_t k = shuffled.size(); k > 1; --k) std::swap(shuffled[k - 1], shuffled[shuffle.below(k)]);
+  return shuffled;
+}
+
+// A relaxation without soft pairing keeps the given pairs, and its order is far closer to the
+// answer than the shuffled one it started from.
+void check_kept_and_closer(const humpty::GeneratedPuzzle& g, const std::vector<humpty::Block>& shuffled,
+                           const std::vector<humpty::Block>& relaxed) {
+  std::vector<humpty::Block> kept = relaxed, given = shuffled;
+  auto by_pieces = [](const humpty::Block& a, const humpty::Block& b) {
+    return a.inp != b.inp ? a.inp < b.inp : a.out < b.out;
+  };
+  std::sort(kept.begin(), kept.end(), by_pieces);
+  std::sort(given.begin(), given.end(), by_pieces);
+  CHECK(kept == given);
+  const double before = order_mse(g, shuffled), after = order_mse(g, relaxed);
+  INFO("MSE shuffled " << before << ", relaxed " << after);
+  CHECK(after < before / 4);
 }
 
 }  // namespace
@@ -85,11 +109,8 @@ TEST_CASE("relaxation keeps the pairs, is the same for 1 and 2 threads, and orde
   // The demo's kind of network (weak weight fingerprints), its right pairs in a shuffled order.
   const humpty::GeneratedPuzzle& g = test::generated(24, 24, 48, 4000, 40, 3);
   const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
-  std::vector<humpty::Block> shuffled = g.answer.blocks;
-  humpty::Rng shuffle(11);
-  for (std::size_t k = shuffled.size(); k > 1; --k) std::swap(shuffled[k - 1], shuffled[shuffle.below(k)]);
-  std::vector<std::size_t> rows(1024);
-  for (std::size_t k = 0; k < rows.size(); ++k) rows[k] = k;
+  const std::vector<humpty::Block> shuffled = shuffled_answer(g);
+  const std::vector<std::size_t> rows = first_rows(1024, 1);
   humpty::RelaxSchedule schedule;
   schedule.sigma_start.assign(shuffled.size(), 3);
   std::vector<std::vector<humpty::Block>> results;
@@ -102,16 +123,7 @@ TEST_CASE("relaxation keeps the pairs, is the same for 1 and 2 threads, and orde
     CHECK(stats.steps == schedule.steps);
   }
   CHECK(results[0] == results[1]);
-  std::vector<humpty::Block> kept = results[0], given = shuffled;
-  auto by_pieces = [](const humpty::Block& a, const humpty::Block& b) {
-    return a.inp != b.inp ? a.inp < b.inp : a.out < b.out;
-  };
-  std::sort(kept.begin(), kept.end(), by_pieces);
-  std::sort(given.begin(), given.end(), by_pieces);
-  CHECK(kept == given);
-  const double before = order_mse(g, shuffled), after = order_mse(g, results[0]);
-  INFO("MSE shuffled " << before << ", relaxed " << after);
-  CHECK(after < before / 4);
+  check_kept_and_closer(g, shuffled, results[0]);
 }
 
 namespace {
@@ -278,11 +290,8 @@ TEST_CASE("a soft permutation from no order keeps the pairs, returns its best ro
           "[relax]") {
   const humpty::GeneratedPuzzle& g = test::generated(24, 24, 48, 4000, 40, 3);
   const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
-  std::vector<humpty::Block> shuffled = g.answer.blocks;
-  humpty::Rng shuffle(11);
-  for (std::size_t k = shuffled.size(); k > 1; --k) std::swap(shuffled[k - 1], shuffled[shuffle.below(k)]);
-  std::vector<std::size_t> rows(1024);
-  for (std::size_t k = 0; k < rows.size(); ++k) rows[k] = k;
+  const std::vector<humpty::Block> shuffled = shuffled_answer(g);
+  const std::vector<std::size_t> rows = first_rows(1024, 1);
   humpty::RelaxSchedule schedule;
   schedule.permutation = true;
   schedule.steps = 200;
@@ -308,14 +317,5 @@ TEST_CASE("a soft permutation from no order keeps the pairs, returns its best ro
     CHECK(order_mse(g, results.back()) == best_judged);
   }
   CHECK(results[0] == results[1]);
-  std::vector<humpty::Block> kept = results[0], given = shuffled;
-  auto by_pieces = [](const humpty::Block& a, const humpty::Block& b) {
-    return a.inp != b.inp ? a.inp < b.inp : a.out < b.out;
-  };
-  std::sort(kept.begin(), kept.end(), by_pieces);
-  std::sort(given.begin(), given.end(), by_pieces);
-  CHECK(kept == given);
-  const double before = order_mse(g, shuffled), after = order_mse(g, results[0]);
-  INFO("MSE shuffled " << before << ", relaxed " << after);
-  CHECK(after < before / 4);
+  check_kept_and_closer(g, shuffled, results[0]);
 }
