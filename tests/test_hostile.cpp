@@ -311,6 +311,10 @@ TEST_CASE("hostile: messages say what is wrong", "[hostile][cli]") {
   CHECK(cold.exit_code == 2);
   CHECK(cold.err.find("--tune relax_pair_cool needs a positive number, got '0'") != std::string::npos);
   CHECK(test::run_cli("solve -q " + dir + "/p.humpty --order search --tune relax_sigma_end=0").exit_code == 2);
+  CHECK(test::run_cli("solve -q " + dir + "/p.humpty --order search --tune relax_perm_cool=0").exit_code == 2);
+  auto policy = test::run_cli("solve -q " + dir + "/p.humpty --order search --tune relax_perm=4");
+  CHECK(policy.exit_code == 2);
+  CHECK(policy.err.find("--tune relax_perm needs 0, 1, 2 or 3, got '4'") != std::string::npos);
   // A huge stride is reported as a stride.
   humpty::StateDict dict = test::linear_state_dict(16, 8, 16);
   dict[0].second.stride = {std::uint64_t(1) << 40, 1};

@@ -280,7 +280,12 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       }
       *static_cast<double*>(t.field) = number;
     } else if (t.kind == Tunable::count) {
-      *static_cast<std::size_t*>(t.field) = std::size_t(parse_unsigned("--tune " + name, value));
+      const std::size_t number = std::size_t(parse_unsigned("--tune " + name, value));
+      // relax_perm is a choice among four policies, not a count.
+      if (t.field == &tuning.relax_perm && number > 3) {
+        throw UsageError{"--tune relax_perm needs 0, 1, 2 or 3, got '" + value + "'"};
+      }
+      *static_cast<std::size_t*>(t.field) = number;
     } else {
       *static_cast<unsigned*>(t.field) = unsigned(parse_unsigned("--tune " + name, value));
     }
