@@ -239,9 +239,12 @@ struct SoftPairing {
   int iterations = 20;  // Sinkhorn normalisations per step
 };
 
-// The blocks (pairs kept) in the order of depths trained in the soft network of
-// search_relax.cpp, starting from `start_depth` (one per block, in slots), batches drawn from
-// `rows` with `rng`. Stops early (rounding the depths it has) once `stop` says so.
+// The blocks in the order trained in the soft network of search_relax.cpp (depths, or a soft
+// permutation when schedule.permutation), starting from `start_depth` (one per block, in slots),
+// batches drawn from `rows` with `rng`; with a soft pairing, re-paired. Stops early (rounding what
+// it has; the blocks as given if it took no step) once `stop` says so. With a `judge` (lower is
+// better), the rounding is scored every schedule.check_every steps and at the end, the best
+// returned.
 std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& rows,
                                const std::vector<Block>& blocks, const std::vector<double>& start_depth,
                                const RelaxSchedule& schedule, Rng& rng, ThreadPool& pool, RelaxStats& stats,

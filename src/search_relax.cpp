@@ -356,6 +356,7 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
   };
   std::vector<Block> best_rounded;
   double best_judged = INFINITY;
+  std::size_t taken = 0;  // steps of this call (stats counts every call's)
   auto check = [&]() {
     std::vector<Block> candidate = rounded();
     const double score = judge(candidate);
@@ -405,6 +406,7 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
                                    pairing ? &soft : nullptr);
     }
     ++stats.steps;
+    ++taken;
     // Adam on the depths (a depth stays within a slot of the ends) and on the pairing's logits.
     power1 *= beta1;
     power2 *= beta2;
@@ -448,9 +450,10 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
     }
     if (judge && schedule.check_every > 0 && (step + 1) % schedule.check_every == 0) check();
   }
+  if (taken == 0) return blocks;  // stopped before its first step: nothing to round
   if (!judge) return rounded();
-  if (stats.steps > 0) check();
-  return best_rounded.empty() ? rounded() : best_rounded;
+  check();
+  return best_rounded.empty() ? rounded() : best_rounded;  // empty if every score was NaN or infinite
 }
 
 // A round of relaxation in place of annealing: the first from no order at all (every depth in

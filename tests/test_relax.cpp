@@ -319,3 +319,26 @@ TEST_CASE("a soft permutation from no order keeps the pairs, returns its best ro
   CHECK(results[0] == results[1]);
   check_kept_and_closer(g, shuffled, results[0]);
 }
+
+TEST_CASE("a relaxation stopped before its first step returns the blocks as given", "[relax]") {
+  const humpty::GeneratedPuzzle& g = test::generated(12, 16, 32, 2000, 40, 3);
+  const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
+  const std::vector<humpty::Block> shuffled = shuffled_answer(g);
+  humpty::ThreadPool pool(1);
+  for (bool permutation : {false, true}) {
+    humpty::RelaxSchedule schedule;
+    schedule.permutation = permutation;
+    schedule.sigma_start.assign(shuffled.size(), 1e6);
+    humpty::Rng rng(5);
+    humpty::RelaxStats stats;
+    stats.steps = 17;  // an earlier round's
+    std::size_t judged = 0;
+    auto judge = [&](const std::vector<humpty::Block>&) { return double(++judged); };
+    const std::vector<double> middle(shuffled.size(), double(shuffled.size() - 1) / 2);
+    const auto result = humpty::relax_order(net, g.data, first_rows(64, 1), shuffled, middle, schedule, rng, pool,
+                                            stats, [] { return true; }, nullptr, nullptr, judge);
+    CHECK(result == shuffled);
+    CHECK(stats.steps == 17);
+    CHECK(judged == 0);
+  }
+}
