@@ -71,7 +71,7 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
     std::vector<std::size_t> outs(n);
     std::iota(outs.begin(), outs.end(), std::size_t(0));
     std::stable_sort(outs.begin(), outs.end(), [&](std::size_t a, std::size_t b) {
-      return pairing.table[i * n + a] > pairing.table[i * n + b];
+      return pairing.combined[i * n + a] > pairing.combined[i * n + b];
     });
     for (std::size_t k = 0; k < std::min(tuning_.repair_rivals, n); ++k) {
       rivals_[std::size_t(puzzle.inp_pieces[i])].push_back(puzzle.out_pieces[outs[k]]);
@@ -85,20 +85,34 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   }
   score_partner_.assign(puzzle.pieces.size(), -1);
   for (const Block& b : pairing.blocks) score_partner_[std::size_t(b.inp)] = b.out;
+  pair_margin_.assign(puzzle.pieces.size(), 0.0);
+  for (const Block& b : pairing.blocks) {
+    const std::size_t i = std::size_t(std::find(puzzle.inp_pieces.begin(), puzzle.inp_pieces.end(), b.inp) -
+                                      puzzle.inp_pieces.begin());
+    const std::size_t o = std::size_t(std::find(puzzle.out_pieces.begin(), puzzle.out_pieces.end(), b.out) -
+                                      puzzle.out_pieces.begin());
+    double rival = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != o) rival = std::max(rival, pairing.combined[i * n + k]);
+      if (k != i) rival = std::max(rival, pairing.combined[k * n + o]);
+    }
+    pair_margin_[std::size_t(b.inp)] = pairing.combined[i * n + o] - rival;
+  }
   table_index_.assign(puzzle.pieces.size(), 0);
   for (std::size_t i = 0; i < n; ++i) {
     table_index_[std::size_t(puzzle.inp_pieces[i])] = i;
     table_index_[std::size_t(puzzle.out_pieces[i])] = i;
   }
-  // The logits' scale is the score's spread: the first temperature then weighs the score as a
-  // z-value, whatever the net's dim (chance scores scale as 1 / sqrt(dim)).
+  // The logits' scale is the assignment score's spread: the first temperature then weighs the
+  // score as a z-value, whatever the net's dim (chance scores scale as 1 / sqrt(dim)).
+  const std::vector<double>& score = pairing.combined;
   double mean = 0, square = 0;
-  for (double score : pairing.table) mean += score;
-  mean /= double(std::max<std::size_t>(pairing.table.size(), 1));
-  for (double score : pairing.table) square += (score - mean) * (score - mean);
-  const double spread = std::sqrt(square / double(std::max<std::size_t>(pairing.table.size(), 1)));
-  pair_logit_.assign(pairing.table.size(), 0.0);
-  for (std::size_t k = 0; k < pairing.table.size(); ++k) pair_logit_[k] = spread > 0 ? pairing.table[k] / spread : 0;
+  for (double v : score) mean += v;
+  mean /= double(std::max<std::size_t>(score.size(), 1));
+  for (double v : score) square += (v - mean) * (v - mean);
+  const double spread = std::sqrt(square / double(std::max<std::size_t>(score.size(), 1)));
+  pair_logit_.assign(score.size(), 0.0);
+  for (std::size_t k = 0; k < score.size(); ++k) pair_logit_[k] = spread > 0 ? score[k] / spread : 0;
 }
 
 // The blocks with every pair the pairing score is sure of put right, inp positions kept.
@@ -293,7 +307,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
         "search",
         format_text("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
   }
-  own_pairs_ = std::all_of(best_.begin(), best_.end(),
+  own_pairs_ = !options_.starts_given && std::all_of(best_.begin(), best_.end(),
                            [&](const Block& b) { return score_partner_[std::size_t(b.inp)] == b.out; });
   commit(best_, 0);
   if (options_.log) {

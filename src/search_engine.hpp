@@ -179,7 +179,9 @@ class Engine {
                                           // pairing score over its spread, soft pairing's start
   std::vector<std::size_t> table_index_;  // per piece: its row (inp) or column (out) in the table
   std::vector<int> score_partner_;        // score_partner_[inp piece]: the pairing score's out
-  bool own_pairs_ = true;  // the chosen start pairs as the pairing score does (nothing given)
+  std::vector<double> pair_margin_;       // pair_margin_[inp piece]: its score pair's lead over
+                                          // every rival in its row and column (combined score)
+  bool own_pairs_ = true;  // the chosen start pairs as the pairing score does, and no caller gave it
   bool pairing_too_big_ = false;  // soft pairing was skipped for memory (said once)
   bool permutation_too_big_ = false;  // a soft permutation was skipped for memory (said once)
   bool repairs_ = false;

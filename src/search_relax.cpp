@@ -500,8 +500,9 @@ bool Engine::relax() {
     }
     for (std::size_t p = 0; p < n; ++p) depth[p] = double(p) + 0.01 * (rng_.uniform() - 0.5);
   }
-  // Soft pairing over the blocks whose pair is not sure, when repairs are allowed. Pairs a caller
-  // gave (a start whose pairs are not the score's) stay until the order alone is stuck, as in the
+  // Soft pairing over the blocks whose pair is neither sure nor confident (relax_pair_confident),
+  // when repairs are allowed. Pairs a caller gave (a start not from the score, or any start a
+  // caller passed: SearchOptions::starts_given) stay until the order alone is stuck, as in the
   // descent: in a wrong order wrong pairs fit better, and given its right pairs and a shuffled
   // order, a first round that re-paired kept only 50-56 of 64 (b64-adam-40). The score's own
   // pairs are re-paired from the first round: b32-adam-40 (7 of 32 right) is then exact in one.
@@ -512,6 +513,8 @@ bool Engine::relax() {
   if (tuning_.relax_pairs && repairs_ && (own_pairs_ || (!order_phase_ && !permutation))) {
     for (std::size_t b = 0; b < n; ++b) {
       if (sure_partner_[std::size_t(best_[b].inp)] >= 0) continue;
+      if (score_partner_[std::size_t(best_[b].inp)] == best_[b].out &&
+          pair_margin_[std::size_t(best_[b].inp)] >= tuning_.relax_pair_confident) continue;
       pairing.blocks.push_back(b);
       pairing.outs.push_back(best_[b].out);
     }

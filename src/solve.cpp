@@ -116,6 +116,7 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     }
     SearchOptions search = options.search;
     search.pairing = &pairing;
+    search.starts_given = given > 0;
     search.pool = &pool;
     auto searched = search_assembly(puzzle, *data, starts, search);
     if (!searched) return searched.status();

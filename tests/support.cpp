@@ -12,6 +12,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "assert.hpp"
 #include "catch.hpp"
 #include "network.hpp"
 #include "pth.hpp"
@@ -162,13 +163,21 @@ humpty::GenerateOptions options_for(std::size_t blocks, std::size_t dim, std::si
 
 const humpty::GeneratedPuzzle& generated(std::size_t blocks, std::size_t dim, std::size_t hidden,
                                          std::size_t rows, std::size_t epochs, std::uint64_t seed) {
+  return generated(options_for(blocks, dim, hidden, rows, epochs, seed));
+}
+
+const humpty::GeneratedPuzzle& generated(const humpty::GenerateOptions& options) {
   // Trained once per process and kept: several tests cut sub-puzzles from the same network.
+  HUMPTY_ASSERT(options.data == nullptr);
   static std::map<std::string, humpty::GeneratedPuzzle> cache;
-  const std::string key = std::to_string(blocks) + "/" + std::to_string(dim) + "/" + std::to_string(hidden) +
-                          "/" + std::to_string(rows) + "/" + std::to_string(epochs) + "/" + std::to_string(seed);
+  char key[256];
+  std::snprintf(key, sizeof key, "%zu/%zu/%zu/%zu/%zu/%zu/%.17g/%.17g/%d/%d/%d/%llu", options.blocks, options.dim,
+                options.hidden, options.rows, options.epochs, options.batch, options.lr, options.weight_decay,
+                int(options.optimizer), int(options.zero_bias), int(options.inputs),
+                (unsigned long long)options.seed);
   auto found = cache.find(key);
   if (found != cache.end()) return found->second;
-  auto made = humpty::generate_puzzle(options_for(blocks, dim, hidden, rows, epochs, seed));
+  auto made = humpty::generate_puzzle(options);
   if (!made) throw std::runtime_error(made.message());
   return cache.emplace(key, std::move(*made)).first->second;
 }

@@ -46,6 +46,8 @@ humpty::GenerateOptions options_for(std::size_t blocks, std::size_t dim, std::si
 // A puzzle generated and trained by the library (cached per process, by its options).
 const humpty::GeneratedPuzzle& generated(std::size_t blocks, std::size_t dim, std::size_t hidden,
                                          std::size_t rows, std::size_t epochs, std::uint64_t seed);
+// The same with any options (its threads and log aside).
+const humpty::GeneratedPuzzle& generated(const humpty::GenerateOptions& options);
 
 // The network sub-puzzles are cut from: generated (so that no test needs the published files),
 // kBaseBlocks blocks of d=16, h=32, 40 epochs of Adam on 2000 rows.

@@ -128,11 +128,12 @@ TEST_CASE("the search's trajectory is pinned, and the same for 1 and 2 threads",
     INFO("threads " << threads);
     CHECK(report->search.stopped == humpty::StopReason::exact);
     CHECK(report->sha256 == humpty::sha256_hex(humpty::format_answer(g.answer)));
-    // Since the soft pairing, the first relaxation (which re-pairs the score's 16 pairs) is
-    // exact by itself: no move is scored.
-    CHECK(report->search.moves == 0);
-    CHECK(report->search.block_rows == 4116448);
-    CHECK(report->search.steps == 0);
+    // The first relaxation (soft-pairing the score's pairs that are neither sure nor confident)
+    // leaves one move for the descent. Before the unit score and relax_pair_confident it
+    // re-paired all 16 and was exact by itself (0 moves, 4116448 block-rows).
+    CHECK(report->search.moves == 59);
+    CHECK(report->search.block_rows == 4098752);
+    CHECK(report->search.steps == 1);
     CHECK(report->search.relax_rounds == 1);
     CHECK(report->search.relax_steps == 400);
   }
@@ -149,15 +150,19 @@ TEST_CASE("the published search's trajectory is pinned", "[search][published]") 
 }
 
 TEST_CASE("a 24-block network with weak fingerprints is proven from the data, with no time limit", "[search]") {
-  // The demo's puzzle: 24 blocks of d=24, h=48, 40 epochs of Adam. The weights say little: the
-  // pairing score gets fewer than half of the pairs right and the bias path almost no neighbour.
-  const humpty::GeneratedPuzzle& g = test::generated(24, 24, 48, 4000, 40, 3);
+  // 24 blocks of d=24, h=48, 40 epochs of plain SGD (learning rate 0.002): the weights hardly
+  // leave their initialisation, and the pairing score (trace and units) gets 3 of 24 pairs right.
+  // (The demo's Adam-trained puzzle was this test's until the unit score paired it all right.)
+  humpty::GenerateOptions made = test::options_for(24, 24, 48, 4000, 40, 3);
+  made.optimizer = humpty::Optimizer::sgd;
+  made.lr = 0.002;
+  const humpty::GeneratedPuzzle& g = test::generated(made);
   const humpty::Pairing pairing = humpty::pair_layers(g.puzzle);
   std::size_t right = 0;
   for (const humpty::Block& block : pairing.blocks) {
     right += std::count(g.answer.blocks.begin(), g.answer.blocks.end(), block) > 0;
   }
-  CHECK(right < 12);
+  CHECK(right < 6);
   humpty::SolveOptions options;
   options.order = humpty::OrderMethod::search;  // the data alone
   auto report = humpty::solve(g.puzzle, &g.data, options);

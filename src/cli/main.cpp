@@ -263,6 +263,7 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax_pair_rate", Tunable::real, &tuning.relax_pair_rate},
       {"relax_pair_cool", Tunable::positive, &tuning.relax_pair_cool},
       {"relax_pair_megabytes", Tunable::real, &tuning.relax_pair_megabytes},
+      {"relax_pair_confident", Tunable::real, &tuning.relax_pair_confident},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
