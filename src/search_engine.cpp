@@ -62,7 +62,10 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
     pred_variance_ = square / double(fine_.rows());
   }
   // Repairs look first at the outs that score best with each inp: the right partner is nearly
-  // always among them even where the pairing score picked wrongly.
+  // always among them even where the pairing score picked wrongly. By the trace score alone:
+  // ranked by the combined score instead, the order-only solve of b48-sgd-t3-40 (where both
+  // scores are at chance) broke two of its given right pairs and was not exact in 20 s or 40 s
+  // (exact in 13-14 s this way), and b64-adam-40's full solve did no better (0.12 against 0.10).
   const Pairing own_pairing = options.pairing ? Pairing() : pair_layers(puzzle, pool_);
   const Pairing& pairing = options.pairing ? *options.pairing : own_pairing;
   const std::size_t n = puzzle.blocks();
@@ -71,7 +74,7 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
     std::vector<std::size_t> outs(n);
     std::iota(outs.begin(), outs.end(), std::size_t(0));
     std::stable_sort(outs.begin(), outs.end(), [&](std::size_t a, std::size_t b) {
-      return pairing.combined[i * n + a] > pairing.combined[i * n + b];
+      return pairing.table[i * n + a] > pairing.table[i * n + b];
     });
     for (std::size_t k = 0; k < std::min(tuning_.repair_rivals, n); ++k) {
       rivals_[std::size_t(puzzle.inp_pieces[i])].push_back(puzzle.out_pieces[outs[k]]);
