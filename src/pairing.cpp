@@ -43,32 +43,35 @@ std::vector<float> row_dots(const float* a, std::size_t a_count, const PackedLin
   return dense;
 }
 
-// Per hidden unit of a layer, the mean of its `kTop` largest |w| (an inp layer's row, an out
-// layer's column), centred and scaled to unit length over the units (zeros if all are equal).
+// Per hidden unit of a layer, the mean of its two largest |w| (an inp layer's row and bias, an
+// out layer's column), centred and scaled to unit length over the units (zeros if all are equal).
 // The top few and not the norm: a unit's training shows in its tail (the initial weights are
 // bounded, the moved ones leave the bound), the norm is dominated by the initial weights (tried:
 // row and column norms pair 1 of 64 right on b64-adam-40; the largest two 49 with the trace score,
 // the largest one 48, three 46, five 41; with the inp unit's bias among its weights, two: 51).
 std::vector<double> unit_tails(const Layer& layer, bool units_are_rows) {
-  constexpr std::size_t kTop = 2;
+  // The two largest |w| of every unit at once, the weights read in memory order (an out layer's
+  // units are its columns: a column at a time would stride through it).
   const std::size_t units = units_are_rows ? layer.rows : layer.cols;
-  const std::size_t width = units_are_rows ? layer.cols : layer.rows;
-  const std::size_t top = std::min(kTop, width);
-  std::vector<double> tail(units, 0.0), largest(top);
-  for (std::size_t u = 0; u < units; ++u) {
-    std::fill(largest.begin(), largest.end(), 0.0);
-    // An inp unit's bias is one more of its weights: it moves with them.
-    for (std::size_t k = 0; k < width + (units_are_rows ? 1 : 0); ++k) {
-      double w = std::fabs(double(k == width                ? layer.bias[u]
-                                  : units_are_rows ? layer.weight[u * layer.cols + k]
-                                                   : layer.weight[k * layer.cols + u]));
-      // Insertion into the few largest so far, kept in descending order.
-      for (std::size_t j = 0; j < top; ++j) {
-        if (w > largest[j]) std::swap(w, largest[j]);
-      }
+  std::vector<float> first(units, 0.0f), second(units, 0.0f);
+  auto offer = [&](std::size_t u, float w) {
+    w = std::fabs(w);
+    if (w > first[u]) {
+      second[u] = first[u];
+      first[u] = w;
+    } else if (w > second[u]) {
+      second[u] = w;
     }
-    for (double w : largest) tail[u] += w / double(std::max<std::size_t>(top, 1));
+  };
+  for (std::size_t r = 0; r < layer.rows; ++r) {
+    const float* row = layer.weight.data() + r * layer.cols;
+    for (std::size_t c = 0; c < layer.cols; ++c) offer(units_are_rows ? r : c, row[c]);
+    if (units_are_rows) offer(r, layer.bias[r]);  // an inp unit's bias moves with its weights
   }
+  // One weight only (an out layer of d = 1): its largest is all there is.
+  const bool one = !units_are_rows && layer.rows < 2;
+  std::vector<double> tail(units);
+  for (std::size_t u = 0; u < units; ++u) tail[u] = one ? double(first[u]) : (double(first[u]) + double(second[u])) / 2;
   double mean = 0, norm = 0;
   for (double t : tail) mean += t;
   mean /= double(std::max<std::size_t>(units, 1));
