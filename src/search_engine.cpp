@@ -88,6 +88,9 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   }
   score_partner_.assign(puzzle.pieces.size(), -1);
   for (const Block& b : pairing.blocks) score_partner_[std::size_t(b.inp)] = b.out;
+  // The assignment's own score; a caller's hand-made Pairing may hold only the trace table.
+  const std::vector<double>& score = pairing.combined.size() == n * n ? pairing.combined : pairing.table;
+  HUMPTY_ASSERT(score.size() == n * n);
   pair_margin_.assign(puzzle.pieces.size(), 0.0);
   for (const Block& b : pairing.blocks) {
     const std::size_t i = std::size_t(std::find(puzzle.inp_pieces.begin(), puzzle.inp_pieces.end(), b.inp) -
@@ -96,10 +99,10 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
                                       puzzle.out_pieces.begin());
     double rival = -std::numeric_limits<double>::infinity();
     for (std::size_t k = 0; k < n; ++k) {
-      if (k != o) rival = std::max(rival, pairing.combined[i * n + k]);
-      if (k != i) rival = std::max(rival, pairing.combined[k * n + o]);
+      if (k != o) rival = std::max(rival, score[i * n + k]);
+      if (k != i) rival = std::max(rival, score[k * n + o]);
     }
-    pair_margin_[std::size_t(b.inp)] = pairing.combined[i * n + o] - rival;
+    pair_margin_[std::size_t(b.inp)] = score[i * n + o] - rival;
   }
   table_index_.assign(puzzle.pieces.size(), 0);
   for (std::size_t i = 0; i < n; ++i) {
@@ -108,7 +111,6 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   }
   // The logits' scale is the assignment score's spread: the first temperature then weighs the
   // score as a z-value, whatever the net's dim (chance scores scale as 1 / sqrt(dim)).
-  const std::vector<double>& score = pairing.combined;
   double mean = 0, square = 0;
   for (double v : score) mean += v;
   mean /= double(std::max<std::size_t>(score.size(), 1));

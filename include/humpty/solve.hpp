@@ -38,7 +38,7 @@ Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Datas
 // assignment maximises the sum of the two scores, each standardised over the table (Hungarian
 // algorithm). Measured on the hard suite (bench/hard.txt): the trace score alone pairs 38 of 64
 // (b64-adam-40), 40 of 64 (b64-adamw-t3-40) and 7 of 32 (b32-adam-40) right; with the units'
-// score 49, 64 and 24, and every net the trace score paired alone still all right.
+// score 51, 64 and 27, and every net the trace score paired alone still all right.
 // Sureness and the reported scores are the trace score's, whose chance level is known.
 struct Pairing {
   std::vector<Block> blocks;   // one per inp piece, in ascending inp piece order
@@ -46,7 +46,8 @@ struct Pairing {
   std::vector<double> table;   // N x N: table[i * N + o] = score of inp_pieces[i] with out_pieces[o]
   std::vector<double> units;   // N x N: the units' score (a correlation over the hidden units)
   std::vector<double> combined;  // N x N: the two, each standardised over the table, summed: the
-                                 // assignment's score
+                                 // assignment's score (a Pairing made by hand may leave it empty:
+                                 // the search then ranks by `table`)
   double worst_chosen = 0;     // the lowest score among the chosen pairs
   double best_rejected = 0;    // the highest score among all other pairs
   double noise = 0;            // the table's chance level: a wrong pair's typical score / 0.6745
