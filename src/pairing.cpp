@@ -2,6 +2,7 @@
 // how the units' largest weights agree on the two sides.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "buffer.hpp"
 #include "humpty/solve.hpp"
@@ -185,6 +186,13 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
     double score = pairing.table[i * n + chosen[i]];
     pairing.blocks.push_back({puzzle.inp_pieces[i], puzzle.out_pieces[chosen[i]]});
     pairing.scores.push_back(score);
+    pairing.unit_scores.push_back(pairing.units[i * n + chosen[i]]);
+    double lead = std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != chosen[i]) lead = std::min(lead, pairing.combined[i * n + chosen[i]] - pairing.combined[i * n + k]);
+      if (k != i) lead = std::min(lead, pairing.combined[i * n + chosen[i]] - pairing.combined[k * n + chosen[i]]);
+    }
+    pairing.leads.push_back(lead);
     pairing.worst_chosen = std::min(pairing.worst_chosen, score);
     double rival = 0;
     for (std::size_t k = 0; k < n; ++k) {

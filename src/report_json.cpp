@@ -100,6 +100,7 @@ void write_fit(Json& json, const Fit& fit) {
 void write_pairing(Json& json, const Puzzle& puzzle, const Pairing& pairing) {
   json.open("pairing", '{');
   json.string("score", "|trace(W_out W_in)| / ||W_out W_in||_F");
+  json.string("units", "correlation over the hidden units of their two largest |w| on each side");
   json.number("worst_chosen", pairing.worst_chosen);
   json.number("best_rejected", pairing.best_rejected);
   json.number("margin", pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY);
@@ -113,6 +114,8 @@ void write_pairing(Json& json, const Puzzle& puzzle, const Pairing& pairing) {
     json.integer("inp", unsigned(pairing.blocks[i].inp));
     json.integer("out", unsigned(pairing.blocks[i].out));
     json.number("score", pairing.scores[i]);
+    json.number("units", pairing.unit_scores[i]);
+    json.number("lead", pairing.leads[i]);
     json.boolean("sure", pairing.is_sure[i]);
     json.close('}');
   }

@@ -88,21 +88,10 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   }
   score_partner_.assign(puzzle.pieces.size(), -1);
   for (const Block& b : pairing.blocks) score_partner_[std::size_t(b.inp)] = b.out;
-  // The assignment's own score; a caller's hand-made Pairing may hold only the trace table.
-  const std::vector<double>& score = pairing.combined.size() == n * n ? pairing.combined : pairing.table;
-  HUMPTY_ASSERT(score.size() == n * n);
+  // How far each score pair leads its rivals (none is confident if a hand-made Pairing says not).
   pair_margin_.assign(puzzle.pieces.size(), 0.0);
-  for (const Block& b : pairing.blocks) {
-    const std::size_t i = std::size_t(std::find(puzzle.inp_pieces.begin(), puzzle.inp_pieces.end(), b.inp) -
-                                      puzzle.inp_pieces.begin());
-    const std::size_t o = std::size_t(std::find(puzzle.out_pieces.begin(), puzzle.out_pieces.end(), b.out) -
-                                      puzzle.out_pieces.begin());
-    double rival = -std::numeric_limits<double>::infinity();
-    for (std::size_t k = 0; k < n; ++k) {
-      if (k != o) rival = std::max(rival, score[i * n + k]);
-      if (k != i) rival = std::max(rival, score[k * n + o]);
-    }
-    pair_margin_[std::size_t(b.inp)] = score[i * n + o] - rival;
+  if (pairing.leads.size() == pairing.blocks.size()) {
+    for (std::size_t k = 0; k < pairing.blocks.size(); ++k) pair_margin_[std::size_t(pairing.blocks[k].inp)] = pairing.leads[k];
   }
   table_index_.assign(puzzle.pieces.size(), 0);
   for (std::size_t i = 0; i < n; ++i) {
@@ -110,7 +99,9 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
     table_index_[std::size_t(puzzle.out_pieces[i])] = i;
   }
   // The logits' scale is the assignment score's spread: the first temperature then weighs the
-  // score as a z-value, whatever the net's dim (chance scores scale as 1 / sqrt(dim)).
+  // score as a z-value, whatever the net's dim (chance scores scale as 1 / sqrt(dim)). A
+  // hand-made Pairing may hold only the trace table.
+  const std::vector<double>& score = pairing.combined.size() == n * n ? pairing.combined : pairing.table;
   double mean = 0, square = 0;
   for (double v : score) mean += v;
   mean /= double(std::max<std::size_t>(score.size(), 1));

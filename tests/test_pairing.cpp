@@ -68,6 +68,17 @@ TEST_CASE("the unit score pairs layers whose units moved together, where the tra
   for (const humpty::Block& block : pairing.blocks) CHECK(block.out == block.inp + 1);  // inp 2k, out 2k + 1
   CHECK(pairing.sure == 0);  // sureness is the trace score's alone, and it knows nothing here
   REQUIRE(pairing.units.size() == n * n);
+  REQUIRE(pairing.leads.size() == n);
+  for (std::size_t i = 0; i < n; ++i) {
+    CHECK(pairing.unit_scores[i] == pairing.units[i * n + i]);
+    // The lead: the pair's combined score over the best other in its row and column (it may be
+    // negative: the assignment chose the pair for the whole table's sake).
+    double rival = -1e300;
+    for (std::size_t o = 0; o < n; ++o) {
+      if (o != i) rival = std::max({rival, pairing.combined[i * n + o], pairing.combined[o * n + i]});
+    }
+    CHECK(pairing.leads[i] == Approx(pairing.combined[i * n + i] - rival));
+  }
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t o = 0; o < n; ++o) {
       if (o != i) CHECK(pairing.units[i * n + i] > pairing.units[i * n + o]);

@@ -46,8 +46,11 @@ struct Pairing {
   std::vector<double> table;   // N x N: table[i * N + o] = score of inp_pieces[i] with out_pieces[o]
   std::vector<double> units;   // N x N: the units' score (a correlation over the hidden units)
   std::vector<double> combined;  // N x N: the two, each standardised over the table, summed: the
-                                 // assignment's score (a Pairing made by hand may leave it empty:
-                                 // the search then ranks by `table`)
+                                 // assignment's score
+  std::vector<double> unit_scores;  // the chosen pairs' unit scores
+  std::vector<double> leads;   // the chosen pairs' combined score minus the best other in their row
+                               // and column: a confidence in z units (a Pairing made by hand may
+                               // leave it empty: the search then takes no pair as confident)
   double worst_chosen = 0;     // the lowest score among the chosen pairs
   double best_rejected = 0;    // the highest score among all other pairs
   double noise = 0;            // the table's chance level: a wrong pair's typical score / 0.6745
