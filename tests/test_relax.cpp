@@ -31,6 +31,15 @@ std::vector<humpty::Block> shuffled_answer(const humpty::GeneratedPuzzle& g) {
   return shuffled;
 }
 
+// The set-up of the relaxation tests on the demo's kind of network (weak weight fingerprints): the
+// puzzle, packed, its right pairs in a shuffled order, and the rows the relaxation trains on.
+struct ShuffledDemo {
+  const humpty::GeneratedPuzzle& g = test::generated(24, 24, 48, 4000, 40, 3);
+  const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
+  const std::vector<humpty::Block> shuffled = shuffled_answer(g);
+  const std::vector<std::size_t> rows = first_rows(1024, 1);
+};
+
 // A relaxation without soft pairing keeps the given pairs, and its order is far closer to the
 // answer than the shuffled one it started from.
 void check_kept_and_closer(const humpty::GeneratedPuzzle& g, const std::vector<humpty::Block>& shuffled,
@@ -107,10 +116,8 @@ TEST_CASE("the soft order's loss is the network's MSE when every block sits on i
 TEST_CASE("relaxation keeps the pairs, is the same for 1 and 2 threads, and orders far better than a shuffle",
           "[relax]") {
   // The demo's kind of network (weak weight fingerprints), its right pairs in a shuffled order.
-  const humpty::GeneratedPuzzle& g = test::generated(24, 24, 48, 4000, 40, 3);
-  const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
-  const std::vector<humpty::Block> shuffled = shuffled_answer(g);
-  const std::vector<std::size_t> rows = first_rows(1024, 1);
+  const ShuffledDemo demo;
+  const auto& [g, net, shuffled, rows] = demo;
   humpty::RelaxSchedule schedule;
   schedule.sigma_start.assign(shuffled.size(), 3);
   std::vector<std::vector<humpty::Block>> results;
@@ -288,10 +295,8 @@ TEST_CASE("the soft permutation's gradient matches finite differences", "[relax]
 TEST_CASE("a soft permutation from no order keeps the pairs, returns its best rounded order, the same for 1 and 2 "
           "threads",
           "[relax]") {
-  const humpty::GeneratedPuzzle& g = test::generated(24, 24, 48, 4000, 40, 3);
-  const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
-  const std::vector<humpty::Block> shuffled = shuffled_answer(g);
-  const std::vector<std::size_t> rows = first_rows(1024, 1);
+  const ShuffledDemo demo;
+  const auto& [g, net, shuffled, rows] = demo;
   humpty::RelaxSchedule schedule;
   schedule.permutation = true;
   schedule.steps = 200;
@@ -305,7 +310,8 @@ TEST_CASE("a soft permutation from no order keeps the pairs, returns its best ro
     std::size_t judged = 0;
     auto judge = [&](const std::vector<humpty::Block>& order) {
       ++judged;
-      const double mse = order_mse(g, order);
+      // demo.g, not g: a lambda cannot capture a structured binding in C++17 (clang refuses it).
+      const double mse = order_mse(demo.g, order);
       best_judged = std::min(best_judged, mse);
       return mse;
     };
