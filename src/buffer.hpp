@@ -1,9 +1,14 @@
 // buffer.hpp - vectors whose resize() does not zero what it adds.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
 #include <new>
 #include <utility>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace humpty {
 
@@ -19,6 +24,31 @@ struct UnsetAllocator : std::allocator<T> {
   UnsetAllocator() = default;
   template <typename U>
   UnsetAllocator(const UnsetAllocator<U>&) noexcept {}
+  // Buffers of megabytes are asked for in huge pages where the system has them (Linux's
+  // transparent huge pages in "madvise" mode): the search's per-block streams of 1024 rows are
+  // ~28 MB on the published net, and faulting them in 4 kB at a time took ~35 ms of its 250 ms in
+  // a whole-process run on a VM with slow page faults (medians of 9 runs, interleaved: 240-281 ms
+  // before, 211-238 ms after). No effect on any value: only on how the memory is mapped.
+  static constexpr std::size_t kHugeBytes = std::size_t(4) << 20, kHugeAlign = std::size_t(2) << 20;
+  T* allocate(std::size_t n) {
+    if (n > std::size_t(-1) / sizeof(T) / 2) throw std::bad_alloc();
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < kHugeBytes) return std::allocator<T>::allocate(n);
+    const std::size_t rounded = (bytes + kHugeAlign - 1) / kHugeAlign * kHugeAlign;
+    void* p = std::aligned_alloc(kHugeAlign, rounded);
+    if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: its failure changes nothing
+#endif
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n * sizeof(T) < kHugeBytes) {
+      std::allocator<T>::deallocate(p, n);
+    } else {
+      std::free(p);
+    }
+  }
   template <typename U>
   void construct(U* p) noexcept {
     ::new (static_cast<void*>(p)) U;
