@@ -1,4 +1,4 @@
-// buffer.hpp - vectors whose resize() does not zero what it adds.
+// buffer.hpp - vectors whose resize() does not zero what it adds, megabyte ones in huge pages.
 #pragma once
 
 #include <cstdlib>
@@ -25,10 +25,11 @@ struct UnsetAllocator : std::allocator<T> {
   template <typename U>
   UnsetAllocator(const UnsetAllocator<U>&) noexcept {}
   // Buffers of megabytes are asked for in huge pages where the system has them (Linux's
-  // transparent huge pages in "madvise" mode): the search's per-block streams of 1024 rows are
-  // ~28 MB on the published net, and faulting them in 4 kB at a time took ~35 ms of its 250 ms in
-  // a whole-process run on a VM with slow page faults (medians of 9 runs, interleaved: 240-281 ms
-  // before, 211-238 ms after). No effect on any value: only on how the memory is mapped.
+  // transparent huge pages in "madvise" mode): the search's per-position streams, their
+  // sensitivities and trial copies for 1024 rows are ~30 MB on the published net, and faulting
+  // them in 4 kB at a time took ~35 ms of its 250 ms in a whole-process run on a VM with slow
+  // page faults (medians of 9 runs, interleaved, three rounds: 265-268 ms before, 226-234 ms
+  // after). No effect on any value, only on the mapping.
   static constexpr std::size_t kHugeBytes = std::size_t(4) << 20, kHugeAlign = std::size_t(2) << 20;
   T* allocate(std::size_t n) {
     if (n > std::size_t(-1) / sizeof(T) / 2) throw std::bad_alloc();
