@@ -1,5 +1,5 @@
-// Pairing inp with out layers by how much W_out W_in looks like a multiple of the identity and by
-// how the units' largest weights agree on the two sides.
+// Pairing inp with out layers by how much W_out W_in looks like a multiple of the identity (a
+// negative one above all) and by how the units' largest weights agree on the two sides.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -165,11 +165,18 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
       pairing.units[i * n + o] = dot;
     }
   }
-  pairing.combined = standardised(pairing.table);
-  const std::vector<double> units_z = standardised(pairing.units);
+  // The sign of the trace as its own table: right pairs lean negative (Pairing::kSignedWeight).
+  std::vector<double> damping(n * n);
+  for (std::size_t k = 0; k < n * n; ++k) {
+    double norm = std::sqrt(std::max(0.0, double(norms2[k])));
+    damping[k] = norm > 0 ? -double(traces[k]) / norm : 0.0;
+  }
+  const std::vector<double> size_z = standardised(pairing.table), damping_z = standardised(damping),
+                            units_z = standardised(pairing.units);
+  pairing.combined.resize(n * n);
   std::vector<double> cost(n * n);
   for (std::size_t k = 0; k < n * n; ++k) {
-    pairing.combined[k] += units_z[k];
+    pairing.combined[k] = Pairing::kSizeWeight * size_z[k] + Pairing::kSignedWeight * damping_z[k] + units_z[k];
     cost[k] = -pairing.combined[k];
   }
   std::vector<std::size_t> chosen = hungarian_min_cost(cost, n);

@@ -41,6 +41,44 @@ TEST_CASE("pairing finds blocks whose W_out W_in is a negative multiple of the i
   CHECK(pairing.worst_chosen > pairing.best_rejected);
 }
 
+TEST_CASE("the pairing weighs the trace's sign: a damping product beats a cleaner amplifying one", "[pairing]") {
+  // Diagonal layers (d = 4, h = 8, each inp unit reads one stream coordinate, each out unit writes
+  // it back). Right pairs: P = -2 diag(c) and -2 diag(1/c), c = (1, 4, 1, 4): negative, uneven.
+  // Wrong pairs: P = +2 I, both of them: positive and perfectly even, so |trace| / ||P|| prefers
+  // them (2 against 1.71), and the unit score does not undo that (the old sum of the two chose
+  // the wrong pairs). The sign says the right ones damp the stream and the wrong ones amplify it.
+  const std::size_t d = 4, h = 8;
+  const float c[d] = {1, 4, 1, 4};
+  auto inp_layer = [&](bool inverse) {  // diag(1) or -diag(1 / c), stacked twice
+    humpty::Layer layer;
+    layer.rows = h;
+    layer.cols = d;
+    layer.weight.assign(h * d, 0.0f);
+    layer.bias.assign(h, 0.0f);
+    for (std::size_t u = 0; u < h; ++u) layer.weight[u * d + u % d] = inverse ? -1.0f / c[u % d] : 1.0f;
+    return layer;
+  };
+  auto out_layer = [&](bool scaled) {  // -diag(c) or diag(1), side by side
+    humpty::Layer layer;
+    layer.rows = d;
+    layer.cols = h;
+    layer.weight.assign(d * h, 0.0f);
+    layer.bias.assign(d, 0.0f);
+    for (std::size_t u = 0; u < h; ++u) layer.weight[(u % d) * h + u] = scaled ? -c[u % d] : 1.0f;
+    return layer;
+  };
+  // Right pairs: (piece 0, piece 1) and (piece 2, piece 3).
+  std::vector<humpty::Layer> pieces = {inp_layer(false), out_layer(true), inp_layer(true), out_layer(false),
+                                       test::random_layer(1, d, 5)};
+  auto puzzle = humpty::make_puzzle(std::move(pieces), "signs");
+  REQUIRE(puzzle.ok());
+  const humpty::Pairing pairing = humpty::pair_layers(*puzzle);
+  REQUIRE(pairing.blocks.size() == 2);
+  CHECK(pairing.table[0 * 2 + 1] > pairing.table[0 * 2 + 0]);  // |trace| alone: the wrong pairs
+  CHECK(pairing.blocks[0].out == 1);
+  CHECK(pairing.blocks[1].out == 3);
+}
+
 TEST_CASE("the unit score pairs layers whose units moved together, where the trace score is at chance",
           "[pairing]") {
   // Every layer at its initialisation (uniform, PyTorch's bound), unrelated across layers: the
