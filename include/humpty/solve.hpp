@@ -176,8 +176,11 @@ struct SearchTuning {
   // A score pair whose assignment score (Pairing::combined, z units) leads every rival in its row
   // and column by this much stays out of the soft pairing (the descent may still repair it): with
   // the unit score, b64-adamw-t3-40's pairing is all right but not sure, and soft-pairing all 64
-  // blocks made its first round 18 s instead of 10 (not exact in 60 s; with this, 17 s).
-  double relax_pair_confident = 1;
+  // blocks made its first round 18 s instead of 10 (not exact in 60 s; with this, 17 s). With the
+  // trace's sign in the score, 0.5 instead of 1 (34 pairs kept out instead of 29, all right)
+  // made b64-adam-40's full solve exact within 60 s on 3 of 7 seeds (30-48 s) against 0 of 5;
+  // on the SGD nets, whose scores are chance, such leads are mostly wrong pairs either way.
+  double relax_pair_confident = 0.5;
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };
