@@ -34,11 +34,12 @@ Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Datas
 // negative multiple of the identity, so each pair is scored by |trace(P)| / ||P||_F. A second,
 // per-unit fingerprint: training moves the weights of a hidden unit's inp row and out column
 // together (an active unit's both sides leave their initial range; a dead one's stay), so over the
-// units of a right pair the largest |w| of each row and of each column are correlated. The
-// assignment maximises the sum of the two scores, each standardised over the table (Hungarian
-// algorithm). Measured on the hard suite (bench/hard.txt): the trace score alone pairs 38 of 64
-// (b64-adam-40), 40 of 64 (b64-adamw-t3-40) and 7 of 32 (b32-adam-40) right; with the units'
-// score 51, 64 and 27, and every net the trace score paired alone still all right.
+// units of a right pair the largest |w| of each row and of each column are correlated. A third:
+// the trace's sign (-trace(P) / ||P||_F; right pairs damp). The assignment maximises their
+// weighted sum, each standardised over the table (Hungarian algorithm). Measured on the hard
+// suite (bench/hard.txt): the trace's size alone pairs 38 of 64 (b64-adam-40), 40 of 64
+// (b64-adamw-t3-40) and 7 of 32 (b32-adam-40) right; with the units' score 51, 64 and 27; with
+// the sign too 54, 64 and 30, and every net the trace score paired alone still all right.
 // Sureness and the reported scores are the trace score's, whose chance level is known.
 struct Pairing {
   std::vector<Block> blocks;   // one per inp piece, in ascending inp piece order
