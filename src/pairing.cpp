@@ -143,11 +143,15 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
   std::vector<float> norms2 =
       row_dots(inp_gram.data(), n, pack_rows(out_gram.data(), n, triangle, triangle), pool);
 
+  // -trace(P) / ||P||_F: its size is the table (sureness, the reported scores), and its sign its
+  // own score in the assignment, as right pairs lean negative (Pairing::kSignedWeight).
   Pairing pairing;
   pairing.table.resize(n * n);
+  std::vector<double> damping(n * n);
   for (std::size_t k = 0; k < n * n; ++k) {
     double norm = std::sqrt(std::max(0.0, double(norms2[k])));
-    pairing.table[k] = norm > 0 ? std::fabs(double(traces[k])) / norm : 0.0;
+    damping[k] = norm > 0 ? -double(traces[k]) / norm : 0.0;
+    pairing.table[k] = std::fabs(damping[k]);
   }
   std::vector<std::vector<double>> inp_tails(n), out_tails(n);
   pool.run(2 * n, [&](std::size_t task, int) {
@@ -164,12 +168,6 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
       for (std::size_t u = 0; u < h; ++u) dot += inp_tails[i][u] * out_tails[o][u];
       pairing.units[i * n + o] = dot;
     }
-  }
-  // The sign of the trace as its own table: right pairs lean negative (Pairing::kSignedWeight).
-  std::vector<double> damping(n * n);
-  for (std::size_t k = 0; k < n * n; ++k) {
-    double norm = std::sqrt(std::max(0.0, double(norms2[k])));
-    damping[k] = norm > 0 ? -double(traces[k]) / norm : 0.0;
   }
   const std::vector<double> size_z = standardised(pairing.table), damping_z = standardised(damping),
                             units_z = standardised(pairing.units);
