@@ -312,6 +312,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
                                        double(starts.size()), double(pool_.size())));
   }
   std::size_t rounds_without_best = 0;
+  bool kicked_last = false;
   // A start this far off is not worth a descent: on 64 blocks the first descent took seconds to
   // reach a basin the relaxation then had to leave anyway.
   bool relaxed_last = best_sse_ > tuning_.relax_first_above * pred_variance_ * double(fine_.rows()) && relax();
@@ -342,9 +343,20 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     // follow each other while the descent from them lowers the best error by relax_gain or more,
     // and otherwise alternate with annealing (a relaxation nearly always finds some new best:
     // with wrong pairs, rounds of it that each gained a little left no time for the repairs).
+    // A kick (search_kick.cpp) takes annealing's turn where there is one; the round after it
+    // relaxes from where the kick's descent got, unless that was a new best anyway.
     const bool relax_paid = relaxed_last && best_sse_ < (1 - tuning_.relax_gain) * before;
-    relaxed_last = (relax_paid || !relaxed_last) && relax();
-    if (!relaxed_last) anneal();
+    if (kicked_last) {
+      kicked_last = false;
+      if (best_sse_ >= before) kick_base_ = fine_.blocks();
+      relaxed_last = relax();
+      kick_base_.clear();
+      if (!relaxed_last) anneal();
+    } else {
+      relaxed_last = (relax_paid || !relaxed_last) && relax();
+      kicked_last = !relaxed_last && tuning_.kick && kick();
+      if (!relaxed_last && !kicked_last) anneal();
+    }
     if (should_stop()) break;
   }
   if (!confirmed_exact_) {
@@ -367,6 +379,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   result.anneal_accepted = stats_.anneal_accepted;
   result.relax_rounds = stats_.relax_rounds;
   result.relax_steps = stats_.relax_steps;
+  result.kicks = stats_.kicks;
   result.trace = trace_;
   progress(true);
   return result;

@@ -6,6 +6,7 @@
 //   search_screen.cpp  candidates: combined and single moves, screened exactly, one step taken
 //   search_anneal.cpp  annealing: random moves on a small row sample
 //   search_relax.cpp   relaxation: a soft order (and soft pairing) trained on the data, rounded
+//   search_kick.cpp    re-pairing kicks: the best's pairs blended with the weight score's
 //   search_global.cpp  whole-assembly phases: the entry point, exhaustive search of tiny puzzles
 //
 // The search alternates two phases, both scored by the squared error against `pred` on a subset
@@ -37,6 +38,10 @@
 // sure, each unsure inp's out layer is also a mixture of the unsure outs (Sinkhorn-normalised
 // weights, sinkhorn.cpp) trained with the depths, and the pairs are rounded by assignment. Later
 // rounds far from the answer train a soft permutation of slots x blocks instead of the depths.
+// Re-pairing kick. Where the weight score has signal, a stuck round that would anneal instead
+// re-pairs the best assembly by assignment on the score plus a bonus for the best's own pairs
+// (wrong pairs the data settled on compensate each other, so no single repair is downhill), the
+// descent goes on from there, and the next relaxation starts from where it got.
 // Without a time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
 #pragma once
 
@@ -115,6 +120,7 @@ struct SearchStats {
   std::uint64_t anneal_accepted = 0;
   std::uint64_t relax_rounds = 0;
   std::uint64_t relax_steps = 0;
+  std::uint64_t kicks = 0;
 };
 
 class Engine {
@@ -152,6 +158,10 @@ class Engine {
   // search_relax.cpp: a soft order trained on the data, rounded; false when not worth a round.
   bool relax();
 
+  // search_kick.cpp: the best's pairs blended with the score's, the descent to go on from them;
+  // false when there is no such blend (or the score is not to be trusted).
+  bool kick();
+
   // search_anneal.cpp.
   void anneal();
   Move random_move(std::size_t n, bool repairs);
@@ -187,6 +197,8 @@ class Engine {
   bool repairs_ = false;
   bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;
+  std::vector<int> last_kick_pairs_;   // per inp piece, its out in the best the last kick blended
+  std::vector<Block> kick_base_;       // set for the round after a kick: relax from here, not best_
   double best_sse_ = std::numeric_limits<double>::infinity();
   bool confirmed_exact_ = false;
   bool unconfirmed_ = false;  // the subset looked exact but all rows did not
@@ -253,6 +265,13 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
                                const std::function<bool()>& stop = nullptr, const Puzzle* puzzle = nullptr,
                                const SoftPairing* pairing = nullptr,
                                const std::function<double(const std::vector<Block>&)>& judge = nullptr);
+
+// A re-pairing kick's pairs (search_kick.cpp): blocks[k] keeps its inp and takes the out of
+// blocks[column[k]], where column maximises the sum of score(k, o) plus `keep` for each block
+// left with its own out; score(k, o) is the pairing score of blocks[k].inp with blocks[o].out.
+// A block whose `fixed` entry is set keeps its out.
+std::vector<Block> blend_pairs(const std::vector<Block>& blocks, const std::function<double(std::size_t, std::size_t)>& score,
+                               double keep, const std::vector<char>& fixed);
 
 // One or two blocks: every assembly, the best kept (search_global.cpp).
 SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);

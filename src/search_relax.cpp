@@ -462,6 +462,9 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
 // new start for the descent in another basin, and the best is kept apart.
 bool Engine::relax() {
   const std::size_t n = fine_.positions();
+  // After a re-pairing kick whose descent found no new best, the round starts from where that
+  // descent got, with the kick's pairs, instead of from the best (search_kick.cpp).
+  const std::vector<Block>& base = kick_base_.empty() ? best_ : kick_base_;
   if (!tuning_.relax || best_sse_ / double(fine_.rows()) <= tuning_.relax_above * pred_variance_) return false;
   RelaxSchedule schedule;
   schedule.batch = tuning_.relax_batch;
@@ -471,8 +474,8 @@ bool Engine::relax() {
   // Which rounds train a soft permutation (relax_perm); those start from no order.
   const std::size_t round = stats_.relax_rounds;
   const bool far = best_sse_ / double(fine_.rows()) > tuning_.relax_perm_above * pred_variance_;
-  bool permutation = tuning_.relax_perm == 2 || (tuning_.relax_perm == 1 && round == 0) ||
-                     (tuning_.relax_perm == 3 && round > 0 && far);
+  bool permutation = kick_base_.empty() && (tuning_.relax_perm == 2 || (tuning_.relax_perm == 1 && round == 0) ||
+                     (tuning_.relax_perm == 3 && round > 0 && far));
   // Its memory: the Sinkhorn tape (2 x iterations matrices of N^2), the logits with Adam's
   // moments, the slot weights and each slice's gradient: 1.6 MB at N = 64, 1 GB at N ~ 1650.
   const double slices = double((tuning_.relax_batch + kRelaxSlice - 1) / kRelaxSlice);
@@ -512,16 +515,16 @@ bool Engine::relax() {
   SoftPairing pairing;
   if (tuning_.relax_pairs && repairs_ && (own_pairs_ || (!order_phase_ && !permutation))) {
     for (std::size_t b = 0; b < n; ++b) {
-      if (sure_partner_[std::size_t(best_[b].inp)] >= 0) continue;
-      if (score_partner_[std::size_t(best_[b].inp)] == best_[b].out &&
-          pair_margin_[std::size_t(best_[b].inp)] >= tuning_.relax_pair_confident) continue;
+      if (sure_partner_[std::size_t(base[b].inp)] >= 0) continue;
+      if (score_partner_[std::size_t(base[b].inp)] == base[b].out &&
+          pair_margin_[std::size_t(base[b].inp)] >= tuning_.relax_pair_confident) continue;
       pairing.blocks.push_back(b);
-      pairing.outs.push_back(best_[b].out);
+      pairing.outs.push_back(base[b].out);
     }
     const std::size_t count = pairing.blocks.size(), table = puzzle_.blocks();
     pairing.logits.resize(count * count);
     for (std::size_t k = 0; k < count; ++k) {
-      const std::size_t row = table_index_[std::size_t(best_[pairing.blocks[k]].inp)];
+      const std::size_t row = table_index_[std::size_t(base[pairing.blocks[k]].inp)];
       for (std::size_t o = 0; o < count; ++o) {
         pairing.logits[k * count + o] = pair_logit_[row * table + table_index_[std::size_t(pairing.outs[o])]] +
                                         (o == k ? tuning_.relax_pair_keep : 0.0);
@@ -555,7 +558,7 @@ bool Engine::relax() {
   ++stats_.relax_rounds;
   const std::uint64_t steps_before = relax_stats_.steps;
   const std::vector<Block> ordered =
-      relax_order(net_, data_, fine_.row_indices(), best_, depth, schedule, rng_, pool_, relax_stats_,
+      relax_order(net_, data_, fine_.row_indices(), base, depth, schedule, rng_, pool_, relax_stats_,
                   [this] { return should_stop(); }, &puzzle_, pairing.blocks.size() > 1 ? &pairing : nullptr, judge);
   stats_.relax_steps += relax_stats_.steps - steps_before;
   commit(ordered, 0);

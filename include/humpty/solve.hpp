@@ -182,6 +182,14 @@ struct SearchTuning {
   // made b64-adam-40's full solve exact within 60 s on 3 of 7 seeds (30-48 s) against 0 of 5;
   // on the SGD nets, whose scores are chance, such leads are mostly wrong pairs either way.
   double relax_pair_confident = 0.5;
+  // Re-pairing kicks (search_kick.cpp): where the descent is stuck and the weight score has
+  // signal (at least kick_confident_share of its pairs lead by relax_pair_confident), the
+  // assignment on the score plus kick_keep (in units of the score's spread) for each of the best
+  // assembly's own pairs gives new pairs, and the descent goes on from them; a kick takes
+  // annealing's turn, once per pairing of the best, and the round after it relaxes from it.
+  bool kick = true;
+  double kick_keep = 1.25;
+  double kick_confident_share = 1.0 / 3;
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };
@@ -231,6 +239,7 @@ struct SearchResult {
   std::uint64_t anneal_accepted = 0; // annealing moves accepted
   std::uint64_t relax_rounds = 0;    // rounds of the soft order (relaxation)
   std::uint64_t relax_steps = 0;     // its Adam steps in all
+  std::uint64_t kicks = 0;           // re-pairing kicks (the best's pairs blended with the score's)
   std::uint64_t wide_steps = 0;      // descent steps that looked at moves of any distance
   std::uint64_t predicted = 0;       // moves whose effect the table predicted
   std::uint64_t screened = 0;        // moves evaluated exactly on the table's rows

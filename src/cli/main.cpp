@@ -264,6 +264,9 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax_pair_cool", Tunable::positive, &tuning.relax_pair_cool},
       {"relax_pair_megabytes", Tunable::real, &tuning.relax_pair_megabytes},
       {"relax_pair_confident", Tunable::real, &tuning.relax_pair_confident},
+      {"kick", Tunable::flag, &tuning.kick},
+      {"kick_keep", Tunable::real, &tuning.kick_keep},
+      {"kick_confident_share", Tunable::real, &tuning.kick_confident_share},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
