@@ -197,7 +197,7 @@ class Engine {
   bool repairs_ = false;
   bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;
-  std::vector<int> last_kick_pairs_;   // per inp piece, its out in the best the last kick blended
+  std::vector<std::vector<int>> tried_kicks_;  // every kick's pairing (per inp piece, its out)
   std::vector<Block> kick_base_;       // set for the round after a kick: relax from here, not best_
   double best_sse_ = std::numeric_limits<double>::infinity();
   bool confirmed_exact_ = false;
@@ -272,6 +272,19 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
 // A block whose `fixed` entry is set keeps its out.
 std::vector<Block> blend_pairs(const std::vector<Block>& blocks, const std::function<double(std::size_t, std::size_t)>& score,
                                double keep, const std::vector<char>& fixed);
+
+// A cycle of pairs (search_kick.cpp): block at[k] takes the out of block at[(k + 1) % length].
+struct PairCycle {
+  std::size_t at[3];
+  std::size_t length;
+  double gain;  // the sum of score changes
+};
+// The 2- and 3-cycles of the blocks' pairs that raise the summed score, best first (ties: in the
+// order found); a block whose `fixed` entry is set is in none. Each block's partners are drawn
+// from the 8 outs it gains most by.
+std::vector<PairCycle> short_cycles(const std::vector<Block>& blocks,
+                                    const std::function<double(std::size_t, std::size_t)>& score,
+                                    const std::vector<char>& fixed);
 
 // One or two blocks: every assembly, the best kept (search_global.cpp).
 SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);

@@ -65,3 +65,30 @@ TEST_CASE("no kick where the pairing score is at chance", "[kick]") {
   CHECK(report->search.kicks == 0);
   CHECK(report->search.anneal_rounds > 0);  // annealing keeps its turn
 }
+
+TEST_CASE("short cycles: the 2- and 3-cycles of pairs that raise the score, best first, none through a fixed block",
+          "[kick]") {
+  const std::vector<humpty::Block> blocks = six_blocks();
+  std::vector<char> fixed(6, 0);
+  fixed[5] = 1;
+  const auto cycles = humpty::short_cycles(blocks, score, fixed);
+  REQUIRE(!cycles.empty());
+  // The best: blocks 0 -> 1 -> 2 -> 0 each taking the next one's out, gain 3 x (5 - (-1)).
+  CHECK(cycles[0].length == 3);
+  CHECK(cycles[0].at[0] == 0);
+  CHECK(cycles[0].at[1] == 1);
+  CHECK(cycles[0].at[2] == 2);
+  CHECK(cycles[0].gain == Approx(18.0));
+  bool swap34 = false;
+  for (std::size_t k = 0; k < cycles.size(); ++k) {
+    CHECK(cycles[k].gain > 0);
+    if (k > 0) CHECK(cycles[k].gain <= cycles[k - 1].gain);
+    for (std::size_t j = 0; j < cycles[k].length; ++j) CHECK(cycles[k].at[j] != 5);  // fixed: in none
+    swap34 = swap34 || (cycles[k].length == 2 && cycles[k].at[0] == 3 && cycles[k].at[1] == 4);
+  }
+  CHECK(swap34);  // 3 and 4 swapping outs: gain 0.5 + 0.5
+  // The other direction of the 3-cycle (0 takes 2's out) loses: -2 - (-1) each, so it is not listed.
+  for (const auto& cycle : cycles) {
+    CHECK(!(cycle.length == 3 && cycle.at[0] == 0 && cycle.at[1] == 2));
+  }
+}

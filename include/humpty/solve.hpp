@@ -188,7 +188,7 @@ struct SearchTuning {
   // assembly's own pairs gives new pairs, and the descent goes on from them; a kick takes
   // annealing's turn, once per pairing of the best, and the round after it relaxes from it.
   bool kick = true;
-  double kick_keep = 1.25;
+  double kick_keep = 1.6;
   double kick_confident_share = 1.0 / 3;
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
