@@ -185,8 +185,9 @@ struct SearchTuning {
   // Re-pairing kicks (search_kick.cpp): where the descent is stuck and the weight score has
   // signal (at least kick_confident_share of its pairs lead by relax_pair_confident), the
   // assignment on the score plus kick_keep (in units of the score's spread) for each of the best
-  // assembly's own pairs gives new pairs, and the descent goes on from them; a kick takes
-  // annealing's turn, once per pairing of the best, and the round after it relaxes from it.
+  // assembly's own pairs gives new pairs (where that changes nothing, the 2- or 3-cycle of pairs
+  // the score gains most by), and the descent goes on from them; a kick takes annealing's turn,
+  // never to a pairing kicked to before, and the round after it relaxes from where it got.
   bool kick = true;
   double kick_keep = 1.6;
   double kick_confident_share = 1.0 / 3;
