@@ -270,8 +270,9 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
 // blocks[column[k]], where column maximises the sum of score(k, o) plus `keep` for each block
 // left with its own out; score(k, o) is the pairing score of blocks[k].inp with blocks[o].out.
 // A block whose `fixed` entry is set keeps its out.
-std::vector<Block> blend_pairs(const std::vector<Block>& blocks, const std::function<double(std::size_t, std::size_t)>& score,
-                               double keep, const std::vector<char>& fixed);
+std::vector<Block> blend_pairs(const std::vector<Block>& blocks,
+                               const std::function<double(std::size_t, std::size_t)>& score, double keep,
+                               const std::vector<char>& fixed);
 
 // A cycle of pairs (search_kick.cpp): block at[k] takes the out of block at[(k + 1) % length].
 struct PairCycle {

@@ -475,7 +475,7 @@ bool Engine::relax() {
   const std::size_t round = stats_.relax_rounds;
   const bool far = best_sse_ / double(fine_.rows()) > tuning_.relax_perm_above * pred_variance_;
   bool permutation = kick_base_.empty() && (tuning_.relax_perm == 2 || (tuning_.relax_perm == 1 && round == 0) ||
-                     (tuning_.relax_perm == 3 && round > 0 && far));
+                                            (tuning_.relax_perm == 3 && round > 0 && far));
   // Its memory: the Sinkhorn tape (2 x iterations matrices of N^2), the logits with Adam's
   // moments, the slot weights and each slice's gradient: 1.6 MB at N = 64, 1 GB at N ~ 1650.
   const double slices = double((tuning_.relax_batch + kRelaxSlice - 1) / kRelaxSlice);

@@ -66,8 +66,9 @@ TEST_CASE("no kick where the pairing score is at chance", "[kick]") {
   CHECK(report->search.anneal_rounds > 0);  // annealing keeps its turn
 }
 
-TEST_CASE("short cycles: the 2- and 3-cycles of pairs that raise the score, best first, none through a fixed block",
-          "[kick]") {
+TEST_CASE(
+    "short cycles: the 2- and 3-cycles of pairs that raise the score, best first, none through a fixed block",
+    "[kick]") {
   const std::vector<humpty::Block> blocks = six_blocks();
   std::vector<char> fixed(6, 0);
   fixed[5] = 1;
