@@ -110,9 +110,18 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
   // trace(W_out W_in) = <W_out, W_in^T>, and ||W_out W_in||_F^2 = <W_out^T W_out, W_in W_in^T>:
   // one Gram matrix per layer (h x h), then all pairs at once as dot products of flattened
   // matrices, never forming the n^2 products themselves.
-  // Megabytes, every value written below before it is read: not zeroed first.
+  // Megabytes, every value written below before it is read: not zeroed first. One buffer of at
+  // least 4 MB, so that it comes in huge pages (buffer.hpp): as four vectors of 0.9 MB each
+  // (published net), faulted in 4 kB at a time, they cost ~7 ms of a 40 ms whole-process solve
+  // without data on the development VM (humpty_timeit, medians of 11, three rounds: 39-41 ms
+  // before, 32-34 ms after). Same values either way.
   using Floats = std::vector<float, UnsetAllocator<float>>;
-  Floats out_flat(n * d * h), out_gram(n * triangle), inp_t_flat(n * d * h), inp_gram(n * triangle);
+  const std::size_t flat = n * d * h, grams = n * triangle;
+  Floats arena(std::max(2 * (flat + grams), UnsetAllocator<float>::kHugeBytes / sizeof(float)));
+  float* const out_flat = arena.data();
+  float* const inp_t_flat = out_flat + flat;
+  float* const out_gram = inp_t_flat + flat;
+  float* const inp_gram = out_gram + grams;
   struct Scratch {
     std::vector<float> full, columns;
   };
@@ -122,26 +131,24 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
     Scratch& s = scratch[std::size_t(worker)];
     if (task < n) {
       const Layer& w = puzzle.pieces[std::size_t(puzzle.out_pieces[task])];  // d x h
-      std::copy(w.weight.begin(), w.weight.end(), out_flat.begin() + std::ptrdiff_t(task * d * h));
+      std::copy(w.weight.begin(), w.weight.end(), out_flat + task * d * h);
       s.columns.resize(d * h);
       for (std::size_t r = 0; r < d; ++r) {
         for (std::size_t a = 0; a < h; ++a) s.columns[a * d + r] = w.weight[r * h + a];
       }
-      gram_triangle(s.columns.data(), h, d, 2.0f, s.full, out_gram.data() + task * triangle);  // W^T W
+      gram_triangle(s.columns.data(), h, d, 2.0f, s.full, out_gram + task * triangle);  // W^T W
     } else {
       const std::size_t i = task - n;
       const Layer& w = puzzle.pieces[std::size_t(puzzle.inp_pieces[i])];  // h x d
-      float* t = inp_t_flat.data() + i * d * h;                           // W^T, d x h
+      float* t = inp_t_flat + i * d * h;                                  // W^T, d x h
       for (std::size_t a = 0; a < h; ++a) {
         for (std::size_t c = 0; c < d; ++c) t[c * h + a] = w.weight[a * d + c];
       }
-      gram_triangle(w.weight.data(), h, d, 1.0f, s.full, inp_gram.data() + i * triangle);  // W W^T
+      gram_triangle(w.weight.data(), h, d, 1.0f, s.full, inp_gram + i * triangle);  // W W^T
     }
   });
-  std::vector<float> traces =
-      row_dots(inp_t_flat.data(), n, pack_rows(out_flat.data(), n, d * h, d * h), pool);
-  std::vector<float> norms2 =
-      row_dots(inp_gram.data(), n, pack_rows(out_gram.data(), n, triangle, triangle), pool);
+  std::vector<float> traces = row_dots(inp_t_flat, n, pack_rows(out_flat, n, d * h, d * h), pool);
+  std::vector<float> norms2 = row_dots(inp_gram, n, pack_rows(out_gram, n, triangle, triangle), pool);
 
   // -trace(P) / ||P||_F: its size is the table (sureness, the reported scores), and its sign its
   // own score in the assignment, as right pairs lean negative (Pairing::kSignedWeight).
