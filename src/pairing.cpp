@@ -110,14 +110,15 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
   // trace(W_out W_in) = <W_out, W_in^T>, and ||W_out W_in||_F^2 = <W_out^T W_out, W_in W_in^T>:
   // one Gram matrix per layer (h x h), then all pairs at once as dot products of flattened
   // matrices, never forming the n^2 products themselves.
-  // Megabytes, every value written below before it is read: not zeroed first. One buffer of at
-  // least 4 MB, so that it comes in huge pages (buffer.hpp): as four vectors of 0.9 MB each
-  // (published net), faulted in 4 kB at a time, they cost ~7 ms of a 40 ms whole-process solve
-  // without data on the development VM (humpty_timeit, medians of 11, three rounds: 39-41 ms
-  // before, 32-34 ms after). Same values either way.
+  // Megabytes, every value written below before it is read: not zeroed first. One buffer, from a
+  // megabyte on rounded up to the 4 MB that buffer.hpp asks huge pages for: as four vectors of
+  // 0.9 MB each (published net), faulted in 4 kB at a time, they cost ~7 ms of a 40 ms
+  // whole-process solve without data on the development VM (humpty_timeit, medians of 11, three
+  // rounds: 39-41 ms before, 32-34 ms after). Same values either way; small nets keep their size.
   using Floats = std::vector<float, UnsetAllocator<float>>;
-  const std::size_t flat = n * d * h, grams = n * triangle;
-  Floats arena(std::max(2 * (flat + grams), UnsetAllocator<float>::kHugeBytes / sizeof(float)));
+  const std::size_t flat = n * d * h, grams = n * triangle, needed = 2 * (flat + grams);
+  constexpr std::size_t huge = UnsetAllocator<float>::kHugeBytes / sizeof(float);
+  Floats arena(needed >= huge / 4 ? std::max(needed, huge) : needed);
   float* const out_flat = arena.data();
   float* const inp_t_flat = out_flat + flat;
   float* const out_gram = inp_t_flat + flat;
