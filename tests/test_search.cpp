@@ -152,7 +152,9 @@ TEST_CASE("the published search's trajectory is pinned", "[search][published]") 
   CHECK(report->search.block_rows == 1159984);
 }
 
-TEST_CASE("a 24-block network with weak fingerprints is proven from the data, with no time limit", "[search]") {
+// [slow]: 14 s here, 105 s under the sanitizers, where the smaller searches already run every phase
+// it does (sanitize-fast leaves it out; make sanitize runs it).
+TEST_CASE("a 24-block network with weak fingerprints is proven from the data, with no time limit", "[search][slow]") {
   // 24 blocks of d=24, h=48, 40 epochs of plain SGD (learning rate 0.002): the weights hardly
   // leave their initialisation, and the pairing score gets 10 of 24 pairs right (3 before the
   // trace's sign joined it), none of them sure. (The demo's Adam-trained puzzle was this test's
