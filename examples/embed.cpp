@@ -28,6 +28,6 @@ int main(int argc, char** argv) {
   humpty::SolveOptions options;  // order auto, default seed, all cores
   auto report = humpty::solve(puzzle, &data, options);
   if (!report) return std::fprintf(stderr, "%s\n", report.message().c_str()), 3;
-  std::printf("%s  %s\n", report->sha256.c_str(), report->fit.exact() ? "proven" : "not proven");
-  return report->fit.exact() ? 0 : 1;
+  std::printf("%s  %s\n", report->sha256.c_str(), report->fit.proves() ? "proven" : "not proven");
+  return report->fit.proves() ? 0 : 1;
 }

@@ -80,10 +80,11 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
   return outputs;
 }
 
-Fit fit_outputs(const std::vector<float>& outputs, const Dataset& data) {
+Fit fit_outputs(const std::vector<float>& outputs, const Dataset& data, std::size_t blocks) {
   Fit fit;
   fit.rows = data.rows;
   fit.tolerance = rounding_tolerance(data);
+  fit.rows_needed = rows_to_prove(blocks, data);
   double sum_pred = 0, sum_true = 0;
   for (std::size_t r = 0; r < data.rows; ++r) {
     double error = double(outputs[r]) - data.pred[r];

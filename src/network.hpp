@@ -60,7 +60,8 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
                                    ThreadPool& pool, const std::vector<std::size_t>& known_rows = {},
                                    const std::vector<float>& known_outputs = {});
 
-// How closely outputs (one per data row) reproduce the data's pred (and true).
-Fit fit_outputs(const std::vector<float>& outputs, const Dataset& data);
+// How closely outputs (one per data row) reproduce the data's pred (and true), for an assembly
+// of `blocks` blocks (for the rows a proof needs).
+Fit fit_outputs(const std::vector<float>& outputs, const Dataset& data, std::size_t blocks);
 
 }  // namespace humpty

@@ -1,6 +1,8 @@
 // The proof: how closely an assembled network reproduces the data (the search scores with
 // evaluator.cpp; this runs an assembly once on every row).
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 #include "humpty/solve.hpp"
 #include "network.hpp"
@@ -12,6 +14,21 @@ double rounding_tolerance(const Dataset& data) {
   for (double p : data.pred) mean_square += p * p;
   mean_square /= double(std::max<std::size_t>(data.rows, 1));
   return 1e-10 * std::max(mean_square, 1e-12);
+}
+
+std::size_t rows_to_prove(std::size_t blocks, const Dataset& data) {
+  if (blocks < 2) return 1;  // one assembly: nothing to tell it from
+  double sum = 0, squares = 0;
+  for (double p : data.pred) sum += p;
+  const double mean = data.rows ? sum / double(data.rows) : 0;
+  for (double p : data.pred) squares += (p - mean) * (p - mean);
+  const double spread = data.rows ? std::sqrt(squares / double(data.rows)) : 0;
+  const double scatter = 0.01 * spread, rounding = std::sqrt(rounding_tolerance(data));
+  // Odds that a normal scatter lands within the rounding error of pred: 2 e / (s sqrt(2 pi)).
+  const double bits = std::log2(scatter * std::sqrt(2 * std::acos(-1.0)) / (2 * rounding));
+  if (!(bits >= 1)) return SIZE_MAX;
+  const double assemblies = 2 * std::lgamma(double(blocks) + 1) / std::log(2.0);  // log2 (blocks!)^2
+  return std::size_t(std::ceil((assemblies + 64) / bits));
 }
 
 Status check_data(const Puzzle& puzzle, const Dataset& data) {
@@ -35,7 +52,7 @@ Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Datas
 Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, ThreadPool& pool) {
   if (Status status = check_data(puzzle, data); !status) return status;
   if (Status status = check_assembly(puzzle, assembly); !status) return status;
-  return fit_outputs(network_outputs(pack_puzzle(puzzle), assembly, data, pool), data);
+  return fit_outputs(network_outputs(pack_puzzle(puzzle), assembly, data, pool), data, assembly.blocks.size());
 }
 
 }  // namespace humpty

@@ -2,6 +2,7 @@
 // same text (apart from the seconds).
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "humpty/humpty.hpp"
@@ -94,6 +95,11 @@ void write_fit(Json& json, const Fit& fit) {
   json.number("max_error", fit.max_error);
   json.number("tolerance", fit.tolerance);
   json.boolean("exact", fit.exact());
+  if (fit.rows_needed == SIZE_MAX) {
+    json.null("rows_needed");
+  } else {
+    json.integer("rows_needed", fit.rows_needed);
+  }
   json.close('}');
 }
 

@@ -274,9 +274,9 @@ bool Engine::end_epoch() {
 Fit Engine::fit_all_rows(const Assembly& assembly) {
   if (assembly.blocks == fine_.blocks()) {
     return fit_outputs(network_outputs(net_, assembly, data_, pool_, fine_.row_indices(), fine_.outputs()),
-                       data_);
+                       data_, assembly.blocks.size());
   }
-  return fit_outputs(network_outputs(net_, assembly, data_, pool_), data_);
+  return fit_outputs(network_outputs(net_, assembly, data_, pool_), data_, assembly.blocks.size());
 }
 
 SearchResult Engine::run(const std::vector<Assembly>& starts) {

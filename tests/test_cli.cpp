@@ -201,6 +201,16 @@ TEST_CASE("cli: a generated puzzle: solve prints only the answer, proves it; ver
   auto wrong = test::run_cli("verify " + pieces + " --data " + csv + " --answer " + humpty::format_answer(*parts));
   CHECK(wrong.exit_code == 1);
   CHECK(wrong.out.find("exact no") != std::string::npos);
+  // The right answer on too few rows: it fits them, and that proves nothing (exit 1, said why).
+  auto text = test::read_bytes(csv);
+  std::string head(text.begin(), text.end()), few = test::scratch_dir("cli-few-rows") + "/few.csv";
+  std::size_t end = 0;
+  for (int line = 0; line < 4; ++line) end = head.find('\n', end) + 1;  // the header and 3 rows
+  test::write_text(few, head.substr(0, end));
+  auto scant = test::run_cli("verify " + pieces + " --data " + few + " --answer " + answer);
+  CHECK(scant.exit_code == 1);
+  CHECK(scant.out.find("exact yes") != std::string::npos);
+  CHECK(scant.err.find("3 rows are too few to prove it (") != std::string::npos);
   auto inspect = test::run_cli("inspect " + pieces);
   CHECK(inspect.exit_code == 0);
   CHECK(inspect.out.find("17 pieces: 8 blocks, stream width d=8, hidden width h=16") != std::string::npos);

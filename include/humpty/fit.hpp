@@ -22,11 +22,25 @@ struct Fit {
   double mse_true = -1;  // against `true`; -1 when the data has none
   double max_error = 0;  // largest |output - pred|
   double tolerance = 0;  // the MSE below which the output equals `pred` up to float rounding
+  std::size_t rows_needed = 0;  // rows an exact fit needs to rule out a coincidence (rows_to_prove)
   bool exact() const { return mse_pred <= tolerance; }
+  // Exact on enough rows to prove the assembly: on too few, some wrong assembly may fit them too.
+  bool proves() const { return exact() && rows >= rows_needed; }
 };
 
 // The MSE that float32 rounding alone can explain: 1e-10 times the mean square of `pred`.
 // A wrong assembly is many orders of magnitude above it.
 double rounding_tolerance(const Dataset& data);
+
+// The rows an exact fit needs before it proves an assembly of `blocks` blocks rather than a
+// coincidence (SIZE_MAX when pred does not vary: then no number of rows tells assemblies apart).
+// Why: on one row of a 32-block puzzle the search found a wrong assembly at float rounding in
+// 1 s. The count: a wrong assembly's output on a row is taken to scatter around pred by at least
+// a hundredth of pred's spread (the smallest single move measured on the hard suite, an adjacent
+// swap deep in a 64-block net, moves it by a fiftieth), so it falls within rounding of pred on a
+// row with odds 2^-b, b = log2(that scatter / the rounding error); an exact fit proves the
+// assembly when the (blocks!)^2 pairings and orders, times these odds over all rows, stay below
+// 2^-64. About 30 rows for 32 blocks, 48 for 48 and 66 for 64 when pred is centred.
+std::size_t rows_to_prove(std::size_t blocks, const Dataset& data);
 
 }  // namespace humpty

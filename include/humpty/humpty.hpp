@@ -14,7 +14,7 @@
 //     auto report = humpty::solve(*puzzle, &*data, options);  // or nullptr for no data
 //     if (!report) { std::cerr << report.message() << "\n"; return 3; }
 //     std::cout << report->answer << "\n";                    // "inp,out,inp,out,...,last"
-//     bool proven = report->fit.exact();                      // MSE vs pred at float rounding
+//     bool proven = report->fit.proves();  // MSE vs pred at float rounding, on enough rows
 //
 // Everything is in namespace humpty. No function throws: failures come back as a Status or a
 // Result<T> with a message naming the input and the place. No global state: the same inputs and

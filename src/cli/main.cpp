@@ -82,8 +82,8 @@ const char* const kUsageTail =
     "\n"
     "PIECES is a directory of piece_<k>.pth files or a .humpty file (whose data, if any, is\n"
     "used when --data is not given). `humpty COMMAND --help` shows one command.\n"
-    "exit codes: 0 success, 1 not proven (MSE above float rounding, SHA-256 differs,\n"
-    "interrupted), 2 usage error, 3 unreadable or malformed input.\n";
+    "exit codes: 0 success, 1 not proven (MSE above float rounding, too few rows to prove it,\n"
+    "SHA-256 differs, interrupted), 2 usage error, 3 unreadable or malformed input.\n";
 
 void print_usage(FILE* to) {
   std::fputs("usage: humpty <command> [options]\n\ncommands:\n", to);
@@ -467,6 +467,17 @@ Result<Inputs> load_inputs(const std::string& pieces, const std::string& data_pa
   return inputs;
 }
 
+// Why an exact fit proves nothing: the rows are too few (Fit::rows_needed).
+std::string too_few_rows(const Fit& fit) {
+  if (fit.rows_needed == SIZE_MAX) {
+    return fit.rows < 2 ? "one row cannot prove an assembly"
+                        : "pred is the same on every row, so no number of rows can prove an assembly";
+  }
+  char text[96];
+  std::snprintf(text, sizeof text, "%zu rows are too few to prove it (%zu needed)", fit.rows, fit.rows_needed);
+  return text;
+}
+
 void print_fit(const Logger& log, const Fit& fit) {
   if (!log) return;
   char text[256];
@@ -474,6 +485,7 @@ void print_fit(const Logger& log, const Fit& fit) {
                 "mse vs pred %.3e over %zu rows (%s at rounding level %.1e), max |error| %.3e", fit.mse_pred,
                 fit.rows, fit.exact() ? "exact" : "NOT exact", fit.tolerance, fit.max_error);
   std::string message = text;
+  if (fit.exact() && !fit.proves()) message += "; " + too_few_rows(fit);
   if (fit.mse_true >= 0) {
     std::snprintf(text, sizeof text, "; mse vs true %.6g", fit.mse_true);
     message += text;
@@ -610,7 +622,8 @@ bool write_reports(const Options& options, const Puzzle& puzzle, const SolveRepo
 // One line that says what was proven.
 std::string verdict_of(const SolveReport& report) {
   if (!report.has_data) return "no data: a best guess from the weights alone, not proven";
-  if (report.fit.exact()) return "proven: the assembly reproduces pred at float rounding on every row";
+  if (report.fit.proves()) return "proven: the assembly reproduces pred at float rounding on every row";
+  if (report.fit.exact()) return "not proven: the assembly reproduces pred at float rounding, but " + too_few_rows(report.fit);
   if (report.searched) return "not proven: the search stopped (" + std::string(stop_reason_name(report.search.stopped)) + ") above float rounding";
   return "not proven: the assembly does not reproduce pred";
 }
@@ -664,7 +677,7 @@ int command_solve(const Options& options) {
   int code = kExitOk;
   if (report->has_data) {
     print_fit(log, report->fit);
-    if (!report->fit.exact()) code = kExitNotProven;
+    if (!report->fit.proves()) code = kExitNotProven;
   }
   if (log) {
     std::string stages;
@@ -682,6 +695,10 @@ int command_solve(const Options& options) {
         stderr,
         "humpty: the search stopped (%s) before reaching an exact assembly; the answer above is its best\n",
         stop_reason_name(report->search.stopped));
+  }
+  if (!options.quiet && report->has_data && report->fit.exact() && !report->fit.proves()) {
+    std::fprintf(stderr, "humpty: the answer above reproduces pred at float rounding, but %s\n",
+                 too_few_rows(report->fit).c_str());
   }
   if (!options.expect_sha256.empty() && report->sha256 != options.expect_sha256) {
     std::fprintf(stderr, "humpty: the answer's sha256 %s differs from the expected %s\n",
@@ -730,7 +747,7 @@ int command_verify(const Options& options) {
   if (fit.mse_true >= 0) std::printf("mse_true %.6e\n", fit.mse_true);
   std::printf("exact %s\n", fit.exact() ? "yes" : "no");
   print_fit(log, fit);
-  int code = fit.exact() ? kExitOk : kExitNotProven;
+  int code = fit.proves() ? kExitOk : kExitNotProven;
   if (!options.expect_sha256.empty() && sha != options.expect_sha256) {
     std::fprintf(stderr, "humpty: sha256 %s differs from the expected %s\n", sha.c_str(),
                  options.expect_sha256.c_str());
@@ -921,7 +938,7 @@ int command_demo(const Options& options) {
   std::signal(SIGINT, SIG_DFL);
   if (!report) return fail_input(report.message());
   const double solve_seconds = lap();
-  const bool exact = report->fit.exact(), same = report->sha256 == target;
+  const bool exact = report->fit.proves(), same = report->sha256 == target;
   say(format_line("3. with data (%.2f s): %s; MSE against pred %.2e on all %zu rows (float rounding: %.1e).",
                   solve_seconds,
                   report->searched ? (std::string(stop_reason_name(report->search.stopped)) + " after " + std::to_string(report->search.steps) +
