@@ -125,7 +125,8 @@ sanitize:
 	$(MAKE) SANITIZE=1 test
 
 # The sanitized tests without the slow searches and the README's runs (for CI): [slow] is the
-# weak-fingerprint 24-block proof (105 s of the CI's sanitized run, 14 s unsanitized).
+# weak-fingerprint 24-block proof (105 s of the CI's sanitized run, 14 s unsanitized) and the
+# moved-weight prior's 32-block solves (7 s unsanitized).
 sanitize-fast:
 	$(MAKE) SANITIZE=1 build-sanitize/humpty_tests build-sanitize/humpty
 	./build-sanitize/humpty_tests "~[hard]~[readme]~[generate]~[report]~[slow]"

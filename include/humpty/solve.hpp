@@ -162,6 +162,13 @@ struct SearchTuning {
   // no order.
   std::size_t relax_perm = 3;
   double relax_perm_above = 0.1;
+  // The moved-weight prior for rounds that start from no order: each block's place in the ranking
+  // by the share of its weights outside PyTorch's initial range (search_relax.cpp), in whichever
+  // direction the soft network fits better at width relax_sigma_start x N on relax_prior_rows
+  // rows, if that fit is below relax_prior_gain times the fit from no order; the round then starts
+  // there (0: never).
+  double relax_prior_gain = 1;
+  std::size_t relax_prior_rows = 256;
   double relax_perm_cool = 0.02;      // its temperature falls from 1 to this over a round
   double relax_perm_rate = 0.1;       // Adam's step size on its logits
   std::size_t relax_perm_check = 10;  // its rounded order scored every this many steps, the best kept
