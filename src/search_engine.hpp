@@ -195,7 +195,7 @@ class Engine {
   bool own_pairs_ = true;  // the chosen start pairs as the pairing score does, and no caller gave it
   bool pairing_too_big_ = false;  // soft pairing was skipped for memory (said once)
   bool permutation_too_big_ = false;  // a soft permutation was skipped for memory (said once)
-  int prior_direction_ = 2;  // the moved-weight prior: +1 as ranked, -1 reversed, 0 none, 2 not probed yet
+  int prior_ = -1;  // the moved-weight prior: 1 used, 0 not, -1 not probed yet
   bool repairs_ = false;
   bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;

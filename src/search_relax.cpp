@@ -491,12 +491,14 @@ std::vector<double> moved_ranks(const Puzzle& puzzle, const std::vector<Block>& 
 
 }  // namespace
 
-// Which way the moved-weight ranking runs, if at all: the soft network at a wide width (every
-// block spread over a quarter of the slots) with all depths in the middle, at the ranks, and at
-// the ranks reversed, on the same spread rows; the lowest loss decides. Measured on the hard
-// suite at width 0.25 N: the right direction always fitted better than the middle and the wrong
-// one worse (b64-adam-40: 0.40, 0.70 and 1.74 of var(pred); b64-adamw-t3-40, whose ranking runs
-// backwards: 0.93 reversed, 1.36, 3.2). Costs three soft passes of relax_prior_rows rows, once.
+// Whether the moved-weight ranking fits (1) or not (0): the soft network at the first round's
+// width with all depths in the middle, at the ranks, and at the ranks reversed, on the same spread
+// rows. The ranks are used where they fit better than both. Measured on the hard suite with
+// the right pairs (soft MSE from no order, ranked, reversed): b64-adam-40 0.70, 0.39, 3.1;
+// b48-adamw-120 0.49, 0.07, 1.0; b64-sgd-120 0.81, 1.0, 3.8 (not used); b64-adamw-t3-40, whose
+// ranking runs backwards (rank correlation +0.41), 1.33, 4.8, 0.97 - not used either: starting
+// there reversed made all of three order-only solves fail, and no reason for training to move
+// late blocks most is known. Costs three soft passes of relax_prior_rows rows, once a search.
 int Engine::probe_prior(const std::vector<double>& ranks, const std::vector<Block>& blocks) {
   const std::size_t n = blocks.size(), rows = std::min(tuning_.relax_prior_rows, fine_.rows());
   if (rows == 0) return 0;
@@ -505,16 +507,16 @@ int Engine::probe_prior(const std::vector<double>& ranks, const std::vector<Bloc
   std::vector<double> middle(n, double(n - 1) / 2), reversed(n), grad;
   const std::vector<double> sigma(n, std::max(tuning_.relax_sigma_start * double(n), tuning_.relax_sigma_end));
   for (std::size_t b = 0; b < n; ++b) reversed[b] = double(n - 1) - ranks[b];
-  const double none = soft_order_loss(net_, data_, probe, blocks, middle, sigma, pool_, grad, relax_stats_.block_rows, nullptr);
-  const double ranked = soft_order_loss(net_, data_, probe, blocks, ranks, sigma, pool_, grad, relax_stats_.block_rows, nullptr);
-  const double backwards = soft_order_loss(net_, data_, probe, blocks, reversed, sigma, pool_, grad, relax_stats_.block_rows, nullptr);
-  const int direction = ranked < tuning_.relax_prior_gain * none && ranked < backwards ? 1 : 0;
+  std::uint64_t& work = relax_stats_.block_rows;
+  const double none = soft_order_loss(net_, data_, probe, blocks, middle, sigma, pool_, grad, work, nullptr);
+  const double ranked = soft_order_loss(net_, data_, probe, blocks, ranks, sigma, pool_, grad, work, nullptr);
+  const double backwards = soft_order_loss(net_, data_, probe, blocks, reversed, sigma, pool_, grad, work, nullptr);
+  const bool use = ranked < tuning_.relax_prior_gain * none && ranked < backwards;
   if (options_.log) {
     options_.log("search", format_text("moved-weight prior: soft mse %.3g from no order, %.3g ranked, %.3g reversed: %s",
-                                       none, ranked, backwards,
-                                       direction > 0 ? "first rounds start ranked" : direction < 0 ? "first rounds start reversed" : "not used"));
+                                       none, ranked, backwards, use ? "rounds from no order start ranked" : "not used"));
   }
-  return direction;
+  return use ? 1 : 0;
 }
 
 // A round of relaxation in place of annealing: the first from no order at all (every depth in
@@ -555,15 +557,14 @@ bool Engine::relax() {
     schedule.sigma_start.assign(n, std::max(tuning_.relax_sigma_start * double(n), schedule.sigma_end));
     for (double& t : depth) t = double(n - 1) / 2 + 0.01 * (rng_.uniform() - 0.5);
     if (tuning_.relax_prior_gain > 0 && n > 1) {
-      // From the moved-weight ranking where it fits (moved_share): on b64-adam-40 given its pairs,
-      // 14 of 16 seeds exact within 20 s instead of 11, and its full solve at the suite's seed
-      // exact in 26 s (before: 83 s).
+      // From the moved-weight ranking where it fits (moved_share), wider than from no order: on
+      // b64-adam-40 given its pairs, 16 of 16 seeds exact within 20 s instead of 11 (at the
+      // width from no order, 14).
       const std::vector<double> ranks = moved_ranks(puzzle_, base);
-      if (prior_direction_ == 2) prior_direction_ = probe_prior(ranks, base);
-      if (prior_direction_ != 0) {
-        for (std::size_t b = 0; b < n; ++b) {  // the tie-breaking noise kept
-          depth[b] += (prior_direction_ > 0 ? ranks[b] : double(n - 1) - ranks[b]) - double(n - 1) / 2;
-        }
+      if (prior_ < 0) prior_ = probe_prior(ranks, base);
+      if (prior_ > 0) {
+        for (std::size_t b = 0; b < n; ++b) depth[b] += ranks[b] - double(n - 1) / 2;  // the tie-breaking noise kept
+        schedule.sigma_start.assign(n, std::max(tuning_.relax_prior_width * double(n), schedule.sigma_end));
       }
     }
   } else {

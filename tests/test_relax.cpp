@@ -379,7 +379,7 @@ TEST_CASE("the moved-weight prior: probed once, used where its ranking fits, the
       CHECK(report->sha256 == humpty::sha256_hex(humpty::format_answer(g.answer)));
       if (gain > 0) {
         REQUIRE(lines.size() == 1);  // probed once, whatever the rounds
-        CHECK(lines[0].find("first rounds start ranked") != std::string::npos);
+        CHECK(lines[0].find("rounds from no order start ranked") != std::string::npos);
       } else {
         CHECK(lines.empty());
       }
