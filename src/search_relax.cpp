@@ -462,8 +462,8 @@ namespace {
 // 1/sqrt(fan_in) (Kaiming-uniform weights, uniform biases): only training puts them there, and
 // how many it put there tracks depth in most of the hard suite's nets, even where no other weight
 // statistic does (rank correlation of a block's two shares' sum with depth: -0.78 on b64-sgd-120,
-// -0.88 on b48-sgd-t3-40, -0.83 on b64-adam-40, -0.99 on b48-adamw-120; +0.41 on b64-adamw-t3-40,
-// whence the probe for the direction).
+// -0.88 on b48-sgd-t3-40, -0.83 on b64-adam-40, -0.99 on b48-adamw-120; but +0.41 on
+// b64-adamw-t3-40 and -0.44 on b64-adam-zero-120, whence the probe before it is used).
 double moved_share(const Layer& layer) {
   const float bound = float(1 / std::sqrt(double(std::max<std::size_t>(layer.cols, 1))));
   std::size_t moved = 0;
