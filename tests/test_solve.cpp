@@ -1,4 +1,5 @@
 #include "catch.hpp"
+#include "network.hpp"
 #include "support.hpp"
 
 TEST_CASE("solve: the published puzzle without data", "[solve][published]") {
@@ -126,14 +127,21 @@ TEST_CASE("solve: an exact fit on too few rows proves nothing", "[solve]") {
   CHECK(!humpty::evaluate(g.puzzle, g.answer, first_rows(g.data, 3), 2)->proves());
   CHECK(humpty::evaluate(g.puzzle, g.answer, g.data, 2)->proves());
 
-  // On one row the search finds some assembly at rounding (measured: on a 32-block puzzle, a wrong
-  // one in 1 s); whatever it finds, the report must not call it proven.
+  // A wrong assembly fits one row at rounding (the search found one on a 32-block puzzle in 1 s):
+  // here one row whose pred is a wrong assembly's own output, the search started there. It stops
+  // at once, exact, and the report must not call that proven.
+  humpty::Assembly wrong = g.answer;
+  std::swap(wrong.blocks[0], wrong.blocks[5]);
+  humpty::Dataset one = first_rows(g.data, 1);
+  humpty::ThreadPool pool(1);
+  one.pred[0] = double(humpty::network_outputs(humpty::pack_puzzle(g.puzzle), wrong, one, pool)[0]);
   humpty::SolveOptions options;
-  options.search.time_limit = 5;
-  options.search.threads = 2;
-  const humpty::Dataset one = first_rows(g.data, 1);
+  options.order = humpty::OrderMethod::search;
+  options.starts.push_back(wrong);
   auto report = humpty::solve(g.puzzle, &one, options);
   REQUIRE(report.ok());
+  CHECK(report->search.stopped == humpty::StopReason::exact);
+  CHECK(report->sha256 != humpty::sha256_hex(humpty::format_answer(g.answer)));
   CHECK(report->fit.exact());
   CHECK(!report->fit.proves());
 }
