@@ -16,13 +16,17 @@ double rounding_tolerance(const Dataset& data) {
   return 1e-10 * std::max(mean_square, 1e-12);
 }
 
-std::size_t rows_to_prove(std::size_t blocks, const Dataset& data) {
-  if (blocks < 2) return 1;  // one assembly: nothing to tell it from
-  double sum = 0, squares = 0;
+double pred_variance(const Dataset& data) {
+  double sum = 0, sum_squares = 0;
   for (double p : data.pred) sum += p;
   const double mean = data.rows ? sum / double(data.rows) : 0;
-  for (double p : data.pred) squares += (p - mean) * (p - mean);
-  const double spread = data.rows ? std::sqrt(squares / double(data.rows)) : 0;
+  for (double p : data.pred) sum_squares += (p - mean) * (p - mean);
+  return data.rows ? sum_squares / double(data.rows) : -1;
+}
+
+std::size_t rows_to_prove(std::size_t blocks, const Dataset& data) {
+  if (blocks < 2) return 1;  // one assembly: nothing to tell it from
+  const double spread = std::sqrt(std::max(pred_variance(data), 0.0));
   const double scatter = 0.01 * spread, rounding = std::sqrt(rounding_tolerance(data));
   // Odds that a normal scatter lands within the rounding error of pred: 2 e / (s sqrt(2 pi)).
   const double bits = std::log2(scatter * std::sqrt(2 * std::acos(-1.0)) / (2 * rounding));

@@ -32,6 +32,10 @@ struct Fit {
 // A wrong assembly is many orders of magnitude above it.
 double rounding_tolerance(const Dataset& data);
 
+// var(pred) over the data's rows (-1 without rows): the scale an MSE is judged against (a wrong
+// assembly's is of its order).
+double pred_variance(const Dataset& data);
+
 // The rows an exact fit needs before it proves an assembly of `blocks` blocks rather than a
 // coincidence (SIZE_MAX when pred does not vary: then no number of rows tells assemblies apart).
 // Why: on one row of a 32-block puzzle the search found a wrong assembly at float rounding in

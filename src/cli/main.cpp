@@ -589,15 +589,6 @@ Status write_puzzle_folder(const std::string& dir, const GeneratedPuzzle& genera
   });
 }
 
-// var(pred): the scale an MSE is judged against (a wrong assembly is of its order).
-double pred_variance(const Dataset& data) {
-  double sum = 0, sum_squares = 0;
-  for (double p : data.pred) sum += p;
-  const double mean = data.rows ? sum / double(data.rows) : 0;
-  for (double p : data.pred) sum_squares += (p - mean) * (p - mean);
-  return data.rows ? sum_squares / double(data.rows) : -1;
-}
-
 int used_threads(int threads) {
   return threads > 0 ? threads : hardware_threads();
 }
