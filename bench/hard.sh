@@ -7,6 +7,7 @@
 #   HARD_ONLY=a,b      only the puzzles whose names contain one of these
 #   HARD_THREADS=2     threads per solve
 #   HARD_VARIANTS="full order"
+#   HARD_SUITE=bench/hard.txt  the suite file (e.g. the same options with other seeds)
 # Puzzles are generated once and cached in $BUILD/hard/ (keyed by their options).
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -16,6 +17,7 @@ ORDER_LIMIT=${HARD_ORDER_LIMIT:-$(awk -v l="$LIMIT" 'BEGIN { printf "%g", l / 3 
 THREADS=${HARD_THREADS:-2}
 VARIANTS=${HARD_VARIANTS:-full order}
 ONLY=${HARD_ONLY:-}
+SUITE=${HARD_SUITE:-bench/hard.txt}
 CACHE=$BUILD/hard
 mkdir -p "$CACHE"
 
@@ -123,7 +125,7 @@ while read -r name args; do
       "$(awk -v m="$mse" -v v="$var" 'BEGIN { print (v > 0 ? m / v : m) }')" "$pairs" "$blocks"
   done
   fingerprint_lines+=$(printf '%-22s %s' "$name" "$(fingerprints "$dir" "$truth")")$'\n'
-done < bench/hard.txt
+done < "$SUITE"
 echo
 [ "$full_n" -gt 0 ] && echo "full solves: $full_exact of $full_n exact within ${LIMIT} s each"
 [ "$order_n" -gt 0 ] && echo "order only (right pairs given): $order_exact of $order_n exact within ${ORDER_LIMIT} s each"

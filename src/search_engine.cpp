@@ -355,7 +355,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     } else {
       relaxed_last = (relax_paid || !relaxed_last) && relax();
       kicked_last = !relaxed_last && tuning_.kick && kick();
-      if (!relaxed_last && !kicked_last) anneal();
+      if (!relaxed_last && !kicked_last && !flip()) anneal();
     }
     if (should_stop()) break;
   }
@@ -380,6 +380,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   result.relax_rounds = stats_.relax_rounds;
   result.relax_steps = stats_.relax_steps;
   result.kicks = stats_.kicks;
+  result.flip_rounds = stats_.flip_rounds;
   result.trace = trace_;
   progress(true);
   return result;

@@ -121,6 +121,7 @@ struct SearchStats {
   std::uint64_t relax_rounds = 0;
   std::uint64_t relax_steps = 0;
   std::uint64_t kicks = 0;
+  std::uint64_t flip_rounds = 0;
 };
 
 class Engine {
@@ -133,7 +134,8 @@ class Engine {
   bool should_stop();
   bool exact_on_subset() const { return fine_.mse() <= tolerance_; }
   std::uint64_t block_rows() const {
-    return fine_.block_rows() + screen_.block_rows() + walk_.block_rows() + relax_stats_.block_rows;
+    return fine_.block_rows() + screen_.block_rows() + walk_.block_rows() + relax_stats_.block_rows +
+           (flip_eval_ ? flip_eval_->block_rows() : 0);
   }
   void commit(const std::vector<Block>& blocks, std::size_t from);
   void refresh_screen();
@@ -162,6 +164,10 @@ class Engine {
   // search_kick.cpp: the best's pairs blended with the score's, the descent to go on from them;
   // false when there is no such blend (or the score is not to be trusted).
   bool kick();
+
+  // search_flip.cpp: near the answer, the pairs in the wrong relative order found by regression,
+  // inverted, and again from there; false when not near the answer or already run from this best.
+  bool flip();
 
   // search_anneal.cpp.
   void anneal();
@@ -200,6 +206,8 @@ class Engine {
   bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;
   std::vector<std::vector<int>> tried_kicks_;  // every kick's pairing (per inp piece, its out)
+  std::unique_ptr<Evaluator> flip_eval_;  // the flip rows (made on the first flip)
+  std::vector<Block> flip_from_;           // the best the last flip chain started from
   std::vector<Block> kick_base_;       // set for the round after a kick: relax from here, not best_
   double best_sse_ = std::numeric_limits<double>::infinity();
   bool confirmed_exact_ = false;
@@ -216,6 +224,23 @@ class Engine {
   Clock::time_point start_ = Clock::now();
   double last_progress_ = 0;
 };
+
+// The blocks ranked by how many others each runs before once the pairs `flips` (positions p < q)
+// are inverted; ties keep the given order (search_flip.cpp).
+std::vector<Block> order_with_flips(const std::vector<Block>& blocks,
+                                    const std::vector<std::pair<std::size_t, std::size_t>>& flips);
+
+// A chain of flip rounds (search_flip.cpp) from `start` on the rows of `eval` (whose current
+// assembly it changes): each round regresses the error on every pair's predicted change of
+// trading places and inverts the pairs picked, until none is, the fit is within `tolerance`,
+// tuning.flip_rounds rounds ran or `stop` says so. The chain's best order (by MSE on those rows).
+struct FlipChain {
+  std::vector<Block> best;
+  double best_mse = std::numeric_limits<double>::infinity();
+  std::size_t rounds = 0, pairs = 0, span = 0, picked = 0;
+};
+FlipChain flip_chain(const PackedPuzzle& net, Evaluator& eval, ThreadPool& pool, const std::vector<Block>& start,
+                     const SearchTuning& tuning, double tolerance, const std::function<bool()>& stop);
 
 // `count` of the given rows, spread evenly over them.
 std::vector<std::size_t> sample_rows(const std::vector<std::size_t>& rows, std::size_t count);

@@ -201,6 +201,18 @@ struct SearchTuning {
   bool kick = true;
   double kick_keep = 1.6;
   double kick_confident_share = 1.0 / 3;
+  // Flips (search_flip.cpp): where the descent is stuck below flip_below (MSE / var(pred)), the
+  // pairs of blocks in the wrong relative order are found by regressing the error on every pair's
+  // predicted change (pairs up to a span apart, at most flip_pair_share x flip_rows of them),
+  // those with a coefficient above flip_threshold inverted, up to flip_rounds times; the chain's
+  // best order is the next start. flip_ridge: the ridge, a fraction of the mean diagonal.
+  bool flip = true;
+  double flip_below = 1e-3;
+  std::size_t flip_rows = 2048;
+  double flip_pair_share = 0.5;
+  double flip_threshold = 0.5;
+  double flip_ridge = 1e-6;
+  std::size_t flip_rounds = 12;
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };
@@ -251,6 +263,7 @@ struct SearchResult {
   std::uint64_t relax_rounds = 0;    // rounds of the soft order (relaxation)
   std::uint64_t relax_steps = 0;     // its Adam steps in all
   std::uint64_t kicks = 0;           // re-pairing kicks (the best's pairs blended with the score's)
+  std::uint64_t flip_rounds = 0;     // rounds of the flip regression (search_flip.cpp)
   std::uint64_t wide_steps = 0;      // descent steps that looked at moves of any distance
   std::uint64_t predicted = 0;       // moves whose effect the table predicted
   std::uint64_t screened = 0;        // moves evaluated exactly on the table's rows

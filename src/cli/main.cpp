@@ -270,6 +270,13 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"kick", Tunable::flag, &tuning.kick},
       {"kick_keep", Tunable::real, &tuning.kick_keep},
       {"kick_confident_share", Tunable::real, &tuning.kick_confident_share},
+      {"flip", Tunable::flag, &tuning.flip},
+      {"flip_below", Tunable::real, &tuning.flip_below},
+      {"flip_rows", Tunable::count, &tuning.flip_rows},
+      {"flip_pair_share", Tunable::positive, &tuning.flip_pair_share},
+      {"flip_threshold", Tunable::real, &tuning.flip_threshold},
+      {"flip_ridge", Tunable::real, &tuning.flip_ridge},
+      {"flip_rounds", Tunable::count, &tuning.flip_rounds},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');

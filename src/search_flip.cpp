@@ -1,0 +1,218 @@
+// Flips: near the answer, when the descent is stuck, which pairs of blocks run in the wrong
+// relative order, found all at once by a regression of the error on every pair's predicted effect
+// of trading places (overview in search_engine.hpp).
+//
+// Why: deep in a network the blocks nearly commute, and a descent can stop close to the answer in
+// a pit that no single move leaves. Measured on the hard suite's b48-adam-zero-t3-120 trained with
+// another seed (207): the search reached MSE/var 7.6e-5 in 1.3 s with every pair right and then
+// nothing in 60 s. 15 blocks of the deep half were misplaced (26 inverted pairs); every swap and
+// insertion from there made the error worse (the least by 1.1e-9), and the way to the answer climbs
+// to 2.5 times that error. A beam over the misplaced blocks' prefixes (the rest kept in order,
+// 16 wide) lost the right prefix at its fifth block, ranked 196th of 256. The regression below
+// picked 8 of the 26 inverted pairs and no other; ordered by them, then again from each new order,
+// 26 inversions went to 19, 14, 5, 2, 1 and 0 (exact), the error rising to 1.9e-4 on the way
+// (Python, 2048 rows; pairs 20 positions apart or all 1128 pairs alike).
+//
+// Model: for blocks a before b (positions p < q), running b before a instead changes the output by
+// about u_{q+1} . (A(B(x)) - B(A(x))) with x the stream before p, A(x) = x + f_a(x), and u_{q+1} the
+// sensitivity of the output to the stream after q: for neighbours that is exact to first order in
+// u, for pairs further apart an approximation that held near the answer. The changes of several
+// inversions add up to first order, so the error's negative, pred - y, is regressed on every
+// pair's predicted change (least squares on the flip rows), and the pairs with a coefficient above
+// flip_threshold are the ones to invert. Each block is then ranked by how many blocks it runs
+// before (inversions applied), the new order tried the same way, up to flip_rounds times while
+// pairs are picked; the best order of the chain becomes the current assembly (a new start, even
+// when worse, like a relaxation's rounding: the chain's intermediate orders may be). Measured
+// earlier far from the answer (b64-adam-40's stuck orders, 107-136 inversions) the picks were
+// 13-19% right: hence only below flip_below.
+//
+// Cost per round: per pair 4 block evaluations on each flip row, a Gram matrix (pairs^2 x rows
+// / 2) and a Cholesky factorisation (pairs^3 / 6). The pairs are those at most `span` positions
+// apart, span as large as keeps them within flip_pair_share of the rows (b48-adam-zero-t3-120 at
+// 2048 rows: span 16, 632 pairs, ~1 s a round on 2 threads).
+//
+// Determinism: each pair's column is computed whole by one task, each Gram row by one task, the
+// factorisation on the calling thread: the same bits for any number of threads.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "search_engine.hpp"
+#include "text.hpp"
+
+namespace humpty {
+namespace {
+
+// Solves (G + ridge I) x = h in place (x holds h on entry) for a symmetric m x m G, row-major,
+// by Cholesky; G is overwritten. False when G + ridge I is not positive definite.
+bool cholesky_solve(std::vector<double>& g, std::size_t m, double ridge, std::vector<double>& x) {
+  for (std::size_t j = 0; j < m; ++j) {
+    double d = g[j * m + j] + ridge;
+    for (std::size_t k = 0; k < j; ++k) d -= g[j * m + k] * g[j * m + k];
+    if (!(d > 0)) return false;
+    d = std::sqrt(d);
+    g[j * m + j] = d;
+    for (std::size_t i = j + 1; i < m; ++i) {
+      double s = g[i * m + j];
+      for (std::size_t k = 0; k < j; ++k) s -= g[i * m + k] * g[j * m + k];
+      g[i * m + j] = s / d;
+    }
+  }
+  for (std::size_t i = 0; i < m; ++i) {
+    double s = x[i];
+    for (std::size_t k = 0; k < i; ++k) s -= g[i * m + k] * x[k];
+    x[i] = s / g[i * m + i];
+  }
+  for (std::size_t i = m; i-- > 0;) {
+    double s = x[i];
+    for (std::size_t k = i + 1; k < m; ++k) s -= g[k * m + i] * x[k];
+    x[i] = s / g[i * m + i];
+  }
+  return true;
+}
+
+// How many pairs lie at most `span` positions apart among n positions.
+std::size_t pairs_within(std::size_t n, std::size_t span) {
+  std::size_t count = 0;
+  for (std::size_t p = 0; p < n; ++p) count += std::min(span, n - 1 - p);
+  return count;
+}
+
+}  // namespace
+
+// Orders the blocks by how many others each runs before, once the pairs `flips` (positions p < q)
+// are inverted; ties keep the given order.
+std::vector<Block> order_with_flips(const std::vector<Block>& blocks,
+                                    const std::vector<std::pair<std::size_t, std::size_t>>& flips) {
+  const std::size_t n = blocks.size();
+  std::vector<std::size_t> wins(n);
+  for (std::size_t p = 0; p < n; ++p) wins[p] = n - 1 - p;
+  for (const auto& f : flips) {
+    HUMPTY_ASSERT(f.first < f.second && f.second < n && wins[f.first] > 0);
+    --wins[f.first];
+    ++wins[f.second];
+  }
+  std::vector<std::size_t> by_wins(n);
+  std::iota(by_wins.begin(), by_wins.end(), std::size_t(0));
+  std::stable_sort(by_wins.begin(), by_wins.end(), [&](std::size_t a, std::size_t b) { return wins[a] > wins[b]; });
+  std::vector<Block> ordered(n);
+  for (std::size_t k = 0; k < n; ++k) ordered[k] = blocks[by_wins[k]];
+  return ordered;
+}
+
+FlipChain flip_chain(const PackedPuzzle& net, Evaluator& eval, ThreadPool& pool, const std::vector<Block>& start,
+                     const SearchTuning& tuning, double tolerance, const std::function<bool()>& stop) {
+  FlipChain chain;
+  const std::size_t n = start.size(), rows = eval.rows(), chunks = eval.chunks(), dp = net.dim_padded;
+  while (chain.span + 1 < n && double(pairs_within(n, chain.span + 1)) <= tuning.flip_pair_share * double(rows)) {
+    ++chain.span;
+  }
+  std::vector<std::pair<std::size_t, std::size_t>> pairs;
+  for (std::size_t p = 0; p < n; ++p) {
+    for (std::size_t q = p + 1; q <= std::min(n - 1, p + chain.span); ++q) pairs.emplace_back(p, q);
+  }
+  const std::size_t m = chain.pairs = pairs.size();
+  std::vector<float> feature(m * rows);
+  std::vector<double> gram(m * m), coef(m);
+  struct Buffers {
+    std::vector<float> ab, ba, hidden;
+  };
+  std::vector<Buffers> buffers(std::size_t(pool.size()));
+  std::vector<Block> order = start;
+  while (true) {
+    eval.set(order);
+    if (eval.mse() < chain.best_mse) {
+      chain.best_mse = eval.mse();
+      chain.best = order;
+    }
+    if (m == 0 || eval.mse() <= tolerance || chain.rounds == tuning.flip_rounds || (stop && stop())) break;
+    ++chain.rounds;
+    eval.compute_sensitivities(chunks);
+    // Each pair's predicted change of the output, per row.
+    pool.run(m, [&](std::size_t k, int worker) {
+      Buffers& s = buffers[std::size_t(worker)];
+      s.ab.resize(kChunkRows * dp);
+      s.ba.resize(kChunkRows * dp);
+      s.hidden.resize(kChunkRows * net.hidden_padded);
+      const Block& a = order[pairs[k].first];
+      const Block& b = order[pairs[k].second];
+      for (std::size_t c = 0; c < chunks; ++c) {
+        const std::size_t count = eval.chunk_rows(c);
+        const float* x = eval.stream(pairs[k].first, c);
+        std::copy_n(x, kChunkRows * dp, s.ab.data());
+        std::copy_n(x, kChunkRows * dp, s.ba.data());
+        run_block(net.piece(b.inp), net.piece(b.out), s.ab.data(), count, s.hidden.data());
+        run_block(net.piece(a.inp), net.piece(a.out), s.ab.data(), count, s.hidden.data());
+        run_block(net.piece(a.inp), net.piece(a.out), s.ba.data(), count, s.hidden.data());
+        run_block(net.piece(b.inp), net.piece(b.out), s.ba.data(), count, s.hidden.data());
+        dot_differences(eval.sensitivity_at(pairs[k].second + 1, c), s.ab.data(), s.ba.data(), dp, count, dp,
+                        feature.data() + k * rows + c * kChunkRows);
+      }
+    });
+    eval.count_block_rows(std::uint64_t(4) * m * rows);
+    // Normal equations: each Gram row by one task, in a fixed order.
+    const std::vector<double> error = eval.errors();
+    pool.run(m, [&](std::size_t i, int) {
+      const float* fi = feature.data() + i * rows;
+      for (std::size_t j = 0; j <= i; ++j) {
+        const float* fj = feature.data() + j * rows;
+        double s = 0;
+        for (std::size_t r = 0; r < rows; ++r) s += double(fi[r]) * double(fj[r]);
+        gram[i * m + j] = s;
+      }
+      double s = 0;
+      for (std::size_t r = 0; r < rows; ++r) s -= double(fi[r]) * error[r];
+      coef[i] = s;
+    });
+    for (std::size_t i = 0; i < m; ++i) {
+      for (std::size_t j = 0; j < i; ++j) gram[j * m + i] = gram[i * m + j];
+    }
+    double diagonal = 0;
+    for (std::size_t i = 0; i < m; ++i) diagonal += gram[i * m + i];
+    // A small ridge keeps pairs whose changes are (nearly) the same from trading huge coefficients.
+    const std::vector<double> saved_gram = gram, rhs = coef;
+    double ridge = tuning.flip_ridge * diagonal / double(m) + 1e-300;
+    bool solved = false;
+    for (int attempt = 0; attempt < 4 && !solved; ++attempt, ridge *= 100) {
+      gram = saved_gram;
+      coef = rhs;
+      solved = cholesky_solve(gram, m, ridge, coef);
+    }
+    if (!solved) break;
+    std::vector<std::pair<std::size_t, std::size_t>> flips;
+    for (std::size_t k = 0; k < m; ++k) {
+      if (coef[k] > tuning.flip_threshold) flips.push_back(pairs[k]);
+    }
+    if (flips.empty()) break;
+    chain.picked += flips.size();
+    std::vector<Block> next = order_with_flips(order, flips);
+    if (next == order) break;
+    order = std::move(next);
+  }
+  return chain;
+}
+
+bool Engine::flip() {
+  if (!tuning_.flip || best_.size() < 3 || best_sse_ / double(fine_.rows()) > tuning_.flip_below * pred_variance_) {
+    return false;
+  }
+  if (best_ == flip_from_) return false;  // the chain from this best was run: it would run the same
+  flip_from_ = best_;
+  if (!flip_eval_) {
+    const std::size_t rows = std::min(tuning_.flip_rows, data_.rows);
+    flip_eval_ = std::make_unique<Evaluator>(net_, data_, spread_rows(data_.rows, rows), pool_);
+  }
+  const FlipChain chain = flip_chain(net_, *flip_eval_, pool_, best_, tuning_, tolerance_, [this] { return should_stop(); });
+  stats_.flip_rounds += chain.rounds;
+  if (options_.log) {
+    options_.log("search", format_text("flips: %zu rounds over %zu pairs (span %zu), %zu inversions picked; "
+                                       "best of the chain mse %.3g on %zu rows",
+                                       chain.rounds, chain.pairs, chain.span, chain.picked, chain.best_mse,
+                                       flip_eval_->rows()));
+  }
+  if (chain.best.empty() || chain.best == best_) return false;
+  commit(chain.best, 0);
+  return true;
+}
+
+}  // namespace humpty
