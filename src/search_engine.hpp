@@ -7,6 +7,7 @@
 //   search_anneal.cpp  annealing: random moves on a small row sample
 //   search_relax.cpp   relaxation: a soft order (and soft pairing) trained on the data, rounded
 //   search_kick.cpp    re-pairing kicks: the best's pairs blended with the weight score's
+//   search_flip.cpp    flips: near the answer, the inverted pairs of blocks found by regression
 //   search_global.cpp  whole-assembly phases: the entry point, exhaustive search of tiny puzzles
 //
 // The search alternates two phases, both scored by the squared error against `pred` on a subset
@@ -42,6 +43,9 @@
 // re-pairs the best assembly by assignment on the score plus a bonus for the best's own pairs
 // (wrong pairs the data settled on compensate each other, so no single repair is downhill), the
 // descent goes on from there, and the next relaxation starts from where it got.
+// Flips. Near the answer, a stuck round that would anneal first regresses the error on every pair
+// of blocks' predicted change of trading places, inverts the pairs that explain it, and repeats
+// from the new order; the chain's best order is the next start (once per best).
 // Without a time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
 #pragma once
 
