@@ -49,7 +49,8 @@ namespace humpty {
 namespace {
 
 // Solves (G + ridge I) x = h in place (x holds h on entry) for a symmetric m x m G, row-major,
-// by Cholesky; G is overwritten. False when G + ridge I is not positive definite.
+// by Cholesky, reading and overwriting only G's lower triangle (its diagonal included). False
+// when G + ridge I is not positive definite.
 bool cholesky_solve(std::vector<double>& g, std::size_t m, double ridge, std::vector<double>& x) {
   for (std::size_t j = 0; j < m; ++j) {
     double d = g[j * m + j] + ridge;
@@ -155,7 +156,7 @@ FlipChain flip_chain(const PackedPuzzle& net, Evaluator& eval, ThreadPool& pool,
       }
     });
     eval.count_block_rows(std::uint64_t(4) * m * rows);
-    // Normal equations: each Gram row by one task, in a fixed order.
+    // Normal equations (the Gram matrix's lower triangle): each row by one task, in a fixed order.
     const std::vector<double> error = eval.errors();
     pool.run(m, [&](std::size_t i, int) {
       const float* fi = feature.data() + i * rows;
@@ -169,9 +170,6 @@ FlipChain flip_chain(const PackedPuzzle& net, Evaluator& eval, ThreadPool& pool,
       for (std::size_t r = 0; r < rows; ++r) s -= double(fi[r]) * error[r];
       coef[i] = s;
     });
-    for (std::size_t i = 0; i < m; ++i) {
-      for (std::size_t j = 0; j < i; ++j) gram[j * m + i] = gram[i * m + j];
-    }
     double diagonal = 0;
     for (std::size_t i = 0; i < m; ++i) diagonal += gram[i * m + i];
     // A small ridge keeps pairs whose changes are (nearly) the same from trading huge coefficients.
