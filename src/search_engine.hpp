@@ -43,9 +43,10 @@
 // re-pairs the best assembly by assignment on the score plus a bonus for the best's own pairs
 // (wrong pairs the data settled on compensate each other, so no single repair is downhill), the
 // descent goes on from there, and the next relaxation starts from where it got.
-// Flips. Near the answer, a stuck round that would anneal first regresses the error on every pair
-// of blocks' predicted change of trading places, inverts the pairs that explain it, and repeats
-// from the new order; the chain's best order is the next start (once per best).
+// Flips. Below flip_below (MSE/var 0.3), a stuck round first (before any relaxation) regresses
+// the error on every pair of blocks' predicted change of trading places, inverts the pairs that
+// explain it, and repeats from the new order; the chain's best order is the next start (once per
+// best).
 // Without a time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
 #pragma once
 

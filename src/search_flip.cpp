@@ -25,11 +25,19 @@
 // before (inversions applied), the new order tried the same way, up to flip_rounds times while
 // pairs are picked; the chain's best order on the flip rows becomes the current assembly (a new
 // start even where the subset rows score it worse than the best, like a relaxation's rounding;
-// on the way the error may rise before it falls, so each order is not judged alone). Measured
-// earlier far from the answer (b64-adam-40's stuck orders, 107-136 inversions) the picks were
-// 13-19% right: hence only below flip_below.
+// on the way the error may rise before it falls, so each order is not judged alone).
 //
-// Cost per round: per pair 4 block evaluations on each flip row, a Gram matrix (pairs^2 x rows
+// How far from the answer the chain works (measured 2026-12-03, 2048 rows): it also brings in
+// orders the MSE no longer tells apart. b48-sgd-t3-40-s2 given its pairs stopped at MSE/var 0.13-
+// 0.15, 83-121 inversions; from there the error wandered (0.19, 0.46, 0.26, 0.35 ... 0.09) while
+// the inversions fell round by round (121, 103, 83, 64, 62, 65, 54, 60, 38, 24, 10, 0): exact in 11
+// rounds. On b64-adam-40's full solve at 197 inversions they fell to 117 in 25 rounds; on
+// b64-sgd-120 (600 inversions) and b64-adamw-t3-40-s2 (765) they did not fall, and from
+// b64-sgd-120's answer with Gaussian position noise of width 4 (136) they rose. Hence the chain
+// runs once per best below flip_below = 0.3 and takes the turn before a relaxation (search_engine.cpp);
+// earlier (flip_below 1e-3, annealing's turn only) it never ran on the hard suite.
+//
+// Cost per round: per pair 3 block evaluations on each flip row, a Gram matrix (pairs^2 x rows
 // / 2) and a Cholesky factorisation (pairs^3 / 6). The pairs are those at most `span` positions
 // apart, span as large as keeps them within flip_pair_share of the rows (b48-adam-zero-t3-120 at
 // 2048 rows: span 33, 1023 pairs, ~1.1 s a round on 2 threads, 2.3 s on one). Memory: the flip
@@ -47,6 +55,8 @@
 
 namespace humpty {
 namespace {
+
+constexpr std::size_t kGramTile = 4;  // the Gram matrix is summed in kGramTile x kGramTile tiles
 
 // Solves (G + ridge I) x = h in place (x holds h on entry) for a symmetric m x m G, row-major,
 // by Cholesky, reading and overwriting only G's lower triangle (its diagonal included). False
@@ -144,31 +154,52 @@ FlipChain flip_chain(const PackedPuzzle& net, Evaluator& eval, ThreadPool& pool,
       const Block& b = order[pairs[k].second];
       for (std::size_t c = 0; c < chunks; ++c) {
         const std::size_t count = eval.chunk_rows(c);
-        const float* x = eval.stream(pairs[k].first, c);
-        std::copy_n(x, kChunkRows * dp, s.ab.data());
-        std::copy_n(x, kChunkRows * dp, s.ba.data());
+        // B(A(x)) starts from the stream after a, A(x), which the evaluator holds: 3 block runs.
+        std::copy_n(eval.stream(pairs[k].first, c), kChunkRows * dp, s.ab.data());
+        std::copy_n(eval.stream(pairs[k].first + 1, c), kChunkRows * dp, s.ba.data());
         run_block(net.piece(b.inp), net.piece(b.out), s.ab.data(), count, s.hidden.data());
         run_block(net.piece(a.inp), net.piece(a.out), s.ab.data(), count, s.hidden.data());
-        run_block(net.piece(a.inp), net.piece(a.out), s.ba.data(), count, s.hidden.data());
         run_block(net.piece(b.inp), net.piece(b.out), s.ba.data(), count, s.hidden.data());
         dot_differences(eval.sensitivity_at(pairs[k].second + 1, c), s.ab.data(), s.ba.data(), dp, count, dp,
                         feature.data() + k * rows + c * kChunkRows);
       }
     });
-    eval.count_block_rows(std::uint64_t(4) * m * rows);
-    // Normal equations (the Gram matrix's lower triangle): each row by one task, in a fixed order.
+    eval.count_block_rows(std::uint64_t(3) * m * rows);
+    // Normal equations (the Gram matrix's lower triangle): each band of kGramTile rows by one task;
+    // every entry is summed over the rows in order, so the bits do not depend on the tiling or
+    // the threads. The tile keeps 16 sums in flight and reads each feature once per tile, not per
+    // entry (b48-sgd-t3-40-s2, 1023 pairs on 2048 rows, 2 threads: a round ~1.05 s with one sum at
+    // a time, 0.85 s so; the Gram matrix 0.31 s of it, the pairs' changes 0.36 s, Cholesky 0.11 s).
     const std::vector<double> error = eval.errors();
-    pool.run(m, [&](std::size_t i, int) {
-      const float* fi = feature.data() + i * rows;
-      for (std::size_t j = 0; j <= i; ++j) {
-        const float* fj = feature.data() + j * rows;
-        double s = 0;
-        for (std::size_t r = 0; r < rows; ++r) s += double(fi[r]) * double(fj[r]);
-        gram[i * m + j] = s;
+    pool.run((m + kGramTile - 1) / kGramTile, [&](std::size_t band, int) {
+      const std::size_t i0 = band * kGramTile, ni = std::min(kGramTile, m - i0);
+      for (std::size_t j0 = 0; j0 <= i0; j0 += kGramTile) {
+        const std::size_t nj = std::min(kGramTile, m - j0);
+        double sum[kGramTile][kGramTile] = {};
+        const float* fi[kGramTile];
+        const float* fj[kGramTile];
+        for (std::size_t a = 0; a < kGramTile; ++a) {
+          fi[a] = feature.data() + (i0 + std::min(a, ni - 1)) * rows;  // past the end: a repeat, not stored
+          fj[a] = feature.data() + (j0 + std::min(a, nj - 1)) * rows;
+        }
+        for (std::size_t r = 0; r < rows; ++r) {
+          double y[kGramTile];
+          for (std::size_t b = 0; b < kGramTile; ++b) y[b] = fj[b][r];
+          for (std::size_t a = 0; a < kGramTile; ++a) {
+            const double x = fi[a][r];
+            for (std::size_t b = 0; b < kGramTile; ++b) sum[a][b] += x * y[b];
+          }
+        }
+        for (std::size_t a = 0; a < ni; ++a) {
+          for (std::size_t b = 0; b < nj && j0 + b <= i0 + a; ++b) gram[(i0 + a) * m + j0 + b] = sum[a][b];
+        }
       }
-      double s = 0;
-      for (std::size_t r = 0; r < rows; ++r) s -= double(fi[r]) * error[r];
-      coef[i] = s;
+      for (std::size_t a = 0; a < ni; ++a) {
+        const float* f = feature.data() + (i0 + a) * rows;
+        double s = 0;
+        for (std::size_t r = 0; r < rows; ++r) s -= double(f[r]) * error[r];
+        coef[i0 + a] = s;
+      }
     });
     double diagonal = 0;
     for (std::size_t i = 0; i < m; ++i) diagonal += gram[i * m + i];
