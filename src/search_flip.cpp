@@ -29,7 +29,7 @@
 //
 // How far from the answer the chain works (measured 2026-12-03, 2048 rows): it also brings in
 // orders the MSE no longer tells apart. b48-sgd-t3-40-s2 given its pairs stopped at MSE/var 0.13-
-// 0.15, 83-121 inversions; from there the error wandered (0.19, 0.46, 0.26, 0.35 ... 0.09) while
+// 0.19, 83-121 inversions; from there the error wandered (0.19, 0.46, 0.26, 0.35 ... 0.09) while
 // the inversions fell round by round (121, 103, 83, 64, 62, 65, 54, 60, 38, 24, 10, 0): exact in 11
 // rounds. On b64-adam-40's full solve at 197 inversions they fell to 117 in 25 rounds; on
 // b64-sgd-120 (600 inversions) and b64-adamw-t3-40-s2 (765) they did not fall, and from
@@ -39,8 +39,9 @@
 //
 // Cost per round: per pair 3 block evaluations on each flip row, a Gram matrix (pairs^2 x rows
 // / 2) and a Cholesky factorisation (pairs^3 / 6). The pairs are those at most `span` positions
-// apart, span as large as keeps them within flip_pair_share of the rows (b48-adam-zero-t3-120 at
-// 2048 rows: span 33, 1023 pairs, ~1.1 s a round on 2 threads, 2.3 s on one). Memory: the flip
+// apart, span as large as keeps them within flip_pair_share of the rows (48 blocks on 2048 rows:
+// span 33, 1023 pairs; b48-sgd-t3-40-s2 ~0.85 s a round on 2 threads, see the Gram matrix below;
+// b48-adam-zero-t3-120, h 96, ~1.1 s before the 3-run and tiling changes). Memory: the flip
 // rows' streams and sensitivities, (N + 1) x rows x d floats each (34 MB each for 64 blocks of
 // d 64), the pairs' changes (pairs x rows floats) and the Gram matrix (pairs^2 doubles, twice).
 //

@@ -207,9 +207,9 @@ struct SearchTuning {
   // flip_pair_share x flip_rows of them), those with a coefficient above flip_threshold inverted,
   // up to flip_rounds times; the chain's best order is the next start. flip_ridge: the ridge, a
   // fraction of the mean diagonal. flip_below 0.3 (was 1e-3) and the turn before the relaxation:
-  // b48-sgd-t3-40-s2's order exact in 16 s (stuck at 0.19 before); b64-adam-40's full solve
+  // b48-sgd-t3-40-s2's order exact in 13.7-16 s (stuck at 0.19 before); b64-adam-40's full solve
   // 31 s (20 s before: a chain of 12 rounds far from its answer); flip_rounds 25 gave the same
-  // on the first, 46 s on the second.
+  // on the first, 46 s on the second (search_flip.cpp has the measurements).
   bool flip = true;
   double flip_below = 0.3;
   std::size_t flip_rows = 2048;
