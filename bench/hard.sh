@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench-hard: the hard suite of bench/hard.txt. Per puzzle and variant: exact or not, seconds
-# to exact (or the limit), best MSE / var(pred), right pairs at the end; then the totals and the
+# to exact (or the limit), best MSE / var(pred), right pairs and inverted pairs of blocks (of all
+# N(N-1)/2) at the end; then the totals and the
 # puzzles' fingerprints (how many pairs the weight score gets right, the rank correlation of
 # ||W_out||_F with depth, how many bias-path neighbours are true neighbours).
 #   HARD_LIMIT=60      seconds per full solve (the order-only variant gets a third of it)
@@ -31,6 +32,17 @@ right_pairs() {
   awk -v a="$1" -v t="$2" 'BEGIN {
     n = split(t, T, ","); for (i = 1; i + 1 < n; i += 2) truth[T[i] "," T[i+1]] = 1
     m = split(a, A, ","); c = 0; for (i = 1; i + 1 < m; i += 2) c += ((A[i] "," A[i+1]) in truth)
+    print c }'
+}
+
+# Inverted pairs: how many pairs of blocks of answer $1 run in the other relative order than in
+# the true answer $2, each block placed by its inp piece (the order's distance from the truth:
+# 0 for the right order, about half of all pairs for a random one).
+inverted_pairs() {
+  awk -v a="$1" -v t="$2" 'BEGIN {
+    n = split(t, T, ","); for (i = 1; i + 1 < n; i += 2) depth[T[i]] = (i - 1) / 2
+    m = split(a, A, ","); b = 0; for (i = 1; i + 1 < m; i += 2) if (A[i] in depth) d[b++] = depth[A[i]]
+    c = 0; for (i = 0; i < b; i++) for (j = i + 1; j < b; j++) c += (d[i] > d[j])
     print c }'
 }
 
@@ -70,7 +82,7 @@ fingerprints() {
       printf "%d/%d %+.2f %d/%d", hits, b, rho, nb, b - 1 }' "$dir/inspect.txt"
 }
 
-printf '%-22s %-6s %-5s %8s %11s %7s\n' puzzle run exact seconds mse/var pairs
+printf '%-22s %-6s %-5s %8s %11s %7s %11s\n' puzzle run exact seconds mse/var pairs inverted
 full_exact=0 full_n=0 order_exact=0 order_n=0 fingerprint_lines=""
 while read -r name args; do
   [[ -z "$name" || "$name" == \#* ]] && continue
@@ -114,6 +126,7 @@ while read -r name args; do
     var=$(field "$report" pred_variance)
     answer=$(text_field "$report" answer)
     pairs=$(right_pairs "$answer" "$truth")
+    inverted=$(inverted_pairs "$answer" "$truth")
     if [ "$proven" = true ]; then
       exact=yes
       if [ "$variant" = full ]; then full_exact=$((full_exact + 1)); else order_exact=$((order_exact + 1)); fi
@@ -121,8 +134,9 @@ while read -r name args; do
       exact=no
       seconds=$limit
     fi
-    printf '%-22s %-6s %-5s %8.2f %11.3g %3d/%-3d\n' "$name" "$variant" "$exact" "$seconds" \
-      "$(awk -v m="$mse" -v v="$var" 'BEGIN { print (v > 0 ? m / v : m) }')" "$pairs" "$blocks"
+    printf '%-22s %-6s %-5s %8.2f %11.3g %3d/%-3d %5d/%-5d\n' "$name" "$variant" "$exact" "$seconds" \
+      "$(awk -v m="$mse" -v v="$var" 'BEGIN { print (v > 0 ? m / v : m) }')" "$pairs" "$blocks" \
+      "$inverted" "$((blocks * (blocks - 1) / 2))"
   done
   fingerprint_lines+=$(printf '%-22s %s' "$name" "$(fingerprints "$dir" "$truth")")$'\n'
 done < "$SUITE"
