@@ -117,7 +117,8 @@ check-arm64:
 bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit $(BUILD)/humpty_loadbench
 	BUILD=$(BUILD) bench/run.sh
 
-# The hard suite (bench/hard.txt): see bench/hard.sh for HARD_LIMIT, HARD_ONLY, HARD_THREADS.
+# The hard suite (bench/hard.txt): see bench/hard.sh for HARD_LIMIT, HARD_ONLY, HARD_THREADS,
+# HARD_VARIANTS, HARD_SUITE and HARD_SEED.
 bench-hard: $(BUILD)/humpty
 	BUILD=$(BUILD) bench/hard.sh
 

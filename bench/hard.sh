@@ -9,6 +9,8 @@
 #   HARD_THREADS=2     threads per solve
 #   HARD_VARIANTS="full order"
 #   HARD_SUITE=bench/hard.txt  the suite file (e.g. the same options with other seeds)
+#   HARD_SEED=N        the search's seed for every solve (default: the solver's own), to see
+#                      which results are the seed's luck; the reports go to the same files
 # Puzzles are generated once and cached in $BUILD/hard/ (keyed by their options).
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -19,6 +21,14 @@ THREADS=${HARD_THREADS:-2}
 VARIANTS=${HARD_VARIANTS:-full order}
 ONLY=${HARD_ONLY:-}
 SUITE=${HARD_SUITE:-bench/hard.txt}
+SEED_ARGS=()
+if [ -n "${HARD_SEED:-}" ]; then
+  if ! [[ "$HARD_SEED" =~ ^[0-9]+$ ]]; then
+    echo "bench-hard: HARD_SEED must be a non-negative integer, got '$HARD_SEED'" >&2
+    exit 2
+  fi
+  SEED_ARGS=(--seed "$HARD_SEED")
+fi
 CACHE=$BUILD/hard
 mkdir -p "$CACHE"
 
@@ -109,12 +119,12 @@ while read -r name args; do
     rm -f "$report"
     if [ "$variant" = full ]; then
       limit=$LIMIT
-      "$HUMPTY" solve "$dir/puzzle.humpty" -q --threads "$THREADS" --time-limit "$limit" --json "$report" > /dev/null || true
+      "$HUMPTY" solve "$dir/puzzle.humpty" -q --threads "$THREADS" ${SEED_ARGS[@]+"${SEED_ARGS[@]}"} --time-limit "$limit" --json "$report" > /dev/null || true
       full_n=$((full_n + 1))
     else
       limit=$ORDER_LIMIT
       shuffled "$truth" > "$dir/start.txt"
-      "$HUMPTY" solve "$dir/puzzle.humpty" -q --threads "$THREADS" --order search --start @"$dir/start.txt" \
+      "$HUMPTY" solve "$dir/puzzle.humpty" -q --threads "$THREADS" ${SEED_ARGS[@]+"${SEED_ARGS[@]}"} --order search --start @"$dir/start.txt" \
         --time-limit "$limit" --json "$report" > /dev/null || true
       order_n=$((order_n + 1))
     fi
