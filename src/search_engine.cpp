@@ -345,9 +345,9 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     // with wrong pairs, rounds of it that each gained a little left no time for the repairs).
     // A kick (search_kick.cpp) takes annealing's turn where there is one; the round after it
     // relaxes from where the kick's descent got, unless that was a new best anyway. Below
-    // flip_below a flip chain (search_flip.cpp) comes first, once per best: where it worked it
-    // reached orders the relaxation and the descent did not (the MSE there no guide), and a
-    // relaxation follows it in the next stuck round.
+    // flip_below a flip chain (search_flip.cpp) comes first, once per best (above flip_near once
+    // a search): where it worked it reached orders the relaxation and the descent did not (the
+    // MSE there no guide), and a relaxation follows it in the next stuck round.
     const bool relax_paid = relaxed_last && best_sse_ < (1 - tuning_.relax_gain) * before;
     if (kicked_last) {
       kicked_last = false;

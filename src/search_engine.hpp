@@ -46,7 +46,7 @@
 // Flips. Below flip_below (MSE/var 0.3), a stuck round first (before any relaxation) regresses
 // the error on every pair of blocks' predicted change of trading places, inverts the pairs that
 // explain it, and repeats from the new order; the chain's best order is the next start (once per
-// best).
+// best; above flip_near, far from the answer, once a search).
 // Without a time limit, `stuck_rounds` rounds without a new best end the search, which then says so.
 #pragma once
 
@@ -213,6 +213,7 @@ class Engine {
   std::vector<std::vector<int>> tried_kicks_;  // every kick's pairing (per inp piece, its out)
   std::unique_ptr<Evaluator> flip_eval_;  // the flip rows (made on the first flip)
   std::vector<Block> flip_from_;           // the best the last flip chain started from
+  std::size_t far_chains_ = 0;             // chains run from above flip_near (search_flip.cpp)
   std::vector<Block> kick_base_;       // set for the round after a kick: relax from here, not best_
   double best_sse_ = std::numeric_limits<double>::infinity();
   bool confirmed_exact_ = false;
@@ -229,6 +230,12 @@ class Engine {
   Clock::time_point start_ = Clock::now();
   double last_progress_ = 0;
 };
+
+// Whether a flip chain may start from a best whose MSE / var(pred) is `level` (search_flip.cpp):
+// closed above tuning.flip_below or with flips off; `far` above tuning.flip_near, where only
+// tuning.flip_far_chains chains run a search (`far_run` of them ran); else `near`.
+enum class FlipGate { closed, far, near };
+FlipGate flip_gate(double level, std::size_t far_run, const SearchTuning& tuning);
 
 // The blocks ranked by how many others each runs before once the pairs `flips` (positions p < q)
 // are inverted; ties keep the given order (search_flip.cpp).

@@ -35,7 +35,11 @@
 // b64-sgd-120 (600 inversions) and b64-adamw-t3-40-s2 (765) they did not fall, and from
 // b64-sgd-120's answer with Gaussian position noise of width 4 (136) they rose. Hence the chain
 // runs once per best below flip_below = 0.3 and takes the turn before a relaxation (search_engine.cpp);
-// earlier (flip_below 1e-3, annealing's turn only) it never ran on the hard suite.
+// earlier (flip_below 1e-3, annealing's turn only) it never ran on the hard suite. But above
+// flip_near = 1e-3 only once a search (flip_far_chains): on b64-adam-40's full solve a chain from
+// every new best climbed for most of its 12 rounds each time (three chains, 36 rounds, in a 50 s
+// solve at seed 2), and the solve took 33, 25 and 50 s at seeds 24301, 1 and 2, with one far
+// chain 28, 24 and 40 s, with none 21, 16 and 17 s; b48-sgd-t3-40-s2 needs its one.
 //
 // Cost per round: per pair 3 block evaluations on each flip row, a Gram matrix (pairs^2 x rows
 // / 2) and a Cholesky factorisation (pairs^3 / 6). The pairs are those at most `span` positions
@@ -227,11 +231,22 @@ FlipChain flip_chain(const PackedPuzzle& net, Evaluator& eval, ThreadPool& pool,
   return chain;
 }
 
+FlipGate flip_gate(double level, std::size_t far_run, const SearchTuning& tuning) {
+  if (!tuning.flip || level > tuning.flip_below) return FlipGate::closed;
+  if (level <= tuning.flip_near) return FlipGate::near;
+  // Far from the answer a chain may climb for all its rounds (b64-adam-40), and again from each
+  // new best the descent finds nearby: there the first chain is the one measured to pay.
+  return far_run < tuning.flip_far_chains ? FlipGate::far : FlipGate::closed;
+}
+
 bool Engine::flip() {
-  if (!tuning_.flip || best_.size() < 3 || best_sse_ / double(fine_.rows()) > tuning_.flip_below * pred_variance_) {
-    return false;
-  }
+  const double mse = best_sse_ / double(fine_.rows());
+  // A constant pred (variance 0) has only one level that is not infinitely far: zero.
+  const double level = pred_variance_ > 0 ? mse / pred_variance_ : (mse > 0 ? HUGE_VAL : 0.0);
+  const FlipGate gate = flip_gate(level, far_chains_, tuning_);
+  if (gate == FlipGate::closed || best_.size() < 3) return false;
   if (best_ == flip_from_) return false;  // the chain from this best was run: it would run the same
+  far_chains_ += gate == FlipGate::far;
   flip_from_ = best_;
   if (!flip_eval_) {
     const std::size_t rows = std::min(tuning_.flip_rows, data_.rows);

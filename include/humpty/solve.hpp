@@ -209,9 +209,14 @@ struct SearchTuning {
   // fraction of the mean diagonal. flip_below 0.3 (was 1e-3) and the turn before the relaxation:
   // b48-sgd-t3-40-s2's order exact in 13.7-16 s (stuck at 0.19 before); b64-adam-40's full solve
   // 31 s (20 s before: a chain of 12 rounds far from its answer); flip_rounds 25 gave the same
-  // on the first, 46 s on the second (search_flip.cpp has the measurements).
+  // on the first, 46 s on the second (search_flip.cpp has the measurements). Above flip_near a
+  // chain is far from its answer: such chains run at most flip_far_chains times a search (later
+  // ones, once per best, only below flip_near), as on b64-adam-40's full solve (seeds 24301, 1,
+  // 2) chains far from the answer took 33, 25 and 50 s against 21, 16 and 17 s without them.
   bool flip = true;
   double flip_below = 0.3;
+  double flip_near = 1e-3;
+  std::size_t flip_far_chains = 1;
   std::size_t flip_rows = 2048;
   double flip_pair_share = 0.5;
   double flip_threshold = 0.5;

@@ -272,6 +272,8 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"kick_confident_share", Tunable::real, &tuning.kick_confident_share},
       {"flip", Tunable::flag, &tuning.flip},
       {"flip_below", Tunable::real, &tuning.flip_below},
+      {"flip_near", Tunable::real, &tuning.flip_near},
+      {"flip_far_chains", Tunable::count, &tuning.flip_far_chains},
       {"flip_rows", Tunable::count, &tuning.flip_rows},
       {"flip_pair_share", Tunable::positive, &tuning.flip_pair_share},
       {"flip_threshold", Tunable::real, &tuning.flip_threshold},
