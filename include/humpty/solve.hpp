@@ -212,7 +212,8 @@ struct SearchTuning {
   // on the first, 46 s on the second (search_flip.cpp has the measurements). Above flip_near a
   // chain is far from its answer: such chains run at most flip_far_chains times a search (later
   // ones, once per best, only below flip_near), as on b64-adam-40's full solve (seeds 24301, 1,
-  // 2) chains far from the answer took 33, 25 and 50 s against 21, 16 and 17 s without them.
+  // 2) chains far from the answer from every new best took 33, 25 and 50 s, one chain 28, 24 and
+  // 40 s, none 21, 16 and 17 s; b48-sgd-t3-40-s2's order (exact in 14 s) needs its one.
   bool flip = true;
   double flip_below = 0.3;
   double flip_near = 1e-3;
