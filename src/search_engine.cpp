@@ -279,12 +279,22 @@ Fit Engine::fit_all_rows(const Assembly& assembly) {
   return fit_outputs(network_outputs(net_, assembly, data_, pool_), data_, assembly.blocks.size());
 }
 
+bool start_informed(double start_sse, std::vector<double> shuffled_sse, const SearchTuning& tuning) {
+  if (shuffled_sse.empty()) return false;
+  // The median: one lucky or unlucky shuffle must not decide.
+  const std::size_t mid = shuffled_sse.size() / 2;
+  std::nth_element(shuffled_sse.begin(), shuffled_sse.begin() + std::ptrdiff_t(mid), shuffled_sse.end());
+  return start_sse < tuning.start_informed * shuffled_sse[mid];
+}
+
 SearchResult Engine::run(const std::vector<Assembly>& starts) {
   HUMPTY_ASSERT(!starts.empty());
   SearchResult result;
   std::size_t repaired = 0;
   double best_start = std::numeric_limits<double>::infinity();
-  for (const Assembly& start : starts) {
+  std::size_t chosen = 0;
+  for (std::size_t k = 0; k < starts.size(); ++k) {
+    const Assembly& start = starts[k];
     // A start that contradicts a pair the pairing score is sure of starts with it repaired:
     // with the order unknown, the data cannot yet tell a wrong pair from a misplaced right one.
     // The search can still undo the repair if the data disagree.
@@ -296,6 +306,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     if (screen_.sse() < best_start) {
       best_start = screen_.sse();
       best_ = blocks;
+      chosen = k;
     }
   }
   if (repaired > 0 && options_.log) {
@@ -303,7 +314,24 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
         "search",
         format_text("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
   }
-  own_pairs_ = !options_.starts_given && std::all_of(best_.begin(), best_.end(),
+  // A caller's start (not the solver's reorderings of it) is compared with random orders of its own blocks on the same screen rows,
+  // on a generator of its own so that the search's stream is the same either way.
+  bool informed = false;
+  double shuffled_median = 0;
+  if (chosen < options_.starts_given && tuning_.start_shuffles > 0 && best_.size() > 1) {
+    Rng shuffle_rng(stream_seed(options_.seed, 0x5747));
+    std::vector<double> shuffled;
+    std::vector<Block> order = best_;
+    for (std::size_t s = 0; s < tuning_.start_shuffles; ++s) {
+      for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[shuffle_rng.below(i + 1)]);
+      screen_.set(order);
+      shuffled.push_back(screen_.sse());
+    }
+    informed = start_informed(best_start, shuffled, tuning_);
+    std::nth_element(shuffled.begin(), shuffled.begin() + std::ptrdiff_t(shuffled.size() / 2), shuffled.end());
+    shuffled_median = shuffled[shuffled.size() / 2];
+  }
+  own_pairs_ = options_.starts_given == 0 && std::all_of(best_.begin(), best_.end(),
                            [&](const Block& b) { return score_partner_[std::size_t(b.inp)] == b.out; });
   commit(best_, 0);
   if (options_.log) {
@@ -315,7 +343,15 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   bool kicked_last = false;
   // A start this far off is not worth a descent: on 64 blocks the first descent took seconds to
   // reach a basin the relaxation then had to leave anyway.
-  bool relaxed_last = best_sse_ > tuning_.relax_first_above * pred_variance_ * double(fine_.rows()) && relax();
+  // A caller's start that fits far better than random orders of its blocks is descended first
+  // whatever its error (SearchTuning::start_informed has the measurements).
+  const bool far_off = best_sse_ > tuning_.relax_first_above * pred_variance_ * double(fine_.rows());
+  if (far_off && shuffled_median > 0 && options_.log) {
+    options_.log("search", format_text("the start fits at %.3g x the median of %zu random orders of its blocks: %s",
+                                       best_start / shuffled_median, tuning_.start_shuffles,
+                                       informed ? "descending from it first" : "relaxing at once"));
+  }
+  bool relaxed_last = far_off && !informed && relax();
   while (true) {
     double before = best_sse_;
     descend();

@@ -116,7 +116,7 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     }
     SearchOptions search = options.search;
     search.pairing = &pairing;
-    search.starts_given = given > 0;
+    search.starts_given = given;
     search.pool = &pool;
     auto searched = search_assembly(puzzle, *data, starts, search);
     if (!searched) return searched.status();

@@ -1,9 +1,12 @@
 #include <algorithm>
 #include <numeric>
+#include <string>
+#include <vector>
 
 #include "catch.hpp"
 #include "moves.hpp"
 #include "rng.hpp"
+#include "search_engine.hpp"
 #include "support.hpp"
 
 namespace {
@@ -74,6 +77,47 @@ TEST_CASE("the search finds a 12-block network of generated pieces from shuffled
     CHECK(result.fit.mse_pred == plain.mse_pred);
     CHECK(result.fit.mse_true == plain.mse_true);
     CHECK(result.fit.max_error == plain.max_error);
+  }
+}
+
+TEST_CASE("a caller's start counts as informed only well below the median of random orders", "[search]") {
+  humpty::SearchTuning tuning;  // start_informed 0.3
+  CHECK(humpty::start_informed(1, {10, 2, 20}, tuning));       // median 10
+  CHECK_FALSE(humpty::start_informed(1, {2, 3, 100}, tuning)); // median 3: a mean would say yes
+  CHECK_FALSE(humpty::start_informed(3, {10}, tuning));         // at the bound: not below it
+  CHECK_FALSE(humpty::start_informed(0, {}, tuning));           // nothing to compare with
+  tuning.start_informed = 0;
+  CHECK_FALSE(humpty::start_informed(0.5, {10, 10, 10}, tuning));
+}
+
+TEST_CASE("a caller's start near the answer is descended from, not relaxed away", "[search]") {
+  // The answer with two blocks moved three places: an informed start. With every start counted
+  // far off (relax_first_above 0), the search descends from it first and finishes without a
+  // relaxation; with the test off it relaxes at once, as it does from a shuffled start.
+  std::vector<std::size_t> positions = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 23};
+  test::SubPuzzle sub = test::sub_puzzle(positions, 2000, 5);
+  humpty::Assembly start = sub.answer;
+  std::rotate(start.blocks.begin() + 2, start.blocks.begin() + 3, start.blocks.begin() + 6);
+  std::rotate(start.blocks.begin() + 7, start.blocks.begin() + 10, start.blocks.begin() + 11);
+  for (double informed : {0.3, 0.0}) {
+    humpty::SearchOptions options;
+    options.starts_given = 1;
+    options.tuning.relax_first_above = 0;
+    options.tuning.start_informed = informed;
+    std::vector<std::string> lines;
+    options.log = [&](const std::string&, const std::string& line) { lines.push_back(line); };
+    humpty::SearchResult result = *humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+    const bool said = std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+      return line.find("descending from it first") != std::string::npos;
+    });
+    INFO("start_informed " << informed);
+    CHECK(result.stopped == humpty::StopReason::exact);
+    CHECK(said == (informed > 0));
+    if (informed > 0) {
+      CHECK(result.relax_rounds == 0);
+    } else {
+      CHECK(result.relax_rounds >= 1);
+    }
   }
 }
 
