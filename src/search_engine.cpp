@@ -279,12 +279,14 @@ Fit Engine::fit_all_rows(const Assembly& assembly) {
   return fit_outputs(network_outputs(net_, assembly, data_, pool_), data_, assembly.blocks.size());
 }
 
-bool start_informed(double start_sse, std::vector<double> shuffled_sse, const SearchTuning& tuning) {
-  if (shuffled_sse.empty()) return false;
+double start_fit_ratio(double start_sse, std::vector<double> shuffled_sse) {
+  if (shuffled_sse.empty()) return std::numeric_limits<double>::infinity();
   // The median: one lucky or unlucky shuffle must not decide.
   const std::size_t mid = shuffled_sse.size() / 2;
   std::nth_element(shuffled_sse.begin(), shuffled_sse.begin() + std::ptrdiff_t(mid), shuffled_sse.end());
-  return start_sse < tuning.start_informed * shuffled_sse[mid];
+  // Blocks that fit in any order say nothing about this one.
+  if (!(shuffled_sse[mid] > 0)) return std::numeric_limits<double>::infinity();
+  return start_sse / shuffled_sse[mid];
 }
 
 SearchResult Engine::run(const std::vector<Assembly>& starts) {
@@ -314,10 +316,10 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
         "search",
         format_text("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
   }
-  // A caller's start (not the solver's reorderings of it) is compared with random orders of its own blocks on the same screen rows,
-  // on a generator of its own so that the search's stream is the same either way.
-  bool informed = false;
-  double shuffled_median = 0;
+  // A caller's start (not the solver's reorderings of it) is compared with random orders of its
+  // own blocks on the same screen rows, drawn from a generator of its own so that the search's
+  // stream is the same either way.
+  double fit_ratio = std::numeric_limits<double>::infinity();
   if (chosen < options_.starts_given && tuning_.start_shuffles > 0 && best_.size() > 1) {
     Rng shuffle_rng(stream_seed(options_.seed, 0x5747));
     std::vector<double> shuffled;
@@ -327,10 +329,9 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
       screen_.set(order);
       shuffled.push_back(screen_.sse());
     }
-    informed = start_informed(best_start, shuffled, tuning_);
-    std::nth_element(shuffled.begin(), shuffled.begin() + std::ptrdiff_t(shuffled.size() / 2), shuffled.end());
-    shuffled_median = shuffled[shuffled.size() / 2];
+    fit_ratio = start_fit_ratio(best_start, std::move(shuffled));
   }
+  const bool informed = fit_ratio < tuning_.start_informed;
   own_pairs_ = options_.starts_given == 0 && std::all_of(best_.begin(), best_.end(),
                            [&](const Block& b) { return score_partner_[std::size_t(b.inp)] == b.out; });
   commit(best_, 0);
@@ -346,9 +347,9 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   // A caller's start that fits far better than random orders of its blocks is descended first
   // whatever its error (SearchTuning::start_informed has the measurements).
   const bool far_off = best_sse_ > tuning_.relax_first_above * pred_variance_ * double(fine_.rows());
-  if (far_off && shuffled_median > 0 && options_.log) {
+  if (far_off && std::isfinite(fit_ratio) && options_.log) {
     options_.log("search", format_text("the start fits at %.3g x the median of %zu random orders of its blocks: %s",
-                                       best_start / shuffled_median, tuning_.start_shuffles,
+                                       fit_ratio, tuning_.start_shuffles,
                                        informed ? "descending from it first" : "relaxing at once"));
   }
   bool relaxed_last = far_off && !informed && relax();

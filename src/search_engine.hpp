@@ -231,10 +231,10 @@ class Engine {
   double last_progress_ = 0;
 };
 
-// Whether a caller's start that fits at `start_sse` knows something about the order
-// (search_engine.cpp): below tuning.start_informed x the median of `shuffled_sse`, its blocks'
-// fits in random orders on the same rows. False without shuffles.
-bool start_informed(double start_sse, std::vector<double> shuffled_sse, const SearchTuning& tuning);
+// A caller's start's fit (`start_sse`) over the median of `shuffled_sse`, its blocks' fits in
+// random orders on the same rows (search_engine.cpp); below tuning.start_informed the start
+// knows something about the order. Infinity without shuffles or where they all fit exactly.
+double start_fit_ratio(double start_sse, std::vector<double> shuffled_sse);
 
 // Whether a flip chain may start from a best whose MSE / var(pred) is `level` (search_flip.cpp):
 // closed above tuning.flip_below or with flips off; `far` above tuning.flip_near, where only
