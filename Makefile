@@ -118,7 +118,7 @@ bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit $(BUILD)/hump
 	BUILD=$(BUILD) bench/run.sh
 
 # The hard suite (bench/hard.txt): see bench/hard.sh for HARD_LIMIT, HARD_ONLY, HARD_THREADS,
-# HARD_VARIANTS, HARD_SUITE and HARD_SEED.
+# HARD_VARIANTS, HARD_SUITE, HARD_SEED and HARD_PYTHON (bench/hard-torch.txt: nets trained by PyTorch).
 bench-hard: $(BUILD)/humpty
 	BUILD=$(BUILD) bench/hard.sh
 

@@ -11,6 +11,9 @@
 #   HARD_SUITE=bench/hard.txt  the suite file (e.g. the same options with other seeds)
 #   HARD_SEED=N        the search's seed for every solve (default: the solver's own), to see
 #                      which results are the seed's luck; the reports go to the same files
+#   HARD_PYTHON=python3  the interpreter for suite lines whose options start with `torch`: those
+#                      puzzles are trained by PyTorch itself (bench/torchnet.py,
+#                      bench/hard-torch.txt) and skipped, with a line saying so, without it
 # Puzzles are generated once and cached in $BUILD/hard/ (keyed by their options).
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -21,6 +24,7 @@ THREADS=${HARD_THREADS:-2}
 VARIANTS=${HARD_VARIANTS:-full order}
 ONLY=${HARD_ONLY:-}
 SUITE=${HARD_SUITE:-bench/hard.txt}
+PYTHON=${HARD_PYTHON:-python3}
 SEED_ARGS=()
 if [ -n "${HARD_SEED:-}" ]; then
   if ! [[ "$HARD_SEED" =~ ^[0-9]+$ ]]; then
@@ -106,10 +110,25 @@ while read -r name args; do
   dir=$CACHE/$name-$key
   if [ ! -f "$dir/puzzle.humpty" ]; then
     echo "(training $name: $args)" >&2
-    # shellcheck disable=SC2086
-    if ! "$HUMPTY" generate -q -o "$dir" --force --threads "$THREADS" $args; then
-      printf '%-22s could not be trained (see the error above)\n' "$name"
-      continue
+    if [[ "$args" == torch\ * ]]; then
+      # Trained by PyTorch (bench/torchnet.py), then bundled as humpty's own puzzles are.
+      if ! "$PYTHON" -c 'import torch' 2> /dev/null; then
+        printf '%-22s skipped: needs %s with torch (HARD_PYTHON)\n' "$name" "$PYTHON"
+        continue
+      fi
+      rm -rf "$dir"
+      # shellcheck disable=SC2086
+      if ! "$PYTHON" bench/torchnet.py -o "$dir" ${args#torch } ||
+        ! "$HUMPTY" convert "$dir/pieces" -q --data "$dir/historical_data.csv" -o "$dir/puzzle.humpty"; then
+        printf '%-22s could not be trained (see the error above)\n' "$name"
+        continue
+      fi
+    else
+      # shellcheck disable=SC2086
+      if ! "$HUMPTY" generate -q -o "$dir" --force --threads "$THREADS" $args; then
+        printf '%-22s could not be trained (see the error above)\n' "$name"
+        continue
+      fi
     fi
   fi
   truth=$(head -1 "$dir/answer.txt")
