@@ -109,13 +109,13 @@ while read -r name args; do
   key=$(printf '%s' "$args" | cksum | cut -d' ' -f1)
   dir=$CACHE/$name-$key
   if [ ! -f "$dir/puzzle.humpty" ]; then
+    if [[ "$args" == torch\ * ]] && ! "$PYTHON" -c 'import torch' 2> /dev/null; then
+      printf '%-22s skipped: needs %s with torch (HARD_PYTHON)\n' "$name" "$PYTHON"
+      continue
+    fi
     echo "(training $name: $args)" >&2
     if [[ "$args" == torch\ * ]]; then
       # Trained by PyTorch (bench/torchnet.py), then bundled as humpty's own puzzles are.
-      if ! "$PYTHON" -c 'import torch' 2> /dev/null; then
-        printf '%-22s skipped: needs %s with torch (HARD_PYTHON)\n' "$name" "$PYTHON"
-        continue
-      fi
       rm -rf "$dir"
       # shellcheck disable=SC2086
       if ! "$PYTHON" bench/torchnet.py -o "$dir" ${args#torch } ||
