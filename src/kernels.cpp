@@ -19,6 +19,17 @@ namespace {
 // outputs are read side by side: writing one output at a time would touch a new cache line with
 // every value.
 template <typename Weight>
+void pack_panels(float* panels, std::size_t outputs, std::size_t inputs, Weight weight) {
+  for (std::size_t p = 0; p < pad_to_panel(outputs) / kPanel; ++p) {
+    float* panel = panels + p * inputs * kPanel;
+    const std::size_t first = p * kPanel, here = std::min(kPanel, outputs - first);
+    for (std::size_t k = 0; k < inputs; ++k) {
+      for (std::size_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = j < here ? weight(first + j, k) : 0.0f;
+    }
+  }
+}
+
+template <typename Weight>
 PackedLinear pack_with(std::size_t outputs, std::size_t inputs, Weight weight) {
   PackedLinear packed;
   packed.in = inputs;
@@ -26,13 +37,7 @@ PackedLinear pack_with(std::size_t outputs, std::size_t inputs, Weight weight) {
   packed.out_padded = pad_to_panel(outputs);
   packed.panels.resize(packed.out_padded * inputs);
   packed.bias.assign(packed.out_padded, 0.0f);
-  for (std::size_t p = 0; p < packed.out_padded / kPanel; ++p) {
-    float* panel = packed.panels.data() + p * inputs * kPanel;
-    const std::size_t first = p * kPanel, here = std::min(kPanel, outputs - first);
-    for (std::size_t k = 0; k < inputs; ++k) {
-      for (std::size_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = j < here ? weight(first + j, k) : 0.0f;
-    }
-  }
+  pack_panels(packed.panels.data(), outputs, inputs, weight);
   return packed;
 }
 
@@ -40,6 +45,10 @@ PackedLinear pack_with(std::size_t outputs, std::size_t inputs, Weight weight) {
 
 PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, std::size_t stride) {
   return pack_with(count, width, [&](std::size_t j, std::size_t k) { return rows[j * stride + k]; });
+}
+
+void pack_rows_into(float* panels, const float* const* rows, std::size_t count, std::size_t width) {
+  pack_panels(panels, count, width, [&](std::size_t j, std::size_t k) { return rows[j][k]; });
 }
 
 PackedLinear pack_columns(const float* m, std::size_t rows, std::size_t cols, std::size_t stride) {
@@ -157,14 +166,14 @@ HUMPTY_ALWAYS_INLINE void tile(const float* x, std::size_t x_stride, std::size_t
 
 // Rows [r, count) in tiles of kRows rows while they last, then of each smaller size in kSmaller.
 template <typename V, int kRows, int... kSmaller>
-HUMPTY_ALWAYS_INLINE void rows_body(const PackedLinear& layer, const float* x, std::size_t x_stride,
+HUMPTY_ALWAYS_INLINE void rows_body(const PanelView& layer, const float* x, std::size_t x_stride,
                                     std::size_t count, float* y, std::size_t y_stride, Epilogue epilogue,
                                     std::size_t r = 0) {
   const std::size_t panels = layer.out_padded / kPanel;
   for (; r + kRows <= count; r += kRows) {
     for (std::size_t p = 0; p < panels; ++p) {
-      tile<V, kRows>(x + r * x_stride, x_stride, layer.in, layer.panels.data() + p * layer.in * kPanel,
-                     layer.bias.data() + p * kPanel, y + r * y_stride + p * kPanel, y_stride, epilogue);
+      tile<V, kRows>(x + r * x_stride, x_stride, layer.in, layer.panels + p * layer.in * kPanel,
+                     layer.bias + p * kPanel, y + r * y_stride + p * kPanel, y_stride, epilogue);
     }
   }
   if constexpr (sizeof...(kSmaller) > 0) {
@@ -307,13 +316,13 @@ HUMPTY_ALWAYS_INLINE void dot_body(const float* u, const float* a, const float* 
   }
 }
 
-using RowsKernel = void (*)(const PackedLinear&, const float*, std::size_t, std::size_t, float*, std::size_t,
+using RowsKernel = void (*)(const PanelView&, const float*, std::size_t, std::size_t, float*, std::size_t,
                             Epilogue);
 
 }  // namespace
 
 // Baseline: 128-bit vectors (SSE2 on x86-64, NEON on arm64), 2 rows x 16 columns = 8 registers.
-void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+void linear_rows_generic(const PanelView& layer, const float* x, std::size_t x_stride, std::size_t count,
                          float* y, std::size_t y_stride, Epilogue epilogue) {
   rows_body<Float4, 2, 1>(layer, x, x_stride, count, y, y_stride, epilogue);
 }
@@ -337,7 +346,7 @@ namespace {
 // 256-bit vectors, 6 rows x 16 columns = 12 of the 16 ymm registers (5% faster than 4 rows; the
 // rows left over go 4 and then 1 at a time). Chosen at run time, so the default build stays
 // portable to any x86-64 machine.
-__attribute__((target("avx2"))) void rows_avx2(const PackedLinear& layer, const float* x,
+__attribute__((target("avx2"))) void rows_avx2(const PanelView& layer, const float* x,
                                                std::size_t x_stride, std::size_t count, float* y,
                                                std::size_t y_stride, Epilogue epilogue) {
   rows_body<Float8, 6, 4, 1>(layer, x, x_stride, count, y, y_stride, epilogue);
@@ -418,6 +427,11 @@ const KernelChoice& kernel() {
 }  // namespace
 
 void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
+                 std::size_t y_stride, Epilogue epilogue) {
+  kernel().rows(view_of(layer), x, x_stride, count, y, y_stride, epilogue);
+}
+
+void linear_rows(const PanelView& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
                  std::size_t y_stride, Epilogue epilogue) {
   kernel().rows(layer, x, x_stride, count, y, y_stride, epilogue);
 }

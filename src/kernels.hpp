@@ -35,11 +35,26 @@ struct PackedLinear {
   std::vector<float> bias;     // out_padded, zeros past `out`
 };
 
+// The same layout in memory the caller owns (the pairing keeps its packed matrices in one arena
+// already faulted in: a fresh megabyte costs more to fault in than to pack). Not owning.
+struct PanelView {
+  const float* panels = nullptr;  // out_padded / kPanel panels of in x kPanel
+  const float* bias = nullptr;    // out_padded values
+  std::size_t in = 0, out = 0, out_padded = 0;
+};
+inline PanelView view_of(const PackedLinear& packed) {
+  return {packed.panels.data(), packed.bias.data(), packed.in, packed.out, packed.out_padded};
+}
+
 PackedLinear pack_linear(const Layer& layer);
 
 // Packs `count` weight rows of `width` values (rows `stride` floats apart) with a zero bias: the
 // layer whose outputs are the dot products of an input row with each of these rows.
 PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, std::size_t stride);
+
+// pack_rows into `panels` (pad_to_panel(count) * width floats, padding rows written as zeros), the
+// rows given one pointer each.
+void pack_rows_into(float* panels, const float* const* rows, std::size_t count, std::size_t width);
 
 // Packs the transpose of a matrix m (rows x cols, rows `stride` floats apart) with a zero bias:
 // the layer whose outputs are x m, the dot products of its input with the columns of m.
@@ -54,10 +69,16 @@ enum class Epilogue {
 // writes `out_padded` columns to each row of y (rows y_stride floats apart). x and y must not overlap.
 void linear_rows(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
                  std::size_t y_stride, Epilogue epilogue);
+void linear_rows(const PanelView& layer, const float* x, std::size_t x_stride, std::size_t count, float* y,
+                 std::size_t y_stride, Epilogue epilogue);
 
 // The portable kernel, whatever the machine runs: the tests check that both give the same bits.
-void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+void linear_rows_generic(const PanelView& layer, const float* x, std::size_t x_stride, std::size_t count,
                          float* y, std::size_t y_stride, Epilogue epilogue);
+inline void linear_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride, std::size_t count,
+                                float* y, std::size_t y_stride, Epilogue epilogue) {
+  linear_rows_generic(view_of(layer), x, x_stride, count, y, y_stride, epilogue);
+}
 
 // y = y + (b + x W^T) for inputs that are mostly zeros (ReLU activations; every product humpty
 // adds to a stream is one): each row multiplies only its nonzero inputs. The sum is

@@ -30,7 +30,7 @@ void gram_triangle(const float* t, std::size_t count, std::size_t width, float o
 }
 
 // out[i * b.out + j] = row i of a . row j of b's matrix, a few rows of a per task.
-std::vector<float> row_dots(const float* a, std::size_t a_count, const PackedLinear& b, ThreadPool& pool) {
+std::vector<float> row_dots(const float* a, std::size_t a_count, const PanelView& b, ThreadPool& pool) {
   constexpr std::size_t kRowsPerTask = 8;
   std::vector<float> out(a_count * b.out_padded);
   pool.run((a_count + kRowsPerTask - 1) / kRowsPerTask, [&](std::size_t task, int) {
@@ -55,14 +55,14 @@ std::vector<double> unit_tails(const Layer& layer, bool units_are_rows) {
   // units are its columns: a column at a time would stride through it).
   const std::size_t units = units_are_rows ? layer.rows : layer.cols;
   std::vector<float> first(units, 0.0f), second(units, 0.0f);
+  // Branch-free (the same two values as comparing and shifting: a new largest pushes the old one
+  // down, anything else competes for second): with random weights the branches mispredicted often
+  // enough to make this 6% of a run without data.
   auto offer = [&](std::size_t u, float w) {
     w = std::fabs(w);
-    if (w > first[u]) {
-      second[u] = first[u];
-      first[u] = w;
-    } else if (w > second[u]) {
-      second[u] = w;
-    }
+    const float high = std::max(first[u], w), low = std::min(first[u], w);
+    second[u] = std::max(second[u], low);
+    first[u] = high;
   };
   for (std::size_t r = 0; r < layer.rows; ++r) {
     const float* row = layer.weight.data() + r * layer.cols;
@@ -111,28 +111,38 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
   // one Gram matrix per layer (h x h), then all pairs at once as dot products of flattened
   // matrices, never forming the n^2 products themselves.
   // Megabytes, every value written below before it is read: not zeroed first. One buffer, from a
-  // megabyte on rounded up to the 4 MB that buffer.hpp asks huge pages for: as four vectors of
+  // megabyte on rounded up to the 4 MB that buffer.hpp asks huge pages for: as separate vectors of
   // 0.9 MB each (published net), faulted in 4 kB at a time, they cost ~7 ms of a 40 ms
   // whole-process solve without data on the development VM (humpty_timeit, medians of 11, three
-  // rounds: 39-41 ms before, 32-34 ms after). Same values either way; small nets keep their size.
+  // rounds: 39-41 ms before, 32-34 ms after). The out sides are packed for the kernel inside it
+  // too: packed into two fresh vectors they cost 2.3 ms each, nearly all of it faulting them in
+  // (0.1 ms into memory already touched). Same values either way; small nets keep their size.
   using Floats = std::vector<float, UnsetAllocator<float>>;
-  const std::size_t flat = n * d * h, grams = n * triangle, needed = 2 * (flat + grams);
+  const std::size_t padded = pad_to_panel(n), flat = n * d * h, grams = n * triangle;
+  const std::size_t needed = flat + 2 * grams + padded * (d * h + triangle + 1);
   constexpr std::size_t huge = UnsetAllocator<float>::kHugeBytes / sizeof(float);
   Floats arena(needed >= huge / 4 ? std::max(needed, huge) : needed);
-  float* const out_flat = arena.data();
-  float* const inp_t_flat = out_flat + flat;
-  float* const out_gram = inp_t_flat + flat;
-  float* const inp_gram = out_gram + grams;
+  float* const inp_t_flat = arena.data();                     // n x (d h): each inp's W^T
+  float* const out_gram = inp_t_flat + flat;                  // n x triangle: W^T W, doubled off the diagonal
+  float* const inp_gram = out_gram + grams;                   // n x triangle: W W^T
+  float* const out_panels = inp_gram + grams;                 // the out layers, packed as rows
+  float* const out_gram_panels = out_panels + padded * d * h; // their Gram triangles, packed
+  float* const zeros = out_gram_panels + padded * triangle;   // the packed layers' bias
+  std::fill(zeros, zeros + padded, 0.0f);
   struct Scratch {
     std::vector<float> full, columns;
   };
   std::vector<Scratch> scratch(std::size_t(pool.size()));
-  // Task k < n: out layer k; task n + i: inp layer i. Each writes only its own rows.
-  pool.run(2 * n, [&](std::size_t task, int worker) {
+  // Task k < n: out layer k; task n + i: inp layer i; task 2n: the out layers packed. Each writes
+  // only its own part.
+  pool.run(2 * n + 1, [&](std::size_t task, int worker) {
     Scratch& s = scratch[std::size_t(worker)];
-    if (task < n) {
+    if (task == 2 * n) {
+      std::vector<const float*> rows(n);
+      for (std::size_t k = 0; k < n; ++k) rows[k] = puzzle.pieces[std::size_t(puzzle.out_pieces[k])].weight.data();
+      pack_rows_into(out_panels, rows.data(), n, d * h);
+    } else if (task < n) {
       const Layer& w = puzzle.pieces[std::size_t(puzzle.out_pieces[task])];  // d x h
-      std::copy(w.weight.begin(), w.weight.end(), out_flat + task * d * h);
       s.columns.resize(d * h);
       for (std::size_t r = 0; r < d; ++r) {
         for (std::size_t a = 0; a < h; ++a) s.columns[a * d + r] = w.weight[r * h + a];
@@ -148,8 +158,11 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
       gram_triangle(w.weight.data(), h, d, 1.0f, s.full, inp_gram + i * triangle);  // W W^T
     }
   });
-  std::vector<float> traces = row_dots(inp_t_flat, n, pack_rows(out_flat, n, d * h, d * h), pool);
-  std::vector<float> norms2 = row_dots(inp_gram, n, pack_rows(out_gram, n, triangle, triangle), pool);
+  std::vector<const float*> gram_rows(n);
+  for (std::size_t k = 0; k < n; ++k) gram_rows[k] = out_gram + k * triangle;
+  pack_rows_into(out_gram_panels, gram_rows.data(), n, triangle);
+  std::vector<float> traces = row_dots(inp_t_flat, n, {out_panels, zeros, d * h, n, padded}, pool);
+  std::vector<float> norms2 = row_dots(inp_gram, n, {out_gram_panels, zeros, triangle, n, padded}, pool);
 
   // -trace(P) / ||P||_F: its size is the table (sureness, the reported scores), and its sign its
   // own score in the assignment, as right pairs lean negative (Pairing::kSignedWeight).

@@ -77,6 +77,32 @@ void note_kernel_comparison() {
 
 }  // namespace
 
+TEST_CASE("panels packed into the caller's memory give the packed layer's bits", "[kernels]") {
+  // The pairing packs its matrices into one arena of its own (pairing.cpp): the view must lay the
+  // weights out exactly as pack_rows does, padding rows zero, whatever the row count.
+  for (std::size_t rows : {std::size_t(1), std::size_t(16), std::size_t(21), std::size_t(48)}) {
+    const std::size_t cols = 37, count = 9;
+    humpty::Layer layer = test::random_layer(rows, cols, rows + 5);
+    humpty::Layer inputs = test::random_layer(count, cols, rows + 11, 2.0f);
+    humpty::PackedLinear packed = humpty::pack_rows(layer.weight.data(), rows, cols, cols);
+    std::vector<const float*> pointers;
+    for (std::size_t j = 0; j < rows; ++j) pointers.push_back(layer.weight.data() + j * cols);
+    std::vector<float> panels(humpty::pad_to_panel(rows) * cols, -1.0f), zeros(humpty::pad_to_panel(rows), 0.0f);
+    humpty::pack_rows_into(panels.data(), pointers.data(), rows, cols);
+    REQUIRE(panels == packed.panels);
+    const humpty::PanelView view{panels.data(), zeros.data(), cols, rows, humpty::pad_to_panel(rows)};
+    const std::size_t stride = packed.out_padded;
+    std::vector<float> from_packed(count * stride), from_view(count * stride, 7.0f), generic(count * stride, 7.0f);
+    humpty::linear_rows(packed, inputs.weight.data(), cols, count, from_packed.data(), stride,
+                        humpty::Epilogue::store);
+    humpty::linear_rows(view, inputs.weight.data(), cols, count, from_view.data(), stride, humpty::Epilogue::store);
+    humpty::linear_rows_generic(view, inputs.weight.data(), cols, count, generic.data(), stride,
+                                humpty::Epilogue::store);
+    CHECK(from_view == from_packed);
+    CHECK(generic == from_packed);
+  }
+}
+
 TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel", "[kernels]") {
   note_kernel_comparison();
   using humpty::Epilogue;
@@ -93,8 +119,11 @@ TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel",
       for (bool generic : {false, true}) {
         std::vector<float> y = run_kernel(
             [&](float* out) {
-              (generic ? humpty::linear_rows_generic : humpty::linear_rows)(
-                  packed, inputs.weight.data(), cols, count, out, stride, epilogue);
+              if (generic) {
+                humpty::linear_rows_generic(packed, inputs.weight.data(), cols, count, out, stride, epilogue);
+              } else {
+                humpty::linear_rows(packed, inputs.weight.data(), cols, count, out, stride, epilogue);
+              }
             },
             rows, count, stride, zeros);
         for (std::size_t r = 0; r < count; ++r) {
