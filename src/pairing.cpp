@@ -133,15 +133,19 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
     std::vector<float> full, columns;
   };
   std::vector<Scratch> scratch(std::size_t(pool.size()));
-  // Task k < n: out layer k; task n + i: inp layer i; task 2n: the out layers packed. Each writes
-  // only its own part.
+  // Task 0: the out layers packed, the largest task, so first (the pool hands tasks out in order);
+  // task 1 + k: out layer k's Gram matrix; task 1 + n + i: inp layer i's. Each writes only its own
+  // part.
   pool.run(2 * n + 1, [&](std::size_t task, int worker) {
     Scratch& s = scratch[std::size_t(worker)];
-    if (task == 2 * n) {
+    if (task == 0) {
       std::vector<const float*> rows(n);
       for (std::size_t k = 0; k < n; ++k) rows[k] = puzzle.pieces[std::size_t(puzzle.out_pieces[k])].weight.data();
       pack_rows_into(out_panels, rows.data(), n, d * h);
-    } else if (task < n) {
+      return;
+    }
+    --task;
+    if (task < n) {
       const Layer& w = puzzle.pieces[std::size_t(puzzle.out_pieces[task])];  // d x h
       s.columns.resize(d * h);
       for (std::size_t r = 0; r < d; ++r) {
