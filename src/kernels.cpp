@@ -29,22 +29,23 @@ void pack_panels(float* panels, std::size_t outputs, std::size_t inputs, Weight 
   }
 }
 
+// Into `packed`, reusing its buffers (resize and assign keep capacity).
 template <typename Weight>
-PackedLinear pack_with(std::size_t outputs, std::size_t inputs, Weight weight) {
-  PackedLinear packed;
+void pack_with(PackedLinear& packed, std::size_t outputs, std::size_t inputs, Weight weight) {
   packed.in = inputs;
   packed.out = outputs;
   packed.out_padded = pad_to_panel(outputs);
   packed.panels.resize(packed.out_padded * inputs);
   packed.bias.assign(packed.out_padded, 0.0f);
   pack_panels(packed.panels.data(), outputs, inputs, weight);
-  return packed;
 }
 
 }  // namespace
 
 PackedLinear pack_rows(const float* rows, std::size_t count, std::size_t width, std::size_t stride) {
-  return pack_with(count, width, [&](std::size_t j, std::size_t k) { return rows[j * stride + k]; });
+  PackedLinear packed;
+  pack_with(packed, count, width, [&](std::size_t j, std::size_t k) { return rows[j * stride + k]; });
+  return packed;
 }
 
 void pack_rows_into(float* panels, const float* const* rows, std::size_t count, std::size_t width) {
@@ -52,7 +53,14 @@ void pack_rows_into(float* panels, const float* const* rows, std::size_t count, 
 }
 
 PackedLinear pack_columns(const float* m, std::size_t rows, std::size_t cols, std::size_t stride) {
-  return pack_with(cols, rows, [&](std::size_t j, std::size_t k) { return m[k * stride + j]; });
+  PackedLinear packed;
+  pack_columns_into(packed, m, rows, cols, stride);
+  return packed;
+}
+
+void pack_columns_into(PackedLinear& packed, const float* m, std::size_t rows, std::size_t cols,
+                       std::size_t stride) {
+  pack_with(packed, cols, rows, [&](std::size_t j, std::size_t k) { return m[k * stride + j]; });
 }
 
 PackedLinear pack_linear(const Layer& layer) {

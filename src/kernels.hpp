@@ -60,6 +60,11 @@ void pack_rows_into(float* panels, const float* const* rows, std::size_t count, 
 // the layer whose outputs are x m, the dot products of its input with the columns of m.
 PackedLinear pack_columns(const float* m, std::size_t rows, std::size_t cols, std::size_t stride);
 
+// pack_columns into `packed`, keeping its buffers' capacity: a loop that packs one matrix after
+// another in a worker thread allocates nothing after its first pass (the trainer's gradients).
+void pack_columns_into(PackedLinear& packed, const float* m, std::size_t rows, std::size_t cols,
+                       std::size_t stride);
+
 enum class Epilogue {
   store,  // y = b + x W^T
   relu,   // y = max(b + x W^T, 0)

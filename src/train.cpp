@@ -45,6 +45,7 @@ struct ChunkGradient {
 // Per-worker memory for a chunk.
 struct Work {
   std::vector<float> streams, hidden, grad, grad_hidden, columns, product;
+  PackedLinear input;  // a layer's input, packed for its weight gradient; reused, not reallocated
 };
 
 }  // namespace
@@ -144,7 +145,8 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
         for (std::size_t r = 0; r < count; ++r) w.columns[i * kTrainChunk + r] = grad[r * grad_stride + i];
       }
       const std::size_t product_stride = pad_to_panel(inputs);
-      linear_rows(pack_columns(input, count, inputs, input_stride), w.columns.data(), kTrainChunk, outputs,
+      pack_columns_into(w.input, input, count, inputs, input_stride);
+      linear_rows(w.input, w.columns.data(), kTrainChunk, outputs,
                   w.product.data(), product_stride, Epilogue::store);
       for (std::size_t i = 0; i < outputs; ++i) {
         std::memcpy(&g.weight[layer][i * inputs], &w.product[i * product_stride], inputs * sizeof(float));
@@ -181,7 +183,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
         const Layer& layer = layers[l];
         step.forward[l] = pack_linear(layer);
         if (l + 1 < layers.size())
-          step.backward[l] = pack_columns(layer.weight.data(), layer.rows, layer.cols, layer.cols);
+          pack_columns_into(step.backward[l], layer.weight.data(), layer.rows, layer.cols, layer.cols);
       }
       const std::size_t chunks = (batch_rows + kTrainChunk - 1) / kTrainChunk;
       pool.run(chunks, [&](std::size_t c, int worker) {

@@ -103,6 +103,25 @@ TEST_CASE("panels packed into the caller's memory give the packed layer's bits",
   }
 }
 
+TEST_CASE("a transpose packed into a reused layer is the freshly packed one", "[kernels]") {
+  // One layer reused for every shape, larger and smaller in turn, as the trainer's workers do:
+  // what an earlier, larger pack left behind must not show.
+  humpty::PackedLinear reused;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& shape : kShapes) {
+      const std::size_t rows = std::get<0>(shape), cols = std::get<1>(shape);
+      humpty::Layer m = test::random_layer(rows, cols + 3, rows * 31 + cols + std::size_t(pass), 1.5f);
+      const humpty::PackedLinear fresh = humpty::pack_columns(m.weight.data(), rows, cols, cols + 3);
+      humpty::pack_columns_into(reused, m.weight.data(), rows, cols, cols + 3);
+      CHECK(reused.in == fresh.in);
+      CHECK(reused.out == fresh.out);
+      CHECK(reused.out_padded == fresh.out_padded);
+      CHECK(reused.panels == fresh.panels);
+      CHECK(reused.bias == fresh.bias);
+    }
+  }
+}
+
 TEST_CASE("the packed kernel equals the naive sum bit for bit, on every kernel", "[kernels]") {
   note_kernel_comparison();
   using humpty::Epilogue;
