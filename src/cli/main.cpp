@@ -8,6 +8,7 @@
 #if defined(__linux__) && defined(__GLIBC__)
 #include <malloc.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #endif
 
 #include <algorithm>
@@ -1033,9 +1034,15 @@ int command_inspect(const Options& options) {
 // compute in buffers made beforehand), and the kernel is advised to back it with 2 MB pages:
 // ~142 and ~151 faults. The library's embedders keep their own allocator settings: this is the
 // command line's choice for its own process. Advice only - where it is refused, nothing changes
-// but the time; no value depends on it.
+// but the time; no value depends on it. A process whose address space or data segment is limited
+// (ulimit -v, -d) keeps the default allocator: a heap reserved 32 MB at a time ran out under
+// `ulimit -v 40000` where the default one solved the published puzzle with data.
 void heap_in_huge_pages() {
 #if defined(__linux__) && defined(__GLIBC__) && defined(MADV_HUGEPAGE)
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    struct rlimit limit {};
+    if (getrlimit(resource, &limit) != 0 || limit.rlim_cur != RLIM_INFINITY) return;
+  }
   constexpr std::size_t kPad = std::size_t(32) << 20, kHuge = std::size_t(2) << 20;
   mallopt(M_MMAP_THRESHOLD, int(kPad));
   mallopt(M_TRIM_THRESHOLD, int(2 * kPad));
