@@ -171,6 +171,20 @@ TEST_CASE("hostile: whatever is thrown, every command ends with one line and an 
   }
 }
 
+TEST_CASE("hostile: under a tight address-space limit the command line still solves", "[hostile][cli]") {
+  // The command line reserves its heap 32 MB at a time for huge pages (src/cli/main.cpp), except
+  // in a limited process: with the reservation, this run ended "out of memory" (exit 3).
+  if (kAddressSanitizer) {
+    WARN("SKIPPED: the memory-limit run, under AddressSanitizer");
+    return;
+  }
+  const std::string dir = test::scratch_dir("hostile-ulimit");
+  auto generated = small_puzzle(dir);
+  auto run = test::run_shell("ulimit -v 32000; $HUMPTY solve -q " + dir + "/p.humpty --threads 1");
+  CHECK(run.exit_code == 0);
+  CHECK(run.out == humpty::format_answer(generated.answer) + "\n");
+}
+
 TEST_CASE("hostile: text from the input cannot forge lines or colour the terminal", "[hostile][cli]") {
   const std::string dir = test::scratch_dir("hostile-forge");
   humpty::StateDict dict = test::linear_state_dict(16, 8, 16);
