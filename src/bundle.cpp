@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "buffer.hpp"
 #include "crc32.hpp"
 #include "humpty/format.hpp"
 #include "finite.hpp"
@@ -303,7 +304,8 @@ Result<Bundle> read_bundle(const std::string& path, BundleParts parts) {
   // Only the sections needed are read: a pieces-only read never touches the data.
   std::uint64_t wanted =
       kHeaderSize + header->pieces_size + (parts == BundleParts::all ? header->data_size : 0);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(wanted));
+  // Unset, not zeroed: read_range fills every byte or the read fails.
+  std::vector<std::uint8_t, UnsetAllocator<std::uint8_t>> bytes(static_cast<std::size_t>(wanted));
   std::memcpy(bytes.data(), head, kHeaderSize);
   if (auto status = read_range(fd, kHeaderSize, bytes.data() + kHeaderSize, wanted - kHeaderSize, path);
       !status) {
