@@ -1,3 +1,9 @@
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include "catch.hpp"
 #include "support.hpp"
 
@@ -214,4 +220,90 @@ TEST_CASE("cli: a generated puzzle: solve prints only the answer, proves it; ver
   auto inspect = test::run_cli("inspect " + pieces);
   CHECK(inspect.exit_code == 0);
   CHECK(inspect.out.find("17 pieces: 8 blocks, stream width d=8, hidden width h=16") != std::string::npos);
+}
+
+namespace {
+
+const char* const kCommandNames[] = {"demo", "solve", "verify", "inspect", "convert", "generate"};
+
+// The options named in a usage text: -o, -q and every --name.
+std::set<std::string> option_names(const std::string& text) {
+  std::set<std::string> names;
+  static const std::regex option(R"((^|[\[ \n])(-[oq]|--[a-z0-9][a-z0-9-]*)(?=[\] \n]|$))");
+  for (std::sregex_iterator it(text.begin(), text.end(), option), end; it != end; ++it) names.insert((*it)[2]);
+  return names;
+}
+
+// `humpty COMMAND --help`'s usage lines: the first, and those that continue it ([...]).
+std::string help_usage(const std::string& command) {
+  std::istringstream in(test::run_cli(command + " --help").out);
+  std::string line, usage;
+  for (bool first = true; std::getline(in, line); first = false) {
+    const std::size_t text = line.find_first_not_of(' ');
+    if (!first && (text == std::string::npos || line[text] != '[')) break;
+    usage += line + "\n";
+  }
+  return usage;
+}
+
+// The README's Commands block: the lines of `humpty COMMAND ...` and their continuations.
+std::string readme_usage(const std::string& command) {
+  std::ifstream in("README.md");
+  std::string line, usage;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("humpty ", 0) == 0) inside = line.rfind("humpty " + command + " ", 0) == 0;
+    else if (line.empty() || line[0] != ' ') inside = false;
+    if (inside) usage += line + "\n";
+  }
+  return usage;
+}
+
+// The man page's SYNOPSIS entry of the command, roff escapes (\fB, \-) removed.
+std::string man_usage(const std::string& command) {
+  std::ifstream in("docs/humpty.1");
+  std::string line, usage;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.rfind(".B humpty ", 0) == 0) inside = line == ".B humpty " + command;
+    else if (line.rfind(".br", 0) == 0 || line.rfind(".SH", 0) == 0) inside = false;
+    if (!inside) continue;
+    line = std::regex_replace(line, std::regex(R"(\\f[BIR])"), "");
+    usage += std::regex_replace(line, std::regex(R"(\\-)"), "-") + "\n";
+  }
+  return usage;
+}
+
+}  // namespace
+
+TEST_CASE("cli: each command takes the options its usage, the README and the man page list, no others",
+          "[cli]") {
+  std::map<std::string, std::set<std::string>> takes;
+  std::set<std::string> all;
+  for (const std::string command : kCommandNames) {
+    takes[command] = option_names(help_usage(command));
+    INFO(command << " --help: " << help_usage(command));
+    CHECK(takes[command].size() >= 3);
+    CHECK(option_names(readme_usage(command)) == takes[command]);
+    CHECK(option_names(man_usage(command)) == takes[command]);
+    all.insert(takes[command].begin(), takes[command].end());
+  }
+  CHECK(takes["solve"].count("--keep-pairs") == 1);
+  CHECK(takes["verify"].count("--time-limit") == 0);
+  // " x extra": an extra positional argument (or a missing file), so that nothing runs whatever
+  // the option is (demo --json x would otherwise run the demo).
+  for (const std::string command : kCommandNames) {
+    for (const std::string& option : all) {
+      INFO(command << " " << option);
+      test::Run run = test::run_cli(command + " " + option + " x extra");
+      const bool refused = run.err.find(command + " does not take " + option) != std::string::npos;
+      CHECK(refused == (takes[command].count(option) == 0));
+      CHECK(run.exit_code == (refused ? 2 : run.exit_code));
+      CHECK(run.exit_code != 0);
+    }
+  }
+  // The long spellings of -o and -q are the same options.
+  CHECK(test::run_cli("solve --output x extra").err.find("solve does not take --output") != std::string::npos);
+  CHECK(test::run_cli("convert --output x extra").err.find("does not take") == std::string::npos);
+  CHECK(test::run_cli("inspect --quiet x extra").err.find("inspect does not take --quiet") != std::string::npos);
 }

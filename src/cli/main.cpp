@@ -43,45 +43,58 @@ constexpr int kExitInput = 3;
 struct CommandHelp {
   const char* name;
   const char* text;
+  // The options the command takes, space-separated, in their short spelling (-o, -q). Any other
+  // option is a usage error: an option that does nothing where it was given (verify
+  // --time-limit, solve --epochs) would let a typo pass for a setting. tests/test_cli.cpp checks
+  // that the usage text, the README and the man page list exactly these.
+  const char* options;
 };
 
 // Each command's usage, what it does and an example; `humpty COMMAND --help` prints one,
 // `humpty --help` all of them.
 const CommandHelp kCommands[] = {
     {"demo",
-     "demo [-o DIR] [--json FILE] [--svg FILE] [--seed N] [--threads N] [-q]\n"
+     "demo [-o DIR] [--json FILE] [--svg FILE] [--seed N] [--threads N] [--force] [-q]\n"
      "    Make a puzzle with the built-in trainer (24 blocks, d=24, h=48, fixed seed), shuffle it,\n"
      "    solve it without data and with data, and prove the answer. Needs no files; -o DIR keeps\n"
      "    the puzzle (DIR/pieces/, historical_data.csv, puzzle.humpty, answer.txt).\n"
-     "    example: humpty demo --svg demo.svg\n"},
+     "    example: humpty demo --svg demo.svg\n",
+     "-o --json --svg --seed --threads --force -q"},
     {"solve",
      "solve PIECES [--data CSV] [--order auto|chain|search] [--seed N] [--threads N]\n"
-     "             [--rows N] [--time-limit SEC] [--start ANSWER|@FILE]\n"
-     "             [--expect-sha256 HEX] [--json FILE] [--svg FILE] [-q]\n"
+     "             [--rows N] [--time-limit SEC] [--start ANSWER|@FILE] [--keep-pairs]\n"
+     "             [--tune NAME=VALUE] [--expect-sha256 HEX] [--json FILE] [--svg FILE] [-q]\n"
      "    Put the network back together; prints the answer (piece indices in execution order,\n"
      "    joined by commas) on stdout, what it found on stderr.\n"
-     "    example: humpty solve puzzle/pieces --data puzzle/historical_data.csv --json r.json\n"},
+     "    example: humpty solve puzzle/pieces --data puzzle/historical_data.csv --json r.json\n",
+     "--data --order --seed --threads --rows --time-limit --start --keep-pairs --tune --expect-sha256 --json "
+     "--svg -q"},
     {"verify",
      "verify PIECES [--data CSV] --answer ANSWER|@FILE [--threads N] [--expect-sha256 HEX]\n"
-     "              [--json FILE] [-q]\n"
+     "              [--json FILE] [--svg FILE] [-q]\n"
      "    Run an assembly on the data: MSE against pred (and true) and the answer's SHA-256.\n"
-     "    example: humpty verify puzzle/pieces --data puzzle/historical_data.csv --answer @answer.txt\n"},
+     "    example: humpty verify puzzle/pieces --data puzzle/historical_data.csv --answer @answer.txt\n",
+     "--data --answer --threads --expect-sha256 --json --svg -q"},
     {"inspect",
-     "inspect PIECES [--json FILE] [--svg FILE]\n"
+     "inspect PIECES [--json FILE] [--svg FILE] [--threads N]\n"
      "    The pieces, their shapes and roles, the pairing table's summary and the bias path.\n"
-     "    example: humpty inspect puzzle/pieces --svg pieces.svg\n"},
+     "    example: humpty inspect puzzle/pieces --svg pieces.svg\n",
+     "--json --svg --threads"},
     {"convert",
-     "convert SRC -o OUT [--data CSV] [--format humpty|pth|csv]\n"
+     "convert SRC -o OUT [--data CSV] [--format humpty|pth|csv] [--force] [--threads N] [-q]\n"
      "    A pieces directory (+ data) to a .humpty file, or a .humpty file to a pieces\n"
      "    directory that torch.load reads, or its data to CSV.\n"
-     "    example: humpty convert puzzle/pieces --data puzzle/historical_data.csv -o puzzle.humpty\n"},
+     "    example: humpty convert puzzle/pieces --data puzzle/historical_data.csv -o puzzle.humpty\n",
+     "-o --data --format --force --threads -q"},
     {"generate",
      "generate -o DIR [--blocks N] [--dim D] [--hidden H] [--rows R] [--epochs E] [--batch B]\n"
      "                [--optimizer adam|adamw|sgd] [--lr X] [--weight-decay X] [--zero-bias]\n"
-     "                [--inputs normal|uniform|t3] [--data CSV] [--seed S] [--threads N] [--force]\n"
+     "                [--inputs normal|uniform|t3] [--data CSV] [--seed S] [--threads N] [--force] [-q]\n"
      "    Train a network on synthetic data (or on CSV's features and `true`) and write it as a\n"
      "    shuffled puzzle: DIR/pieces/, DIR/historical_data.csv, DIR/puzzle.humpty, DIR/answer.txt.\n"
-     "    example: humpty generate -o my-puzzle --blocks 32 --dim 32 --hidden 64 --seed 7\n"},
+     "    example: humpty generate -o my-puzzle --blocks 32 --dim 32 --hidden 64 --seed 7\n",
+     "-o --blocks --dim --hidden --rows --epochs --batch --optimizer --lr --weight-decay --zero-bias --inputs "
+     "--data --seed --threads --force -q"},
 };
 
 const char* const kUsageTail =
@@ -318,10 +331,23 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
   throw UsageError{"--tune: no tunable '" + name + "' (see SearchTuning in include/humpty/solve.hpp)"};
 }
 
-Options parse_options(int argc, char** argv, int first) {
+// Whether `command` takes option `arg` (--output and --quiet spelt as -o and -q).
+bool takes_option(const CommandHelp& command, const std::string& arg) {
+  const std::string name = arg == "--output" ? "-o" : arg == "--quiet" ? "-q" : arg;
+  const std::string list = std::string(" ") + command.options + " ";
+  return list.find(" " + name + " ") != std::string::npos;
+}
+
+// The options of `command` (null: an unknown command, reported after parsing).
+Options parse_options(int argc, char** argv, int first, const CommandHelp* command) {
   Options options;
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
+    if (command && arg.size() > 1 && arg[0] == '-' && !takes_option(*command, arg) &&
+        std::any_of(std::begin(kCommands), std::end(kCommands),
+                    [&](const CommandHelp& other) { return takes_option(other, arg); })) {
+      throw UsageError{std::string(command->name) + " does not take " + arg};
+    }
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) throw UsageError{arg + " needs a value"};
       return argv[++i];
@@ -1103,7 +1129,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   try {
-    Options options = parse_options(argc, argv, 2);
+    Options options = parse_options(argc, argv, 2, find_command(command));
     if (command == "demo") return command_demo(options);
     if (command == "solve") return command_solve(options);
     if (command == "verify") return command_verify(options);
