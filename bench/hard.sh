@@ -4,7 +4,8 @@
 # N(N-1)/2) at the end; then the totals and the
 # puzzles' fingerprints (how many pairs the weight score gets right, the rank correlation of
 # ||W_out||_F with depth, how many bias-path neighbours are true neighbours).
-#   HARD_LIMIT=60      seconds per full solve (the order-only variant gets a third of it)
+#   HARD_LIMIT=60      seconds per full solve (the order-only variant gets a third of it,
+#                      or HARD_ORDER_LIMIT seconds when that is set)
 #   HARD_ONLY=a,b      only the puzzles whose names contain one of these
 #   HARD_THREADS=2     threads per solve
 #   HARD_VARIANTS="full order"
