@@ -338,7 +338,8 @@ bool takes_option(const CommandHelp& command, const std::string& arg) {
   return list.find(" " + name + " ") != std::string::npos;
 }
 
-// The options of `command` (null: an unknown command, reported after parsing).
+// Parses the options given to `command`; one that only other commands take is refused (an
+// unknown command, null here, is reported after parsing).
 Options parse_options(int argc, char** argv, int first, const CommandHelp* command) {
   Options options;
   for (int i = first; i < argc; ++i) {
