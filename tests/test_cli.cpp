@@ -1,4 +1,5 @@
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -246,32 +247,45 @@ std::string help_usage(const std::string& command) {
   return usage;
 }
 
-// The README's Commands block: the lines of `humpty COMMAND ...` and their continuations.
-std::string readme_usage(const std::string& command) {
-  std::ifstream in("README.md");
-  std::string line, usage;
+// The lines of a file from one that `starts` to the next that `ends` (or starts another entry):
+// `starts` says 1 for the command's entry, 0 for another command's, -1 for neither.
+std::string entry_lines(const std::string& path, const std::function<int(const std::string&)>& starts,
+                        const std::function<bool(const std::string&)>& ends) {
+  std::ifstream in(path);
+  std::string line, lines;
   bool inside = false;
   while (std::getline(in, line)) {
-    if (line.rfind("humpty ", 0) == 0) inside = line.rfind("humpty " + command + " ", 0) == 0;
-    else if (line.empty() || line[0] != ' ') inside = false;
-    if (inside) usage += line + "\n";
+    const int entry = starts(line);
+    if (entry >= 0) inside = entry == 1;
+    else if (ends(line)) inside = false;
+    if (inside) lines += line + "\n";
   }
-  return usage;
+  return lines;
 }
 
-// The man page's SYNOPSIS entry of the command, roff escapes (\fB, \-) removed.
+// The README's Commands block: the lines of `humpty COMMAND ...` and their continuations.
+std::string readme_usage(const std::string& command) {
+  return entry_lines(
+      "README.md",
+      [&](const std::string& line) {
+        return line.rfind("humpty ", 0) != 0 ? -1 : int(line.rfind("humpty " + command + " ", 0) == 0);
+      },
+      [](const std::string& line) { return line.empty() || line[0] != ' '; });
+}
+
+// The man page's SYNOPSIS entry of the command (not the DESCRIPTION's `.B humpty demo`), roff
+// escapes (\fB, \-) removed.
 std::string man_usage(const std::string& command) {
-  std::ifstream in("docs/humpty.1");
-  std::string line, usage;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    if (line.rfind(".B humpty ", 0) == 0) inside = line == ".B humpty " + command;
-    else if (line.rfind(".br", 0) == 0 || line.rfind(".SH", 0) == 0) inside = false;
-    if (!inside) continue;
-    line = std::regex_replace(line, std::regex(R"(\\f[BIR])"), "");
-    usage += std::regex_replace(line, std::regex(R"(\\-)"), "-") + "\n";
-  }
-  return usage;
+  bool synopsis = false;
+  std::string usage = entry_lines(
+      "docs/humpty.1",
+      [&](const std::string& line) {
+        if (line.rfind(".SH", 0) == 0) synopsis = line == ".SH SYNOPSIS";
+        return !synopsis || line.rfind(".B humpty ", 0) != 0 ? -1 : int(line == ".B humpty " + command);
+      },
+      [](const std::string& line) { return line.rfind(".br", 0) == 0 || line.rfind(".SH", 0) == 0; });
+  usage = std::regex_replace(usage, std::regex(R"(\\f[BIR])"), "");
+  return std::regex_replace(usage, std::regex(R"(\\-)"), "-");
 }
 
 }  // namespace
