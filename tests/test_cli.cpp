@@ -288,32 +288,33 @@ std::string man_usage(const std::string& command) {
   return std::regex_replace(usage, std::regex(R"(\\-)"), "-");
 }
 
+// Each command's options as its --help names them.
+std::map<std::string, std::set<std::string>> help_options() {
+  std::map<std::string, std::set<std::string>> takes;
+  for (const std::string command : kCommandNames) takes[command] = option_names(help_usage(command));
+  return takes;
+}
+
 }  // namespace
 
 TEST_CASE("cli: --help, the README and the man page list the same options for each command", "[cli]") {
-  std::map<std::string, std::set<std::string>> takes;
-  std::set<std::string> all;
+  const auto takes = help_options();
   for (const std::string command : kCommandNames) {
-    takes[command] = option_names(help_usage(command));
     INFO(command << " --help: " << help_usage(command));
-    CHECK(takes[command].size() >= 3);
-    CHECK(option_names(readme_usage(command)) == takes[command]);
-    CHECK(option_names(man_usage(command)) == takes[command]);
-    all.insert(takes[command].begin(), takes[command].end());
+    CHECK(takes.at(command).size() >= 3);
+    CHECK(option_names(readme_usage(command)) == takes.at(command));
+    CHECK(option_names(man_usage(command)) == takes.at(command));
   }
-  CHECK(takes["solve"].count("--keep-pairs") == 1);
-  CHECK(takes["verify"].count("--time-limit") == 0);
+  CHECK(takes.at("solve").count("--keep-pairs") == 1);
+  CHECK(takes.at("verify").count("--time-limit") == 0);
 }
 
 // Every option of the command line given to every command (~200 runs: 1 s, 13 s sanitized, so
 // `make sanitize-fast` leaves it out; the parser's other paths run sanitized above).
 TEST_CASE("cli: a command refuses exactly the options only other commands take", "[cli][every-option]") {
-  std::map<std::string, std::set<std::string>> takes;
+  const auto takes = help_options();
   std::set<std::string> all;
-  for (const std::string command : kCommandNames) {
-    takes[command] = option_names(help_usage(command));
-    all.insert(takes[command].begin(), takes[command].end());
-  }
+  for (const auto& [command, options] : takes) all.insert(options.begin(), options.end());
   // " x extra": an extra positional argument (or a missing file), so that nothing runs whatever
   // the option is (demo --json x would otherwise run the demo).
   for (const std::string command : kCommandNames) {
@@ -321,7 +322,7 @@ TEST_CASE("cli: a command refuses exactly the options only other commands take",
       INFO(command << " " << option);
       test::Run run = test::run_cli(command + " " + option + " x extra");
       const bool refused = run.err.find(command + " does not take " + option) != std::string::npos;
-      CHECK(refused == (takes[command].count(option) == 0));
+      CHECK(refused == (takes.at(command).count(option) == 0));
       if (refused) CHECK(run.exit_code == 2);
       CHECK(run.exit_code != 0);
     }
