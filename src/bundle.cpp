@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -58,6 +59,10 @@ constexpr std::uint8_t kMagic[8] = {0x89, 'H', 'M', 'P', '\r', '\n', 0x1a, '\n'}
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeaderSize = 64;
 constexpr std::uint32_t kHasData = 1, kHasTruth = 2;
+// Set only when some piece has no bias: every piece record then carries a flags word. Files of
+// layers that all have biases stay byte for byte what they were before the flag existed.
+constexpr std::uint32_t kPieceFlags = 4;
+constexpr std::uint32_t kPieceNoBias = 1;  // in a record's flags word: no bias values follow
 constexpr std::uint32_t kMaxPieces = 1u << 16;
 constexpr std::uint64_t kMaxDataValues = std::uint64_t(1) << 31;
 
@@ -91,7 +96,7 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
   header.data_size = load_u64le(h + 40);
   header.pieces_crc = load_u32le(h + 48);
   header.data_crc = load_u32le(h + 52);
-  if (header.flags & ~(kHasData | kHasTruth)) {
+  if (header.flags & ~(kHasData | kHasTruth | kPieceFlags)) {
     return Status::failure(at(name, 12) + "unknown flags " + std::to_string(header.flags));
   }
   if (header.piece_count < 3 || header.piece_count > kMaxPieces) {
@@ -125,15 +130,17 @@ Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Heade
     return Status::failure(at(name, kHeaderSize) + "pieces section fails its CRC-32C check");
   }
   std::vector<Layer> pieces(header.piece_count);
+  const bool flagged = header.flags & kPieceFlags;
+  const std::uint64_t record_header = flagged ? 16 : 12;
   std::uint64_t pos = 0;
   for (std::uint32_t k = 0; k < header.piece_count; ++k) {
     const std::uint64_t offset = kHeaderSize + pos;
-    if (header.pieces_size - pos < 12) {
+    if (header.pieces_size - pos < record_header) {
       return Status::failure(at(name, offset) + "piece " + std::to_string(k) +
                              ": record header runs past the section");
     }
     std::uint32_t index = load_u32le(section + pos), rows = load_u32le(section + pos + 4),
-                  cols = load_u32le(section + pos + 8);
+                  cols = load_u32le(section + pos + 8), piece_flags = flagged ? load_u32le(section + pos + 12) : 0;
     if (index != k) {
       return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": index " +
                              std::to_string(index) + ", expected " + std::to_string(k));
@@ -143,28 +150,36 @@ Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Heade
                              std::to_string(rows) + "x" + std::to_string(cols) + " is empty or larger than " +
                              std::to_string(kMaxLayerElements) + " elements");
     }
-    std::uint64_t floats = std::uint64_t(rows) * cols + rows;
-    if ((header.pieces_size - pos - 12) / 4 < floats) {
+    if (piece_flags & ~kPieceNoBias) {
+      return Status::failure(at(name, offset + 12) + "piece " + std::to_string(k) + ": unknown piece flags " +
+                             std::to_string(piece_flags));
+    }
+    const bool has_bias = !(piece_flags & kPieceNoBias);
+    std::uint64_t floats = std::uint64_t(rows) * cols + (has_bias ? rows : 0);
+    if ((header.pieces_size - pos - record_header) / 4 < floats) {
       return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": " + std::to_string(rows) +
-                             "x" + std::to_string(cols) + " weights and bias run past the section");
+                             "x" + std::to_string(cols) + (has_bias ? " weights and bias" : " weights") +
+                             " run past the section");
     }
     Layer& layer = pieces[k];
     layer.rows = rows;
     layer.cols = cols;
+    layer.has_bias = has_bias;
     layer.weight.resize(std::size_t(rows) * cols);
-    layer.bias.resize(rows);
-    const std::uint8_t* values = section + pos + 12;
+    layer.bias.assign(rows, 0.0f);
+    const std::uint8_t* values = section + pos + record_header;
+    const std::uint64_t values_offset = offset + record_header;
     std::memcpy(layer.weight.data(), values, layer.weight.size() * 4);
-    std::memcpy(layer.bias.data(), values + layer.weight.size() * 4, layer.bias.size() * 4);
+    if (has_bias) std::memcpy(layer.bias.data(), values + layer.weight.size() * 4, layer.bias.size() * 4);
     if (std::size_t i = first_non_finite(layer.weight); i < layer.weight.size()) {
-      return Status::failure(at(name, offset + 12 + 4 * i) + "piece " + std::to_string(k) + ": " +
+      return Status::failure(at(name, values_offset + 4 * i) + "piece " + std::to_string(k) + ": " +
                              describe_non_finite(layer.weight, cols, {}) + ": layer values must be finite");
     }
     if (std::size_t i = first_non_finite(layer.bias); i < layer.bias.size()) {
-      return Status::failure(at(name, offset + 12 + 4 * (layer.weight.size() + i)) + "piece " + std::to_string(k) +
+      return Status::failure(at(name, values_offset + 4 * (layer.weight.size() + i)) + "piece " + std::to_string(k) +
                              ": " + describe_non_finite({}, cols, layer.bias) + ": layer values must be finite");
     }
-    pos += 12 + floats * 4;
+    pos += record_header + floats * 4;
   }
   if (pos != header.pieces_size) {
     return Status::failure(at(name, kHeaderSize + pos) + std::to_string(header.pieces_size - pos) +
@@ -330,14 +345,18 @@ bool is_bundle(const std::string& path) {
 }
 
 std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const Dataset* data) {
+  const bool flagged = std::any_of(pieces.begin(), pieces.end(), [](const Layer& layer) { return !layer.has_bias; });
   ByteWriter section;
   for (std::size_t k = 0; k < pieces.size(); ++k) {
     const Layer& layer = pieces[k];
     section.u32(std::uint32_t(k));
     section.u32(std::uint32_t(layer.rows));
     section.u32(std::uint32_t(layer.cols));
+    if (flagged) section.u32(layer.has_bias ? 0 : kPieceNoBias);
     for (float w : layer.weight) section.f32(w);
-    for (float b : layer.bias) section.f32(b);
+    if (layer.has_bias) {
+      for (float b : layer.bias) section.f32(b);
+    }
   }
   ByteWriter data_section;
   if (data) {
@@ -360,7 +379,7 @@ std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const 
   ByteWriter file;
   file.raw(kMagic, sizeof kMagic);
   file.u32(kVersion);
-  file.u32((data ? kHasData : 0) | (data && data->has_truth() ? kHasTruth : 0));
+  file.u32((data ? kHasData : 0) | (data && data->has_truth() ? kHasTruth : 0) | (flagged ? kPieceFlags : 0));
   file.u32(std::uint32_t(pieces.size()));
   file.u32(data ? std::uint32_t(data->features) : 0);
   file.u64(data ? data->rows : 0);

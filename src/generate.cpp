@@ -129,6 +129,9 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
                            std::to_string(options.dim) + " x " + std::to_string(options.hidden) +
                            ") has more than the limit of " + std::to_string(kMaxElements) + " weights");
   }
+  if (options.zero_bias && options.no_bias) {
+    return Status::failure("zero biases and no biases exclude each other: a layer without a bias has none to start at zero");
+  }
   if (options.batch == 0) return Status::failure("batch must be at least 1");
   if (!(options.lr > 0) || !std::isfinite(options.lr) || !(options.weight_decay >= 0) ||
       !std::isfinite(options.weight_decay)) {
@@ -149,6 +152,14 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
   }
 
   Layers layers = initial_layers(options.blocks, options.dim, options.hidden, options.seed, options.zero_bias);
+  if (options.no_bias) {
+    // The weights are drawn as with biases, so that a net differs from its biased twin by the
+    // biases alone; the trainer leaves a layer without a bias at zero.
+    for (Layer& layer : layers) {
+      layer.has_bias = false;
+      std::fill(layer.bias.begin(), layer.bias.end(), 0.0f);
+    }
+  }
   TrainOptions train_options;
   train_options.epochs = options.epochs;
   train_options.batch = options.batch;

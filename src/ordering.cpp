@@ -253,6 +253,18 @@ ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks
 
 ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks, ThreadPool& pool) {
   const std::size_t n = blocks.size();
+  ChainOrder chain;
+  if (std::any_of(blocks.begin(), blocks.end(),
+                  [&](const Block& b) { return !puzzle.pieces[std::size_t(b.out)].has_bias; })) {
+    // Zero vectors are all at distance 0: any path would be "shortest", and saying so would
+    // claim evidence there is none of.
+    chain.by_bias = false;
+    chain.order = order_by_out_norm(puzzle, blocks);
+    std::vector<double> norms;
+    for (const Block& b : chain.order) norms.push_back(frobenius(puzzle.pieces[std::size_t(b.out)]));
+    chain.norm_trend = rank_trend(norms);
+    return chain;
+  }
   Distances dist(n * n, 0);
   for (std::size_t a = 0; a < n; ++a) {
     const auto& ba = puzzle.pieces[std::size_t(blocks[a].out)].bias;
@@ -266,7 +278,6 @@ ChainOrder order_by_chain(const Puzzle& puzzle, const std::vector<Block>& blocks
       dist[a * n + b] = dist[b * n + a] = std::sqrt(sum);
     }
   }
-  ChainOrder chain;
   const Neighbours near(dist, n, kNeighbours);
   Path path = shortest_path(dist, n, near, pool);
   chain.length = path_length(path, dist, n);

@@ -183,15 +183,14 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
                              ": a Linear layer's state dict holds only 'weight' and 'bias'");
     }
   }
-  if (!weight || !bias) {
-    return Status::failure(name + ": not a Linear layer's state dict: no '" +
-                           std::string(weight ? "bias" : "weight") + "' tensor");
+  if (!weight) {
+    return Status::failure(name + ": not a Linear layer's state dict: no 'weight' tensor");
   }
   if (weight->shape.size() != 2 || weight->shape[0] == 0 || weight->shape[1] == 0) {
     return Status::failure(name + ": tensor 'weight' has wrong shape: got " + shape_text(weight->shape) +
                            ", expected [rows,cols] with rows, cols > 0");
   }
-  if (bias->shape.size() != 1 || bias->shape[0] != weight->shape[0]) {
+  if (bias && (bias->shape.size() != 1 || bias->shape[0] != weight->shape[0])) {
     return Status::failure(name + ": tensor 'bias' has wrong shape: got " + shape_text(bias->shape) +
                            ", expected [" + std::to_string(weight->shape[0]) + "] (the weight's rows)");
   }
@@ -199,8 +198,14 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
   if (auto status = materialize(data, *zip, folder, "weight", *weight, name, layer.weight); !status) {
     return status;
   }
-  if (auto status = materialize(data, *zip, folder, "bias", *bias, name, layer.bias); !status) {
-    return status;
+  if (bias) {
+    if (auto status = materialize(data, *zip, folder, "bias", *bias, name, layer.bias); !status) {
+      return status;
+    }
+  } else {
+    // nn.Linear(..., bias=False): its state dict holds the weight alone.
+    layer.has_bias = false;
+    layer.bias.assign(std::size_t(weight->shape[0]), 0.0f);
   }
   layer.rows = std::size_t(weight->shape[0]);
   layer.cols = std::size_t(weight->shape[1]);
@@ -235,7 +240,7 @@ std::vector<std::uint8_t> write_pth(const Layer& layer, const std::string& folde
   bias.shape = {layer.rows};
   bias.stride = {1};
   tensors.emplace_back("weight", weight);
-  tensors.emplace_back("bias", bias);
+  if (layer.has_bias) tensors.emplace_back("bias", bias);
   std::vector<ZipFile> files;
   const std::string prefix = folder + "/";
   files.push_back({prefix + "data.pkl", write_state_dict_pickle(tensors)});
@@ -243,7 +248,7 @@ std::vector<std::uint8_t> write_pth(const Layer& layer, const std::string& folde
   files.push_back({prefix + ".storage_alignment", {'6', '4'}});
   files.push_back({prefix + "byteorder", {'l', 'i', 't', 't', 'l', 'e'}});
   files.push_back({prefix + "data/0", floats(layer.weight)});
-  files.push_back({prefix + "data/1", floats(layer.bias)});
+  if (layer.has_bias) files.push_back({prefix + "data/1", floats(layer.bias)});
   files.push_back({prefix + "version", {'3', '\n'}});
   return write_zip(files);
 }

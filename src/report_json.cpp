@@ -193,7 +193,9 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
   json.string("found_by", report.searched ? "search" : report.used_chain ? "chain" : "given");
   if (report.used_chain) {
     json.open("chain", '{');
-    json.string("evidence", "shortest path through the out-layer biases, oriented by ||W_out||_F");
+    json.string("evidence", report.chain.by_bias
+                                ? "shortest path through the out-layer biases, oriented by ||W_out||_F"
+                                : "||W_out||_F ascending: the out layers have no bias");
     json.number("length", report.chain.length);
     json.number("runner_up", report.chain.runner_up);
     json.boolean("proven_shortest", report.chain.exact);

@@ -73,11 +73,16 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
     report.used_chain = true;
     report.seconds.emplace_back("chain", watch.lap());
     const ChainOrder& chain = report.chain;
-    say("order", format_text("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; "
-                             "||W_out|| rank trend along it %.3f",
-                             chain.length, chain.runner_up,
-                             chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0,
-                             chain.exact ? ", proven shortest" : "", chain.norm_trend));
+    if (chain.by_bias) {
+      say("order", format_text("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; "
+                               "||W_out|| rank trend along it %.3f",
+                               chain.length, chain.runner_up,
+                               chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0,
+                               chain.exact ? ", proven shortest" : "", chain.norm_trend));
+    } else {
+      say("order", "the out layers have no bias, so there is no bias path: ordered by ||W_out|| alone, a weak "
+                   "hint");
+    }
     report.assembly = {chain.order, puzzle.last_piece};
   }
   if (data && options.order != OrderMethod::search) {

@@ -199,6 +199,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       pool.run(2 * layers.size(), [&](std::size_t task, int) {
         const std::size_t l = task / 2;
         const bool is_bias = task % 2;
+        if (is_bias && !layers[l].has_bias) return;  // nn.Linear(..., bias=False): nothing to train
         std::vector<float>& param = is_bias ? layers[l].bias : layers[l].weight;
         std::vector<float>& m = is_bias ? m_bias[l] : m_weight[l];
         std::vector<float>& v = is_bias ? v_bias[l] : v_weight[l];

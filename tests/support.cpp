@@ -171,9 +171,10 @@ const humpty::GeneratedPuzzle& generated(const humpty::GenerateOptions& options)
   HUMPTY_ASSERT(options.data == nullptr);
   static std::map<std::string, humpty::GeneratedPuzzle> cache;
   char key[256];
-  std::snprintf(key, sizeof key, "%zu/%zu/%zu/%zu/%zu/%zu/%.17g/%.17g/%d/%d/%d/%llu", options.blocks, options.dim,
-                options.hidden, options.rows, options.epochs, options.batch, options.lr, options.weight_decay,
-                int(options.optimizer), int(options.zero_bias), int(options.inputs),
+  std::snprintf(key, sizeof key, "%zu/%zu/%zu/%zu/%zu/%zu/%.17g/%.17g/%d/%d/%d/%d/%llu", options.blocks,
+                options.dim, options.hidden, options.rows, options.epochs, options.batch, options.lr,
+                options.weight_decay, int(options.optimizer), int(options.zero_bias), int(options.no_bias),
+                int(options.inputs),
                 (unsigned long long)options.seed);
   auto found = cache.find(key);
   if (found != cache.end()) return found->second;

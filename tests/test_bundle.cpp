@@ -73,6 +73,44 @@ TEST_CASE(".humpty round-trips pieces and data exactly", "[bundle]") {
   CHECK(!bundle->has_data);
 }
 
+TEST_CASE(".humpty keeps which layers have no bias; files without such layers are unchanged", "[bundle]") {
+  std::vector<humpty::Layer> pieces = small_pieces();
+  // Each record is 12 bytes of header, the weights and the bias, with no flags word.
+  std::size_t plain_size = 64;
+  for (const auto& layer : pieces) plain_size += 12 + 4 * (layer.weight.size() + layer.bias.size());
+  const auto plain = humpty::encode_bundle(pieces, nullptr);
+  CHECK(plain.size() == plain_size);
+  CHECK(humpty::load_u32le(plain.data() + 12) == 0);
+
+  pieces[0].has_bias = false;
+  pieces[0].bias.assign(pieces[0].rows, 0.0f);
+  const auto flagged = humpty::encode_bundle(pieces, nullptr);
+  CHECK(humpty::load_u32le(flagged.data() + 12) == 4);
+  CHECK(flagged.size() == plain_size + 3 * 4 - 4 * pieces[0].rows);  // a flags word each, one bias fewer
+  CHECK(humpty::load_u32le(flagged.data() + 64 + 12) == 1);           // piece 0: no bias
+  auto bundle = humpty::parse_bundle(flagged.data(), flagged.size(), "f.humpty");
+  REQUIRE(bundle.ok());
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    CHECK(bundle->puzzle.pieces[k].has_bias == pieces[k].has_bias);
+    CHECK(bundle->puzzle.pieces[k].weight == pieces[k].weight);
+    CHECK(bundle->puzzle.pieces[k].bias == pieces[k].bias);
+  }
+  CHECK(humpty::encode_bundle(bundle->puzzle.pieces, nullptr) == flagged);
+
+  // A flags word with bits this humpty does not know, every CRC right.
+  auto bytes = flagged;
+  humpty::store_u32le(bytes.data() + 64 + 12, 3);
+  humpty::store_u32le(bytes.data() + 48, humpty::crc32c(bytes.data() + 64, humpty::load_u64le(bytes.data() + 32)));
+  humpty::store_u32le(bytes.data() + 60, humpty::crc32c(bytes.data(), 60));
+  CHECK(humpty::parse_bundle(bytes.data(), bytes.size(), "u.humpty").message() ==
+        "u.humpty:76: piece 0: unknown piece flags 3");
+  // The same file read by a humpty that knew only the first two flags would be refused, not
+  // misread: the header flag is what tells the record layout.
+  bytes = flagged;
+  patch_u32(bytes, 12, 0);
+  CHECK(!humpty::parse_bundle(bytes.data(), bytes.size(), "v.humpty").ok());
+}
+
 TEST_CASE("broken .humpty files are rejected with file and offset", "[bundle]") {
   humpty::Dataset data = small_data(true);
   const auto good = humpty::encode_bundle(small_pieces(), &data);

@@ -154,7 +154,22 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   auto solved = test::run_cli("solve -q " + dir + "/g/puzzle.humpty");
   CHECK(solved.exit_code == 0);
   CHECK(solved.out == answer + "\n");
+  // Layers without biases: written without, solved, and converted back to the same bytes.
+  REQUIRE(test::run_cli("generate -q -o " + dir + "/nb --blocks 3 --dim 5 --hidden 9 --rows 200 --epochs 5 "
+                        "--seed 2 --no-bias")
+              .exit_code == 0);
+  auto no_bias = test::run_cli("solve " + dir + "/nb/puzzle.humpty");
+  CHECK(no_bias.exit_code == 0);
+  CHECK(no_bias.err.find("the out layers have no bias, so there is no bias path") != std::string::npos);
+  CHECK(test::run_cli("inspect " + dir + "/nb/pieces").out.find("     none\n") != std::string::npos);
+  CHECK(test::run_cli("convert -q " + dir + "/nb/pieces --data " + dir + "/nb/historical_data.csv -o " + dir +
+                      "/nb-again.humpty")
+            .exit_code == 0);
+  CHECK(test::read_bytes(dir + "/nb-again.humpty") == test::read_bytes(dir + "/nb/puzzle.humpty"));
   // Errors.
+  auto both = test::run_cli("generate -o " + dir + "/both --zero-bias --no-bias");
+  CHECK(both.exit_code == 2);
+  CHECK(both.err.find("zero biases and no biases exclude each other") != std::string::npos);
   CHECK(test::run_cli("convert " + dir + "/g/puzzle.humpty").exit_code == 2);
   CHECK(test::run_cli("generate -o " + dir + "/bad --dim 8 --hidden 8").exit_code == 2);
   test::write_text(dir + "/junk.humpty", "not a puzzle");

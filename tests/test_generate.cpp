@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -49,6 +50,37 @@ TEST_CASE("generate: bad options are refused", "[generate]") {
   CHECK(!humpty::generate_puzzle(options).ok());
 }
 
+TEST_CASE("generate: layers without biases (bias=False) are trained, written and solved as such",
+          "[generate][search]") {
+  humpty::GenerateOptions options = options_for(8, 12, 24, 1000, 40, 1);
+  options.no_bias = true;
+  auto generated = humpty::generate_puzzle(options);
+  REQUIRE(generated.ok());
+  for (const humpty::Layer& layer : generated->puzzle.pieces) {
+    CHECK(!layer.has_bias);
+    CHECK(std::all_of(layer.bias.begin(), layer.bias.end(), [](float b) { return b == 0; }));
+  }
+  // The same draws as the biased net: the weights differ only by what training did with them.
+  humpty::GenerateOptions untrained = options_for(8, 12, 24, 1000, 0, 1);
+  auto biased = humpty::generate_puzzle(untrained);
+  untrained.no_bias = true;
+  auto plain = humpty::generate_puzzle(untrained);
+  REQUIRE(biased.ok());
+  REQUIRE(plain.ok());
+  CHECK(plain->puzzle.pieces[0].weight == biased->puzzle.pieces[0].weight);
+  // Without biases there is no bias path; the data still prove the answer.
+  humpty::SolveOptions solve_options;
+  auto guess = humpty::solve(generated->puzzle, nullptr, solve_options);
+  REQUIRE(guess.ok());
+  CHECK(!guess->chain.by_bias);
+  auto report = humpty::solve(generated->puzzle, &generated->data, solve_options);
+  REQUIRE(report.ok());
+  CHECK(report->fit.exact());
+  CHECK(report->assembly == generated->answer);
+  options.zero_bias = true;
+  CHECK(humpty::generate_puzzle(options).message().find("zero biases and no biases exclude each other") == 0);
+}
+
 TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch is installed)",
           "[generate][torch]") {
   if (std::system("python3 -c 'import torch' >/dev/null 2>&1") != 0) {
@@ -56,37 +88,47 @@ TEST_CASE("generate: PyTorch reads the generated pieces (when python3 with torch
         "SKIPPED: python3 with torch is not installed here; the .pth files were not checked with torch.load");
     return;
   }
-  humpty::GenerateOptions options = options_for(2, 4, 6, 50, 2, 1);
-  auto generated = humpty::generate_puzzle(options);
-  REQUIRE(generated.ok());
-  std::string dir = test::scratch_dir("torch");
-  REQUIRE(humpty::write_pieces_directory(dir, generated->puzzle.pieces).ok());
-  // torch prints every tensor's values; compare them with ours, to 9 significant digits.
-  std::string script = dir + "/check.py";
-  test::write_text(
-      script,
-      "import sys, torch\n"
-      "for k in range(int(sys.argv[2])):\n"
-      "    d = torch.load(f'{sys.argv[1]}/piece_{k}.pth', weights_only=True)\n"
-      "    assert list(d.keys()) == ['weight', 'bias'], d.keys()\n"
-      "    print(' '.join('%.9g' % v for v in d['weight'].flatten().tolist() + d['bias'].tolist()))\n");
-  std::string command = "python3 " + script + " " + dir + " " +
-                        std::to_string(generated->puzzle.pieces.size()) + " > " + dir + "/out.txt";
-  REQUIRE(std::system(command.c_str()) == 0);
-  auto out = test::read_bytes(dir + "/out.txt");
-  std::string text(out.begin(), out.end());
-  std::string expected;
-  char number[32];
-  for (const auto& piece : generated->puzzle.pieces) {
-    std::string line;
-    for (float v : piece.weight)
-      line += (line.empty() ? "" : " ") +
-              std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
-    for (float v : piece.bias)
-      line += " " + std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
-    expected += line + "\n";
+  for (bool no_bias : {false, true}) {
+    humpty::GenerateOptions options = options_for(2, 4, 6, 50, 2, 1);
+    options.no_bias = no_bias;
+    auto generated = humpty::generate_puzzle(options);
+    REQUIRE(generated.ok());
+    std::string dir = test::scratch_dir(no_bias ? "torch-no-bias" : "torch");
+    REQUIRE(humpty::write_pieces_directory(dir, generated->puzzle.pieces).ok());
+    // torch prints every tensor's values; compare them with ours, to 9 significant digits. A
+    // layer without a bias must load into nn.Linear(..., bias=False) as it is.
+    std::string script = dir + "/check.py";
+    test::write_text(
+        script,
+        "import sys, torch\n"
+        "for k in range(int(sys.argv[2])):\n"
+        "    d = torch.load(f'{sys.argv[1]}/piece_{k}.pth', weights_only=True)\n"
+        "    if sys.argv[3] == 'no-bias':\n"
+        "        assert list(d.keys()) == ['weight'], d.keys()\n"
+        "        rows, cols = d['weight'].shape\n"
+        "        torch.nn.Linear(cols, rows, bias=False).load_state_dict(d)\n"
+        "        d['bias'] = torch.zeros(rows)\n"
+        "    assert list(d.keys()) == ['weight', 'bias'], d.keys()\n"
+        "    print(' '.join('%.9g' % v for v in d['weight'].flatten().tolist() + d['bias'].tolist()))\n");
+    std::string command = "python3 " + script + " " + dir + " " +
+                          std::to_string(generated->puzzle.pieces.size()) + (no_bias ? " no-bias" : " bias") +
+                          " > " + dir + "/out.txt";
+    REQUIRE(std::system(command.c_str()) == 0);
+    auto out = test::read_bytes(dir + "/out.txt");
+    std::string text(out.begin(), out.end());
+    std::string expected;
+    char number[32];
+    for (const auto& piece : generated->puzzle.pieces) {
+      std::string line;
+      for (float v : piece.weight)
+        line += (line.empty() ? "" : " ") +
+                std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
+      for (float v : piece.bias)
+        line += " " + std::string(number, std::snprintf(number, sizeof number, "%.9g", double(v)));
+      expected += line + "\n";
+    }
+    CHECK(text == expected);
   }
-  CHECK(text == expected);
 }
 
 TEST_CASE("generate: puzzles of several sizes, seeds and training lengths are solved exactly",

@@ -67,6 +67,23 @@ TEST_CASE("the norm order sorts by ||W_out||", "[ordering]") {
   CHECK(humpty::order_by_out_norm(chain.puzzle, blocks) == chain.truth);
 }
 
+TEST_CASE("without out biases there is no path: the order is ||W_out|| alone, and says so", "[ordering]") {
+  Chain chain = chain_puzzle(10, 5);
+  for (humpty::Layer& layer : chain.puzzle.pieces) {
+    layer.has_bias = false;
+    layer.bias.assign(layer.rows, 0.0f);
+  }
+  std::vector<humpty::Block> blocks = chain.truth;
+  std::reverse(blocks.begin(), blocks.end());
+  humpty::ChainOrder order = humpty::order_by_chain(chain.puzzle, blocks);
+  CHECK(!order.by_bias);
+  CHECK(!order.exact);  // zero vectors: "shortest" would be claimed of every path
+  CHECK(order.order == humpty::order_by_out_norm(chain.puzzle, blocks));
+  CHECK(order.order == chain.truth);  // the constructed norms rise with depth
+  CHECK(order.norm_trend == 1.0);
+  CHECK(humpty::order_by_chain(chain_puzzle(10, 5).puzzle, blocks).by_bias);
+}
+
 TEST_CASE("the published puzzle: the chain order is the answer, without data", "[ordering][published]") {
   const humpty::Puzzle& puzzle = test::published_puzzle();
   humpty::Pairing pairing = humpty::pair_layers(puzzle);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 
 #include "catch.hpp"
@@ -55,6 +56,37 @@ TEST_CASE("write_pth and parse_pth round-trip a layer exactly", "[pth]") {
   CHECK(back->cols == 7);
   CHECK(back->weight == layer.weight);
   CHECK(back->bias == layer.bias);
+}
+
+TEST_CASE("a layer without a bias: PyTorch's own file reads, and is written back without one", "[pth]") {
+  // tests/data/nobias_torch.pth: torch 1.13's torch.save of nn.Linear(3, 2, bias=False) with
+  // these weights (its state dict holds 'weight' alone).
+  auto file = humpty::read_pth("tests/data/nobias_torch.pth");
+  REQUIRE(file.ok());
+  CHECK(file->rows == 2);
+  CHECK(file->cols == 3);
+  CHECK(file->weight == std::vector<float>{0.5f, -1.25f, 2.0f, 0.125f, 3.0f, -0.75f});
+  CHECK(!file->has_bias);
+  CHECK(file->bias == std::vector<float>{0.0f, 0.0f});
+  auto entries = [](const std::vector<std::uint8_t>& bytes) {
+    std::vector<std::string> names;
+    auto zip = humpty::read_zip(bytes.data(), bytes.size(), "mem.pth");
+    REQUIRE(zip.ok());
+    for (const auto& entry : zip->entries) names.push_back(entry.name);
+    return names;
+  };
+  auto bytes = humpty::write_pth(*file, "piece_0");
+  auto names = entries(bytes);
+  CHECK(std::find(names.begin(), names.end(), "piece_0/data/0") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "piece_0/data/1") == names.end());
+  auto back = humpty::parse_pth(bytes.data(), bytes.size(), "mem.pth");
+  REQUIRE(back.ok());
+  CHECK(!back->has_bias);
+  CHECK(back->weight == file->weight);
+  CHECK(back->bias == file->bias);
+  // A layer with a bias keeps its second storage.
+  auto biased = entries(humpty::write_pth(test::random_layer(2, 3, 1), "piece_1"));
+  CHECK(std::find(biased.begin(), biased.end(), "piece_1/data/1") != biased.end());
 }
 
 TEST_CASE("float64, float16 and bfloat16 storages are converted to float32", "[pth]") {
@@ -130,6 +162,14 @@ TEST_CASE("broken .pth files are rejected with a message naming the file", "[pth
     REQUIRE(!result.ok());
     CHECK(result.message() ==
           "bias.pth: tensor 'bias' has wrong shape: got [5], expected [4] (the weight's rows)");
+  }
+  SECTION("a state dict without a weight") {
+    humpty::StateDict bias_only = {test::linear_state_dict(4, 3, 4)[1]};
+    auto bytes = humpty::write_zip({{"a/data.pkl", humpty::write_state_dict_pickle(bias_only)},
+                                    {"a/data/1", std::vector<std::uint8_t>(16)}});
+    auto result = humpty::parse_pth(bytes.data(), bytes.size(), "bias_only.pth");
+    REQUIRE(!result.ok());
+    CHECK(result.message() == "bias_only.pth: not a Linear layer's state dict: no 'weight' tensor");
   }
   SECTION("missing file") {
     auto result = humpty::read_pth("/nonexistent/piece_0.pth");

@@ -51,6 +51,14 @@ TEST_CASE("inconsistent piece sets are rejected with what is wrong", "[puzzle]")
   auto bad_bias = pieces_for("iol");
   bad_bias[1].bias.pop_back();
   CHECK(message(bad_bias) == "set: piece 1 has a bias of 3 values for 4 weight rows");
+  auto no_bias_but_values = pieces_for("iol");
+  no_bias_but_values[1].has_bias = false;
+  CHECK(message(no_bias_but_values) == "set: piece 1 has no bias, but nonzero bias values");
+  for (auto& layer : no_bias_but_values) {
+    layer.has_bias = false;
+    layer.bias.assign(layer.rows, 0.0f);
+  }
+  CHECK(message(no_bias_but_values) == "accepted");
   auto stray = pieces_for("iiioool");
   stray.push_back(test::random_layer(2, 3, 9));
   CHECK(message(stray).find("set: shapes that fit no role") == 0);

@@ -39,6 +39,7 @@ struct GenerateOptions {
   double weight_decay = 0;  // see Optimizer
   Optimizer optimizer = Optimizer::adam;
   bool zero_bias = false;   // biases start at zero (weights as nn.Linear's default)
+  bool no_bias = false;     // no biases at all, as nn.Linear(..., bias=False): none trained or stored
   InputDistribution inputs = InputDistribution::normal;
   // When not null: train on these rows' features and `truth` (which it must have) instead of
   // synthetic data; dim is then the data's feature count and rows its row count.

@@ -25,7 +25,10 @@ struct Layer {
   std::size_t rows = 0;       // out_features
   std::size_t cols = 0;       // in_features
   std::vector<float> weight;  // rows x cols, row-major
-  std::vector<float> bias;    // rows values
+  std::vector<float> bias;    // rows values; all zero when !has_bias
+  // nn.Linear(..., bias=False) stores no bias. Such a layer computes with zeros (so every kernel
+  // stays one code path) and is written back without one, so that its state dict loads as it was.
+  bool has_bias = true;
 };
 
 enum class Role { inp, out, last };
@@ -59,7 +62,8 @@ Result<Puzzle> read_puzzle(const std::string& path, int threads = 0);
 // Reads one PyTorch nn.Linear state dict (`torch.save(layer.state_dict(), path)`): a ZIP of stored
 // entries holding a protocol-2 pickle and raw little-endian storages. float32, float64, float16 and
 // bfloat16 tensors are converted to float32. The pickle is never executed: only the calls PyTorch
-// writes for tensors are understood, anything else is rejected by name.
+// writes for tensors are understood, anything else is rejected by name. A state dict without
+// 'bias' (nn.Linear(..., bias=False)) gives a layer with has_bias false.
 Result<Layer> read_pth(const std::string& path);
 Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::string& name);
 

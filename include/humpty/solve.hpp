@@ -82,6 +82,7 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool);
 
 // Consecutive blocks have close out-layer biases, and ||W_out||_F tends to grow with depth. The
 // order is the shortest path through the out-bias vectors, oriented so that the norm rises.
+// Out layers without a bias leave only the norm.
 struct ChainOrder {
   std::vector<Block> order;  // blocks in execution order
   double length = 0;         // the path's length (sum of Euclidean distances)
@@ -89,6 +90,8 @@ struct ChainOrder {
   bool exact = false;        // the path is proven shortest (exhaustive for small N)
   double norm_trend = 0;     // rank correlation of position and ||W_out||_F along the order, in
                              // [-1, 1]; its sign chose the orientation, its size says how clearly
+  bool by_bias = true;       // false: an out layer has no bias (nn.Linear(..., bias=False)), so
+                             // there is no path; the order is ||W_out||_F ascending alone
 };
 
 // threads <= 0: one per core; the result does not depend on it.

@@ -88,13 +88,13 @@ const CommandHelp kCommands[] = {
      "-o --data --format --force --threads -q"},
     {"generate",
      "generate -o DIR [--blocks N] [--dim D] [--hidden H] [--rows R] [--epochs E] [--batch B]\n"
-     "                [--optimizer adam|adamw|sgd] [--lr X] [--weight-decay X] [--zero-bias]\n"
+     "                [--optimizer adam|adamw|sgd] [--lr X] [--weight-decay X] [--zero-bias | --no-bias]\n"
      "                [--inputs normal|uniform|t3] [--data CSV] [--seed S] [--threads N] [--force] [-q]\n"
      "    Train a network on synthetic data (or on CSV's features and `true`) and write it as a\n"
      "    shuffled puzzle: DIR/pieces/, DIR/historical_data.csv, DIR/puzzle.humpty, DIR/answer.txt.\n"
      "    example: humpty generate -o my-puzzle --blocks 32 --dim 32 --hidden 64 --seed 7\n",
-     "-o --blocks --dim --hidden --rows --epochs --batch --optimizer --lr --weight-decay --zero-bias --inputs "
-     "--data --seed --threads --force -q"},
+     "-o --blocks --dim --hidden --rows --epochs --batch --optimizer --lr --weight-decay --zero-bias --no-bias "
+     "--inputs --data --seed --threads --force -q"},
 };
 
 const char* const kUsageTail =
@@ -436,6 +436,8 @@ Options parse_options(int argc, char** argv, int first, const CommandHelp* comma
       options.keep_pairs = true;
     } else if (arg == "--zero-bias") {
       options.generate.zero_bias = true;
+    } else if (arg == "--no-bias") {
+      options.generate.no_bias = true;
     } else if (arg == "--json") {
       options.json = value();
     } else if (arg == "--svg") {
@@ -1020,8 +1022,11 @@ int command_inspect(const Options& options) {
     for (float v : layer.bias) b += double(v) * v;
     char shape[32];
     std::snprintf(shape, sizeof shape, "%zux%zu", layer.rows, layer.cols);
-    std::printf("%5zu  %-9s  %-5s  %9.4f  %7.4f\n", k, shape, role_name(p.roles[k]), std::sqrt(w),
-                std::sqrt(b));
+    if (layer.has_bias) {
+      std::printf("%5zu  %-9s  %-5s  %9.4f  %7.4f\n", k, shape, role_name(p.roles[k]), std::sqrt(w), std::sqrt(b));
+    } else {
+      std::printf("%5zu  %-9s  %-5s  %9.4f  %7s\n", k, shape, role_name(p.roles[k]), std::sqrt(w), "none");
+    }
   }
   Pairing pairing = pair_layers(p);
   std::printf("\npairing by |trace(W_out W_in)| / ||W_out W_in||_F (Hungarian assignment):\n");
