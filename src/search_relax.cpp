@@ -468,8 +468,10 @@ double moved_share(const Layer& layer) {
   const float bound = float(1 / std::sqrt(double(std::max<std::size_t>(layer.cols, 1))));
   std::size_t moved = 0;
   for (float w : layer.weight) moved += std::fabs(w) > bound;
-  for (float w : layer.bias) moved += std::fabs(w) > bound;
-  return double(moved) / double(std::max<std::size_t>(layer.weight.size() + layer.bias.size(), 1));
+  // A layer without a bias (bias=False) has no bias to move: its zeros are not counted.
+  const std::size_t biases = layer.has_bias ? layer.bias.size() : 0;
+  for (std::size_t r = 0; r < biases; ++r) moved += std::fabs(layer.bias[r]) > bound;
+  return double(moved) / double(std::max<std::size_t>(layer.weight.size() + biases, 1));
 }
 
 // Each block's place (0..N-1) when ranked by its inp's and out's moved shares, most moved first
