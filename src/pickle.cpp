@@ -38,6 +38,11 @@ std::size_t dtype_size(DType dtype) {
 
 namespace {
 
+// A legacy file's first pickle: PROTO 2, LONG1 of 10 bytes holding torch's magic number
+// 0x1950a86a20f9469cfc6c, STOP.
+const std::uint8_t kLegacyMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                     0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
+
 // Opcode names (Python's pickletools), so that a rejected opcode is reported by name.
 const char* opcode_name(std::uint8_t op) {
   switch (op) {
@@ -240,14 +245,23 @@ const char* kind_name(Value::Kind kind) {
 
 class Machine {
  public:
-  Machine(const std::uint8_t* data, std::size_t size, const std::string& name)
-      : data_(data), size_(size), name_(name) {}
+  // `base`: where data lies in the file, for the offsets in messages (a legacy file holds
+  // several pickles one after another).
+  Machine(const std::uint8_t* data, std::size_t size, const std::string& name, std::size_t base = 0)
+      : data_(data), size_(size), name_(name), base_(base) {}
 
   Result<StateDict> run();
+  // Runs to STOP and returns the value left on top (run() then reads it as a state dict).
+  Result<std::size_t> run_to_stop();
+  std::size_t end() const { return pos_; }  // just past the STOP, once run
+  // A legacy file's other pickles: its sys_info dict must say little-endian, and its last pickle
+  // is the list of storage keys in the order their bytes follow.
+  Status check_little_endian(std::size_t top) const;
+  Result<std::vector<std::string>> text_list(std::size_t top) const;
 
  private:
   Status fail(const std::string& what) const {
-    return Status::failure(name_ + ":" + std::to_string(op_at_) + ": " + what);
+    return Status::failure(name_ + ":" + std::to_string(base_ + op_at_) + ": " + what);
   }
   bool has(std::size_t n) const { return size_ - pos_ >= n; }
   std::size_t push(Value value) {
@@ -268,6 +282,7 @@ class Machine {
   const std::uint8_t* data_;
   std::size_t size_;
   const std::string& name_;
+  std::size_t base_ = 0;
   std::size_t pos_ = 0;
   std::size_t op_at_ = 0;
   std::vector<Value> values_;
@@ -369,8 +384,14 @@ Status Machine::persistent_id() {
   if (!pid) return pid.status();
   if (auto status = require(*pid, Value::is_tuple, "persistent id"); !status) return status;
   const auto items = values_[*pid].items;  // a copy: values_ may grow below
-  if (items.size() != 5 || values_[items[0]].kind != Value::is_text || values_[items[0]].str != "storage") {
+  // The legacy format adds a sixth element, view_metadata: None unless the storage is a view of
+  // another (old PyTorch's storage views), which no state dict of a Linear layer needs.
+  if (items.size() < 5 || items.size() > 6 || values_[items[0]].kind != Value::is_text ||
+      values_[items[0]].str != "storage") {
     return fail("persistent id is not a ('storage', type, key, location, size) tuple");
+  }
+  if (items.size() == 6 && values_[items[5]].kind != Value::is_none) {
+    return fail("persistent id: storage views (view_metadata) are not supported");
   }
   const Value& type = values_[items[1]];
   if (type.kind != Value::is_global || type.callable != Callable::storage_type) {
@@ -472,6 +493,37 @@ Result<StateDict> Machine::finish(std::size_t top) const {
 }
 
 Result<StateDict> Machine::run() {
+  auto top = run_to_stop();
+  if (!top) return top.status();
+  return finish(*top);
+}
+
+Status Machine::check_little_endian(std::size_t top) const {
+  const Value& dict = values_[top];
+  if (dict.kind != Value::is_dict) return fail("legacy PyTorch file: sys_info is not a dict");
+  for (std::size_t i = 0; i + 1 < dict.items.size(); i += 2) {
+    const Value& key = values_[dict.items[i]];
+    const Value& value = values_[dict.items[i + 1]];
+    if (key.kind == Value::is_text && key.str == "little_endian") {
+      if (value.kind == Value::is_boolean && value.integer == 1) return Status();
+      return fail("legacy PyTorch file: storages are stored big-endian; only little-endian is supported");
+    }
+  }
+  return fail("legacy PyTorch file: sys_info does not say little_endian");
+}
+
+Result<std::vector<std::string>> Machine::text_list(std::size_t top) const {
+  const Value& list = values_[top];
+  if (list.kind != Value::is_list) return fail("legacy PyTorch file: the storage keys are not a list");
+  std::vector<std::string> keys;
+  for (std::size_t item : list.items) {
+    if (values_[item].kind != Value::is_text) return fail("legacy PyTorch file: a storage key is not a string");
+    keys.push_back(values_[item].str);
+  }
+  return keys;
+}
+
+Result<std::size_t> Machine::run_to_stop() {
   while (pos_ < size_) {
     op_at_ = pos_;
     std::uint8_t op = data_[pos_++];
@@ -495,7 +547,7 @@ Result<StateDict> Machine::run() {
       case '.': {  // STOP
         auto top = pop();
         if (!top) return top.status();
-        return finish(*top);
+        return *top;
       }
       case '(':
         marks_.push_back(stack_.size());
@@ -820,6 +872,44 @@ class Writer {
 Result<StateDict> read_state_dict_pickle(const std::uint8_t* data, std::size_t size,
                                          const std::string& name) {
   return Machine(data, size, name).run();
+}
+
+bool is_legacy_pth(const std::uint8_t* data, std::size_t size) {
+  return size >= sizeof kLegacyMagic && std::memcmp(data, kLegacyMagic, sizeof kLegacyMagic) == 0;
+}
+
+Result<LegacyPickles> read_legacy_pickles(const std::uint8_t* data, std::size_t size, const std::string& name) {
+  if (!is_legacy_pth(data, size)) {
+    return Status::failure(name + ":0: not a legacy PyTorch file (no magic number pickle)");
+  }
+  // The protocol version, pickled alone: BININT2 1001 is the only one torch.save has written.
+  static const std::uint8_t kVersion1001[] = {0x80, 0x02, 'M', 0xe9, 0x03, '.'};
+  std::size_t pos = sizeof kLegacyMagic;
+  if (size - pos < sizeof kVersion1001 || std::memcmp(data + pos, kVersion1001, sizeof kVersion1001) != 0) {
+    return Status::failure(name + ":" + std::to_string(pos) +
+                           ": legacy PyTorch file: protocol version is not 1001, the only one supported");
+  }
+  pos += sizeof kVersion1001;
+  Machine info(data + pos, size - pos, name, pos);
+  auto info_top = info.run_to_stop();
+  if (!info_top) return info_top.status();
+  if (auto status = info.check_little_endian(*info_top); !status) return status;
+  pos += info.end();
+  Machine main(data + pos, size - pos, name, pos);
+  auto tensors = main.run();
+  if (!tensors) return tensors.status();
+  pos += main.end();
+  Machine keys(data + pos, size - pos, name, pos);
+  auto keys_top = keys.run_to_stop();
+  if (!keys_top) return keys_top.status();
+  auto order = keys.text_list(*keys_top);
+  if (!order) return order.status();
+  pos += keys.end();
+  LegacyPickles pickles;
+  pickles.tensors = std::move(*tensors);
+  pickles.storage_order = std::move(*order);
+  pickles.data_offset = pos;
+  return pickles;
 }
 
 std::vector<std::uint8_t> write_state_dict_pickle(const StateDict& tensors) {

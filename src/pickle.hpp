@@ -41,6 +41,18 @@ constexpr std::size_t kMaxTensorDims = 8;
 // Errors read "name:offset: ..." with the byte offset of the opcode that failed.
 Result<StateDict> read_state_dict_pickle(const std::uint8_t* data, std::size_t size, const std::string& name);
 
+// The legacy format (torch.save before PyTorch 1.6, or with _use_new_zipfile_serialization=False):
+// five pickles back to back - the magic number, the protocol version (1001), sys_info, the state
+// dict (persistent ids with a sixth element, view_metadata, None), the list of storage keys - then
+// each storage in that list's order as a little-endian u64 element count and its raw elements.
+struct LegacyPickles {
+  StateDict tensors;
+  std::vector<std::string> storage_order;
+  std::size_t data_offset = 0;  // where the first storage's count is
+};
+bool is_legacy_pth(const std::uint8_t* data, std::size_t size);  // starts with the magic pickle
+Result<LegacyPickles> read_legacy_pickles(const std::uint8_t* data, std::size_t size, const std::string& name);
+
 // Writes a protocol-2 pickle of an OrderedDict of float32 tensors, byte for byte the form
 // torch.save uses (storage location "cpu", metadata {'': {'version': 1}}).
 std::vector<std::uint8_t> write_state_dict_pickle(const StateDict& tensors);

@@ -2,6 +2,7 @@
 #include "text.hpp"
 
 #include <cstring>
+#include <map>
 
 #include "finite.hpp"
 #include "io.hpp"
@@ -67,24 +68,23 @@ std::string shape_text(const std::vector<std::uint64_t>& shape) {
   return text + "]";
 }
 
-// Copies a strided view of a storage entry into a dense float32 row-major vector, after checking
-// that every element it touches lies inside the storage.
-Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::string& folder,
-                   const std::string& key, const TensorRef& ref, const std::string& name,
-                   std::vector<float>& out) {
-  std::string entry_name = folder + "data/" + ref.storage_key;
-  const ZipEntry* entry = zip.find(entry_name);
-  if (!entry) {
-    return Status::failure(name + ": tensor " + quoted(key) + " uses storage " + quoted(ref.storage_key) +
-                           ", but the archive has no entry " + quoted(entry_name) + "");
-  }
+// A storage's bytes in the file: `size` bytes at `offset`, called `label` in messages.
+struct StorageBytes {
+  const std::uint8_t* file = nullptr;
+  std::uint64_t offset = 0, size = 0;
+  std::string label;
+};
+
+// Copies a strided view of a storage into a dense float32 row-major vector, after checking that
+// the storage holds what the pickle says and that every element the view touches lies inside it.
+Status materialize(const StorageBytes& storage, const std::string& key, const TensorRef& ref,
+                   const std::string& name, std::vector<float>& out) {
   std::size_t element = dtype_size(ref.dtype);
-  if (ref.storage_elements > kMaxLayerElements || entry->size != ref.storage_elements * element) {
-    return Status::failure(name + ":" + std::to_string(entry->data_offset) + ": storage " + quoted(entry_name) +
-                           " holds " + std::to_string(entry->size) + " bytes, expected " +
+  if (ref.storage_elements > kMaxLayerElements || storage.size != ref.storage_elements * element) {
+    return Status::failure(name + ":" + std::to_string(storage.offset) + ": storage " + quoted(storage.label) +
+                           " holds " + std::to_string(storage.size) + " bytes, expected " +
                            std::to_string(ref.storage_elements) + " " + dtype_name(ref.dtype) + " values");
   }
-  if (auto status = check_zip_crc(file, *entry, name); !status) return status;
   std::uint64_t count = 1, last = ref.offset;
   for (std::size_t d = 0; d < ref.shape.size(); ++d) {
     if (ref.shape[d] == 0) {
@@ -111,7 +111,7 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
                            " of a storage of " + std::to_string(ref.storage_elements));
   }
   out.resize(std::size_t(count));
-  const std::uint8_t* base = file + entry->data_offset;
+  const std::uint8_t* base = storage.file + storage.offset;
   bool contiguous = true;
   for (std::size_t d = 0, expected = 1; d < ref.shape.size(); ++d) {
     std::size_t axis = ref.shape.size() - 1 - d;
@@ -136,9 +136,100 @@ Status materialize(const std::uint8_t* file, const ZipArchive& zip, const std::s
   return Status();
 }
 
+// A Linear layer from its state dict: 'weight' (rows x cols) and, unless bias=False, 'bias'.
+// `fetch(key, ref, out)` materialises one tensor from wherever the file keeps its storage.
+template <typename Fetch>
+Result<Layer> layer_from_state_dict(const StateDict& tensors, const std::string& name, Fetch fetch) {
+  const TensorRef* weight = nullptr;
+  const TensorRef* bias = nullptr;
+  for (const auto& [key, ref] : tensors) {
+    if (key == "weight") {
+      weight = &ref;
+    } else if (key == "bias") {
+      bias = &ref;
+    } else {
+      return Status::failure(name + ": unexpected tensor " + quoted(key) +
+                             ": a Linear layer's state dict holds only 'weight' and 'bias'");
+    }
+  }
+  if (!weight) {
+    return Status::failure(name + ": not a Linear layer's state dict: no 'weight' tensor");
+  }
+  if (weight->shape.size() != 2 || weight->shape[0] == 0 || weight->shape[1] == 0) {
+    return Status::failure(name + ": tensor 'weight' has wrong shape: got " + shape_text(weight->shape) +
+                           ", expected [rows,cols] with rows, cols > 0");
+  }
+  if (bias && (bias->shape.size() != 1 || bias->shape[0] != weight->shape[0])) {
+    return Status::failure(name + ": tensor 'bias' has wrong shape: got " + shape_text(bias->shape) +
+                           ", expected [" + std::to_string(weight->shape[0]) + "] (the weight's rows)");
+  }
+  Layer layer;
+  if (auto status = fetch("weight", *weight, layer.weight); !status) return status;
+  if (bias) {
+    if (auto status = fetch("bias", *bias, layer.bias); !status) return status;
+  } else {
+    // nn.Linear(..., bias=False): its state dict holds the weight alone.
+    layer.has_bias = false;
+    layer.bias.assign(std::size_t(weight->shape[0]), 0.0f);
+  }
+  layer.rows = std::size_t(weight->shape[0]);
+  layer.cols = std::size_t(weight->shape[1]);
+  if (std::string bad = describe_non_finite(layer.weight, layer.cols, layer.bias); !bad.empty()) {
+    // (A float64 beyond float32's range has become Inf in the conversion: also refused.)
+    return Status::failure(name + ": tensor " + bad + ": layer values must be finite");
+  }
+  return layer;
+}
+
+// The legacy format (pickle.hpp): the storages follow the pickles, each as a u64 element count
+// and its elements, in the order of the storage key list.
+Result<Layer> parse_legacy_pth(const std::uint8_t* data, std::size_t size, const std::string& name) {
+  auto pickles = read_legacy_pickles(data, size, name);
+  if (!pickles) return pickles.status();
+  std::map<std::string, StorageBytes> storages;
+  std::uint64_t pos = pickles->data_offset;
+  for (const std::string& key : pickles->storage_order) {
+    // Each storage's element size is its type's, which only the tensors that use it tell.
+    const TensorRef* user = nullptr;
+    for (const auto& entry : pickles->tensors) {
+      if (entry.second.storage_key == key) user = &entry.second;
+    }
+    if (!user) return Status::failure(name + ": storage " + quoted(key) + " is used by no tensor");
+    if (size - pos < 8) {
+      return Status::failure(name + ":" + std::to_string(pos) + ": storage " + quoted(key) +
+                             ": its element count runs past the end of the file");
+    }
+    const std::uint64_t count = load_u64le(data + pos), element = dtype_size(user->dtype);
+    if (count > kMaxLayerElements || (size - pos - 8) / element < count) {
+      return Status::failure(name + ":" + std::to_string(pos) + ": storage " + quoted(key) + " of " +
+                             std::to_string(count) + " " + dtype_name(user->dtype) +
+                             " values runs past the end of the file");
+    }
+    if (!storages.emplace(key, StorageBytes{data, pos + 8, count * element, key}).second) {
+      return Status::failure(name + ": storage " + quoted(key) + " is listed twice");
+    }
+    pos += 8 + count * element;
+  }
+  if (pos != size) {
+    return Status::failure(name + ":" + std::to_string(pos) + ": " + std::to_string(size - pos) +
+                           " bytes left over after the last storage");
+  }
+  return layer_from_state_dict(pickles->tensors, name,
+                               [&](const std::string& key, const TensorRef& ref, std::vector<float>& out) {
+                                 auto found = storages.find(ref.storage_key);
+                                 if (found == storages.end()) {
+                                   return Status::failure(name + ": tensor " + quoted(key) + " uses storage " +
+                                                          quoted(ref.storage_key) +
+                                                          ", which the file's storage list does not hold");
+                                 }
+                                 return materialize(found->second, key, ref, name, out);
+                               });
+}
+
 }  // namespace
 
 Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::string& name) {
+  if (is_legacy_pth(data, size)) return parse_legacy_pth(data, size, name);
   auto zip = read_zip(data, size, name);
   if (!zip) return zip.status();
   // The pickle is <folder>/data.pkl; the folder is "archive/" in new PyTorch, the file's stem in
@@ -171,49 +262,19 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
                                         name + "(" + pickle->name + ")");
   if (!tensors) return tensors.status();
 
-  const TensorRef* weight = nullptr;
-  const TensorRef* bias = nullptr;
-  for (const auto& [key, ref] : *tensors) {
-    if (key == "weight") {
-      weight = &ref;
-    } else if (key == "bias") {
-      bias = &ref;
-    } else {
-      return Status::failure(name + ": unexpected tensor " + quoted(key) +
-                             ": a Linear layer's state dict holds only 'weight' and 'bias'");
-    }
-  }
-  if (!weight) {
-    return Status::failure(name + ": not a Linear layer's state dict: no 'weight' tensor");
-  }
-  if (weight->shape.size() != 2 || weight->shape[0] == 0 || weight->shape[1] == 0) {
-    return Status::failure(name + ": tensor 'weight' has wrong shape: got " + shape_text(weight->shape) +
-                           ", expected [rows,cols] with rows, cols > 0");
-  }
-  if (bias && (bias->shape.size() != 1 || bias->shape[0] != weight->shape[0])) {
-    return Status::failure(name + ": tensor 'bias' has wrong shape: got " + shape_text(bias->shape) +
-                           ", expected [" + std::to_string(weight->shape[0]) + "] (the weight's rows)");
-  }
-  Layer layer;
-  if (auto status = materialize(data, *zip, folder, "weight", *weight, name, layer.weight); !status) {
-    return status;
-  }
-  if (bias) {
-    if (auto status = materialize(data, *zip, folder, "bias", *bias, name, layer.bias); !status) {
-      return status;
-    }
-  } else {
-    // nn.Linear(..., bias=False): its state dict holds the weight alone.
-    layer.has_bias = false;
-    layer.bias.assign(std::size_t(weight->shape[0]), 0.0f);
-  }
-  layer.rows = std::size_t(weight->shape[0]);
-  layer.cols = std::size_t(weight->shape[1]);
-  if (std::string bad = describe_non_finite(layer.weight, layer.cols, layer.bias); !bad.empty()) {
-    // (A float64 beyond float32's range has become Inf in the conversion: also refused.)
-    return Status::failure(name + ": tensor " + bad + ": layer values must be finite");
-  }
-  return layer;
+  return layer_from_state_dict(
+      *tensors, name, [&](const std::string& key, const TensorRef& ref, std::vector<float>& out) {
+        std::string entry_name = folder + "data/" + ref.storage_key;
+        const ZipEntry* entry = zip->find(entry_name);
+        if (!entry) {
+          return Status::failure(name + ": tensor " + quoted(key) + " uses storage " + quoted(ref.storage_key) +
+                                 ", but the archive has no entry " + quoted(entry_name) + "");
+        }
+        if (entry->size == ref.storage_elements * dtype_size(ref.dtype)) {
+          if (auto status = check_zip_crc(data, *entry, name); !status) return status;
+        }
+        return materialize({data, entry->data_offset, entry->size, entry_name}, key, ref, name, out);
+      });
 }
 
 Result<Layer> read_pth(const std::string& path) {

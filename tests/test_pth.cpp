@@ -89,6 +89,41 @@ TEST_CASE("a layer without a bias: PyTorch's own file reads, and is written back
   CHECK(std::find(biased.begin(), biased.end(), "piece_1/data/1") != biased.end());
 }
 
+TEST_CASE("the legacy format (torch.save before 1.6, or without the zip file) reads as the zip one", "[pth]") {
+  // tests/data/legacy_torch.pth: torch 1.13's torch.save(..., _use_new_zipfile_serialization=False)
+  // of nn.Linear(3, 2) with these weights and biases.
+  const auto good = test::read_bytes("tests/data/legacy_torch.pth");
+  auto layer = humpty::parse_pth(good.data(), good.size(), "legacy.pth");
+  REQUIRE(layer.ok());
+  CHECK(layer->rows == 2);
+  CHECK(layer->cols == 3);
+  CHECK(layer->weight == std::vector<float>{0.5f, -1.25f, 2.0f, 0.125f, 3.0f, -0.75f});
+  CHECK(layer->bias == std::vector<float>{0.25f, -4.0f});
+  CHECK(layer->has_bias);
+  auto message = [](const std::vector<std::uint8_t>& bytes) {
+    auto result = humpty::parse_pth(bytes.data(), bytes.size(), "l.pth");
+    return result.ok() ? std::string("accepted") : result.message();
+  };
+  // The storages come last: the bias's 2 values, after its u64 count, end the file.
+  auto bytes = good;
+  bytes.resize(bytes.size() - 4);
+  CHECK(message(bytes) == "l.pth:" + std::to_string(good.size() - 16) +
+                              ": storage '311259040' of 2 float32 values runs past the end of the file");
+  bytes = good;
+  bytes.push_back(0);
+  CHECK(message(bytes) == "l.pth:" + std::to_string(good.size()) + ": 1 bytes left over after the last storage");
+  bytes = good;
+  bytes[17] = 0xea;  // protocol version 1002
+  CHECK(message(bytes) == "l.pth:15: legacy PyTorch file: protocol version is not 1001, the only one supported");
+  std::string text(good.begin(), good.end());
+  bytes = good;
+  bytes[text.find("little_endian") + 15] = 0x89;  // after its BINPUT: NEWTRUE becomes NEWFALSE
+  CHECK(message(bytes).find("storages are stored big-endian; only little-endian is supported") != std::string::npos);
+  bytes = good;
+  bytes.resize(text.find("_rebuild_tensor_v2"));
+  CHECK(message(bytes).find("l.pth:") == 0);
+}
+
 TEST_CASE("float64, float16 and bfloat16 storages are converted to float32", "[pth]") {
   humpty::Layer layer;
   layer.rows = 2;
