@@ -186,15 +186,16 @@ Result<Layer> layer_from_state_dict(const StateDict& tensors, const std::string&
 Result<Layer> parse_legacy_pth(const std::uint8_t* data, std::size_t size, const std::string& name) {
   auto pickles = read_legacy_pickles(data, size, name);
   if (!pickles) return pickles.status();
+  // Each storage's element size is its type's, which only the tensors that use it tell. (A map,
+  // not a scan per key: a hostile file may list a million keys.)
+  std::map<std::string, const TensorRef*> users;
+  for (const auto& entry : pickles->tensors) users.emplace(entry.second.storage_key, &entry.second);
   std::map<std::string, StorageBytes> storages;
   std::uint64_t pos = pickles->data_offset;
   for (const std::string& key : pickles->storage_order) {
-    // Each storage's element size is its type's, which only the tensors that use it tell.
-    const TensorRef* user = nullptr;
-    for (const auto& entry : pickles->tensors) {
-      if (entry.second.storage_key == key) user = &entry.second;
-    }
-    if (!user) return Status::failure(name + ": storage " + quoted(key) + " is used by no tensor");
+    auto found = users.find(key);
+    if (found == users.end()) return Status::failure(name + ": storage " + quoted(key) + " is used by no tensor");
+    const TensorRef* user = found->second;
     if (size - pos < 8) {
       return Status::failure(name + ":" + std::to_string(pos) + ": storage " + quoted(key) +
                              ": its element count runs past the end of the file");
