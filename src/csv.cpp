@@ -1,5 +1,6 @@
 // CSV reading: a header row, then rows of numbers. Parsed with std::from_chars (no locale, no
 // allocation per field) because the data files run to millions of fields.
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -137,6 +138,25 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
   return Status();
 }
 
+// pandas' DataFrame.to_csv writes the row index first, under an empty name, unless told
+// index=False: a column of 0, 1, 2, ... that no network takes as an input. A measurement column
+// would have a name, and would not count the rows.
+void drop_pandas_index(Dataset& data) {
+  const std::size_t width = data.features;
+  if (width < 2 || data.feature_names.empty() || !data.feature_names[0].empty()) return;
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    if (data.x[r * width] != float(r) || float(r) != double(r)) return;  // (exact up to 2^24 rows)
+  }
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    std::copy_n(data.x.begin() + std::ptrdiff_t(r * width + 1), width - 1,
+                data.x.begin() + std::ptrdiff_t(r * (width - 1)));
+  }
+  data.x.resize(data.rows * (width - 1));
+  data.features = width - 1;
+  data.feature_names.erase(data.feature_names.begin());
+  data.index_dropped = true;
+}
+
 }  // namespace
 
 Result<Dataset> parse_csv(std::string_view text, const std::string& name, int threads) {
@@ -220,6 +240,7 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
   for (const Status& error : errors) {
     if (!error) return error;  // the first in the file
   }
+  drop_pandas_index(data);
   return data;
 }
 

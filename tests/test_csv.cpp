@@ -19,6 +19,27 @@ TEST_CASE("CSV: features before pred, optional true, any number of rows", "[csv]
   CHECK(no_truth->pred == std::vector<double>{2});
 }
 
+TEST_CASE("CSV: pandas' unnamed index column is left out, and only that", "[csv]") {
+  auto indexed = parse_csv(",a,b,pred,true\n0,1,2.5,3,4\n1,-1e-3,7,0.125,-2\n2,5,6,7,8\n", "i.csv");
+  REQUIRE(indexed.ok());
+  CHECK(indexed->index_dropped);
+  CHECK(indexed->features == 2);
+  CHECK(indexed->feature_names == std::vector<std::string>{"a", "b"});
+  CHECK(indexed->x == std::vector<float>{1.0f, 2.5f, -1e-3f, 7.0f, 5.0f, 6.0f});
+  CHECK(indexed->pred == std::vector<double>{3, 0.125, 7});
+  // Kept: a named first column, an unnamed one that does not count the rows, a lone feature.
+  for (const char* text : {"id,a,pred\n0,1,2\n1,3,4\n", ",a,pred\n0,1,2\n2,3,4\n", ",a,pred\n1,1,2\n2,3,4\n",
+                           ",pred\n0,2\n1,4\n"}) {
+    auto kept = parse_csv(text, "k.csv");
+    REQUIRE(kept.ok());
+    INFO(text);
+    CHECK(!kept->index_dropped);
+    CHECK(kept->features == kept->feature_names.size());
+    CHECK(kept->x.size() == 2 * kept->features);
+    CHECK(kept->x[0] == float(text[std::string(text).find('\n') + 1] - '0'));
+  }
+}
+
 TEST_CASE("CSV errors name file, line and column", "[csv]") {
   CHECK(parse_csv("", "e.csv").message() == "e.csv:1:1: empty file; expected a header row");
   CHECK(parse_csv("a,b\n1,2\n", "e.csv").message().find("e.csv:1: no 'pred' column") == 0);

@@ -77,11 +77,14 @@ struct Dataset {
   std::vector<float> x;       // rows x features, row-major
   std::vector<double> pred;   // rows
   std::vector<double> truth;  // rows, or empty when there is no `true` column
+  bool index_dropped = false;  // the CSV's first column was a pandas index, left out (read_csv)
   bool has_truth() const { return !truth.empty(); }
 };
 
 // Reads a CSV file: a header row, then one row of numbers per line (LF or CRLF), no quoting.
-// Columns after `pred` other than `true` are ignored. Errors read `path:line:column: ...` and name
+// Columns after `pred` other than `true` are ignored, and so is a first column without a name
+// whose values count 0, 1, 2, ... (the index pandas' to_csv writes by default); index_dropped then
+// says so. Errors read `path:line:column: ...` and name
 // the first problem in the file. Large files are parsed on `threads` threads (<= 0: one per core);
 // the result does not depend on it.
 Result<Dataset> read_csv(const std::string& path, int threads = 0);

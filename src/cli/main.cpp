@@ -679,7 +679,12 @@ int command_solve(const Options& options) {
     log("load", std::to_string(puzzle->pieces.size()) + " pieces: " + std::to_string(puzzle->blocks()) +
                     " blocks of d=" + std::to_string(puzzle->dim) + ", h=" + std::to_string(puzzle->hidden) +
                     ", last layer piece " + std::to_string(puzzle->last_piece));
-    if (data) log("load", std::to_string(data->rows) + " rows of data from " + data->source);
+    if (data) {
+      log("load", std::to_string(data->rows) + " rows of data from " + data->source +
+                      (data->index_dropped ? " (its first column, unnamed and counting 0, 1, 2, ..., is a pandas "
+                                             "index: left out)"
+                                           : ""));
+    }
   }
   SolveOptions solve_options;
   solve_options.order = options.order == "chain"    ? OrderMethod::chain
