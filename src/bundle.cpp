@@ -11,12 +11,12 @@
 
 #include "buffer.hpp"
 #include "crc32.hpp"
-#include "humpty/format.hpp"
 #include "finite.hpp"
+#include "humpty/format.hpp"
 #include "io.hpp"
 #include "names.hpp"
-#include "text.hpp"
 #include "pth.hpp"
+#include "text.hpp"
 
 namespace humpty {
 
@@ -140,7 +140,8 @@ Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Heade
                              ": record header runs past the section");
     }
     std::uint32_t index = load_u32le(section + pos), rows = load_u32le(section + pos + 4),
-                  cols = load_u32le(section + pos + 8), piece_flags = flagged ? load_u32le(section + pos + 12) : 0;
+                  cols = load_u32le(section + pos + 8),
+                  piece_flags = flagged ? load_u32le(section + pos + 12) : 0;
     if (index != k) {
       return Status::failure(at(name, offset) + "piece " + std::to_string(k) + ": index " +
                              std::to_string(index) + ", expected " + std::to_string(k));
@@ -176,8 +177,9 @@ Result<std::vector<Layer>> parse_pieces(const std::uint8_t* section, const Heade
                              describe_non_finite(layer.weight, cols, {}) + ": layer values must be finite");
     }
     if (std::size_t i = first_non_finite(layer.bias); i < layer.bias.size()) {
-      return Status::failure(at(name, values_offset + 4 * (layer.weight.size() + i)) + "piece " + std::to_string(k) +
-                             ": " + describe_non_finite({}, cols, layer.bias) + ": layer values must be finite");
+      return Status::failure(at(name, values_offset + 4 * (layer.weight.size() + i)) + "piece " +
+                             std::to_string(k) + ": " + describe_non_finite({}, cols, layer.bias) +
+                             ": layer values must be finite");
     }
     pos += record_header + floats * 4;
   }
@@ -345,7 +347,8 @@ bool is_bundle(const std::string& path) {
 }
 
 std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const Dataset* data) {
-  const bool flagged = std::any_of(pieces.begin(), pieces.end(), [](const Layer& layer) { return !layer.has_bias; });
+  const bool flagged =
+      std::any_of(pieces.begin(), pieces.end(), [](const Layer& layer) { return !layer.has_bias; });
   ByteWriter section;
   for (std::size_t k = 0; k < pieces.size(); ++k) {
     const Layer& layer = pieces[k];

@@ -3,16 +3,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "humpty/format.hpp"
 #include "humpty/model.hpp"
 #include "io.hpp"
 #include "names.hpp"
-#include "text.hpp"
 #include "parallel.hpp"
+#include "text.hpp"
 
 namespace humpty {
 namespace {

@@ -130,7 +130,8 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
                            ") has more than the limit of " + std::to_string(kMaxElements) + " weights");
   }
   if (options.zero_bias && options.no_bias) {
-    return Status::failure("zero biases and no biases exclude each other: a layer without a bias has none to start at zero");
+    return Status::failure(
+        "zero biases and no biases exclude each other: a layer without a bias has none to start at zero");
   }
   if (options.batch == 0) return Status::failure("batch must be at least 1");
   if (!(options.lr > 0) || !std::isfinite(options.lr) || !(options.weight_decay >= 0) ||

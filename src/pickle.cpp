@@ -517,7 +517,8 @@ Result<std::vector<std::string>> Machine::text_list(std::size_t top) const {
   if (list.kind != Value::is_list) return fail("legacy PyTorch file: the storage keys are not a list");
   std::vector<std::string> keys;
   for (std::size_t item : list.items) {
-    if (values_[item].kind != Value::is_text) return fail("legacy PyTorch file: a storage key is not a string");
+    if (values_[item].kind != Value::is_text)
+      return fail("legacy PyTorch file: a storage key is not a string");
     keys.push_back(values_[item].str);
   }
   return keys;
@@ -878,7 +879,8 @@ bool is_legacy_pth(const std::uint8_t* data, std::size_t size) {
   return size >= sizeof kLegacyMagic && std::memcmp(data, kLegacyMagic, sizeof kLegacyMagic) == 0;
 }
 
-Result<LegacyPickles> read_legacy_pickles(const std::uint8_t* data, std::size_t size, const std::string& name) {
+Result<LegacyPickles> read_legacy_pickles(const std::uint8_t* data, std::size_t size,
+                                          const std::string& name) {
   if (!is_legacy_pth(data, size)) {
     return Status::failure(name + ":0: not a legacy PyTorch file (no magic number pickle)");
   }

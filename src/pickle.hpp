@@ -51,7 +51,8 @@ struct LegacyPickles {
   std::size_t data_offset = 0;  // where the first storage's count is
 };
 bool is_legacy_pth(const std::uint8_t* data, std::size_t size);  // starts with the magic pickle
-Result<LegacyPickles> read_legacy_pickles(const std::uint8_t* data, std::size_t size, const std::string& name);
+Result<LegacyPickles> read_legacy_pickles(const std::uint8_t* data, std::size_t size,
+                                          const std::string& name);
 
 // Writes a protocol-2 pickle of an OrderedDict of float32 tensors, byte for byte the form
 // torch.save uses (storage location "cpu", metadata {'': {'version': 1}}).

@@ -1,5 +1,4 @@
 #include "pth.hpp"
-#include "text.hpp"
 
 #include <cstring>
 #include <map>
@@ -7,6 +6,7 @@
 #include "finite.hpp"
 #include "io.hpp"
 #include "pickle.hpp"
+#include "text.hpp"
 #include "zip.hpp"
 
 namespace humpty {
@@ -81,9 +81,10 @@ Status materialize(const StorageBytes& storage, const std::string& key, const Te
                    const std::string& name, std::vector<float>& out) {
   std::size_t element = dtype_size(ref.dtype);
   if (ref.storage_elements > kMaxLayerElements || storage.size != ref.storage_elements * element) {
-    return Status::failure(name + ":" + std::to_string(storage.offset) + ": storage " + quoted(storage.label) +
-                           " holds " + std::to_string(storage.size) + " bytes, expected " +
-                           std::to_string(ref.storage_elements) + " " + dtype_name(ref.dtype) + " values");
+    return Status::failure(name + ":" + std::to_string(storage.offset) + ": storage " +
+                           quoted(storage.label) + " holds " + std::to_string(storage.size) +
+                           " bytes, expected " + std::to_string(ref.storage_elements) + " " +
+                           dtype_name(ref.dtype) + " values");
   }
   std::uint64_t count = 1, last = ref.offset;
   for (std::size_t d = 0; d < ref.shape.size(); ++d) {
@@ -194,7 +195,8 @@ Result<Layer> parse_legacy_pth(const std::uint8_t* data, std::size_t size, const
   std::uint64_t pos = pickles->data_offset;
   for (const std::string& key : pickles->storage_order) {
     auto found = users.find(key);
-    if (found == users.end()) return Status::failure(name + ": storage " + quoted(key) + " is used by no tensor");
+    if (found == users.end())
+      return Status::failure(name + ": storage " + quoted(key) + " is used by no tensor");
     const TensorRef* user = found->second;
     if (size - pos < 8) {
       return Status::failure(name + ":" + std::to_string(pos) + ": storage " + quoted(key) +
@@ -215,16 +217,15 @@ Result<Layer> parse_legacy_pth(const std::uint8_t* data, std::size_t size, const
     return Status::failure(name + ":" + std::to_string(pos) + ": " + std::to_string(size - pos) +
                            " bytes left over after the last storage");
   }
-  return layer_from_state_dict(pickles->tensors, name,
-                               [&](const std::string& key, const TensorRef& ref, std::vector<float>& out) {
-                                 auto found = storages.find(ref.storage_key);
-                                 if (found == storages.end()) {
-                                   return Status::failure(name + ": tensor " + quoted(key) + " uses storage " +
-                                                          quoted(ref.storage_key) +
-                                                          ", which the file's storage list does not hold");
-                                 }
-                                 return materialize(found->second, key, ref, name, out);
-                               });
+  return layer_from_state_dict(
+      pickles->tensors, name, [&](const std::string& key, const TensorRef& ref, std::vector<float>& out) {
+        auto found = storages.find(ref.storage_key);
+        if (found == storages.end()) {
+          return Status::failure(name + ": tensor " + quoted(key) + " uses storage " +
+                                 quoted(ref.storage_key) + ", which the file's storage list does not hold");
+        }
+        return materialize(found->second, key, ref, name, out);
+      });
 }
 
 }  // namespace
@@ -268,8 +269,9 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
         std::string entry_name = folder + "data/" + ref.storage_key;
         const ZipEntry* entry = zip->find(entry_name);
         if (!entry) {
-          return Status::failure(name + ": tensor " + quoted(key) + " uses storage " + quoted(ref.storage_key) +
-                                 ", but the archive has no entry " + quoted(entry_name) + "");
+          return Status::failure(name + ": tensor " + quoted(key) + " uses storage " +
+                                 quoted(ref.storage_key) + ", but the archive has no entry " +
+                                 quoted(entry_name) + "");
         }
         if (entry->size == ref.storage_elements * dtype_size(ref.dtype)) {
           if (auto status = check_zip_crc(data, *entry, name); !status) return status;

@@ -64,8 +64,10 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
     }
     // A layer without a bias computes with zeros; anything else would run a network that cannot
     // be written back as it ran.
-    if (!layer.has_bias && std::any_of(layer.bias.begin(), layer.bias.end(), [](float b) { return b != 0; })) {
-      return Status::failure(source + ": piece " + std::to_string(k) + " has no bias, but nonzero bias values");
+    if (!layer.has_bias &&
+        std::any_of(layer.bias.begin(), layer.bias.end(), [](float b) { return b != 0; })) {
+      return Status::failure(source + ": piece " + std::to_string(k) +
+                             " has no bias, but nonzero bias values");
     }
     by_shape[{layer.rows, layer.cols}].push_back(int(k));
   }

@@ -80,8 +80,9 @@ Result<SolveReport> solve(const Puzzle& puzzle, const Dataset* data, const Solve
                                chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0,
                                chain.exact ? ", proven shortest" : "", chain.norm_trend));
     } else {
-      say("order", "the out layers have no bias, so there is no bias path: ordered by ||W_out|| alone, a weak "
-                   "hint");
+      say("order",
+          "the out layers have no bias, so there is no bias path: ordered by ||W_out|| alone, a weak "
+          "hint");
     }
     report.assembly = {chain.order, puzzle.last_piece};
   }

@@ -174,8 +174,7 @@ const humpty::GeneratedPuzzle& generated(const humpty::GenerateOptions& options)
   std::snprintf(key, sizeof key, "%zu/%zu/%zu/%zu/%zu/%zu/%.17g/%.17g/%d/%d/%d/%d/%llu", options.blocks,
                 options.dim, options.hidden, options.rows, options.epochs, options.batch, options.lr,
                 options.weight_decay, int(options.optimizer), int(options.zero_bias), int(options.no_bias),
-                int(options.inputs),
-                (unsigned long long)options.seed);
+                int(options.inputs), (unsigned long long)options.seed);
   auto found = cache.find(key);
   if (found != cache.end()) return found->second;
   auto made = humpty::generate_puzzle(options);

@@ -87,7 +87,7 @@ TEST_CASE(".humpty keeps which layers have no bias; files without such layers ar
   const auto flagged = humpty::encode_bundle(pieces, nullptr);
   CHECK(humpty::load_u32le(flagged.data() + 12) == 4);
   CHECK(flagged.size() == plain_size + 3 * 4 - 4 * pieces[0].rows);  // a flags word each, one bias fewer
-  CHECK(humpty::load_u32le(flagged.data() + 64 + 12) == 1);           // piece 0: no bias
+  CHECK(humpty::load_u32le(flagged.data() + 64 + 12) == 1);          // piece 0: no bias
   auto bundle = humpty::parse_bundle(flagged.data(), flagged.size(), "f.humpty");
   REQUIRE(bundle.ok());
   for (std::size_t k = 0; k < pieces.size(); ++k) {
@@ -100,7 +100,8 @@ TEST_CASE(".humpty keeps which layers have no bias; files without such layers ar
   // A flags word with bits this humpty does not know, every CRC right.
   auto bytes = flagged;
   humpty::store_u32le(bytes.data() + 64 + 12, 3);
-  humpty::store_u32le(bytes.data() + 48, humpty::crc32c(bytes.data() + 64, humpty::load_u64le(bytes.data() + 32)));
+  humpty::store_u32le(bytes.data() + 48,
+                      humpty::crc32c(bytes.data() + 64, humpty::load_u64le(bytes.data() + 32)));
   humpty::store_u32le(bytes.data() + 60, humpty::crc32c(bytes.data(), 60));
   CHECK(humpty::parse_bundle(bytes.data(), bytes.size(), "u.humpty").message() ==
         "u.humpty:76: piece 0: unknown piece flags 3");

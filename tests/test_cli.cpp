@@ -155,7 +155,8 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   CHECK(solved.exit_code == 0);
   CHECK(solved.out == answer + "\n");
   // Layers without biases: written without, solved, and converted back to the same bytes.
-  REQUIRE(test::run_cli("generate -q -o " + dir + "/nb --blocks 3 --dim 5 --hidden 9 --rows 200 --epochs 5 "
+  REQUIRE(test::run_cli("generate -q -o " + dir +
+                        "/nb --blocks 3 --dim 5 --hidden 9 --rows 200 --epochs 5 "
                         "--seed 2 --no-bias")
               .exit_code == 0);
   auto no_bias = test::run_cli("solve " + dir + "/nb/puzzle.humpty");

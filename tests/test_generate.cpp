@@ -1,8 +1,8 @@
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <cmath>
 
 #include "catch.hpp"
 #include "support.hpp"

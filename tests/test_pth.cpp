@@ -89,7 +89,8 @@ TEST_CASE("a layer without a bias: PyTorch's own file reads, and is written back
   CHECK(std::find(biased.begin(), biased.end(), "piece_1/data/1") != biased.end());
 }
 
-TEST_CASE("the legacy format (torch.save before 1.6, or without the zip file) reads as the zip one", "[pth]") {
+TEST_CASE("the legacy format (torch.save before 1.6, or without the zip file) reads as the zip one",
+          "[pth]") {
   // tests/data/legacy_torch.pth: torch 1.13's torch.save(..., _use_new_zipfile_serialization=False)
   // of nn.Linear(3, 2) with these weights and biases.
   const auto good = test::read_bytes("tests/data/legacy_torch.pth");
@@ -111,14 +112,17 @@ TEST_CASE("the legacy format (torch.save before 1.6, or without the zip file) re
                               ": storage '311259040' of 2 float32 values runs past the end of the file");
   bytes = good;
   bytes.push_back(0);
-  CHECK(message(bytes) == "l.pth:" + std::to_string(good.size()) + ": 1 bytes left over after the last storage");
+  CHECK(message(bytes) ==
+        "l.pth:" + std::to_string(good.size()) + ": 1 bytes left over after the last storage");
   bytes = good;
   bytes[17] = 0xea;  // protocol version 1002
-  CHECK(message(bytes) == "l.pth:15: legacy PyTorch file: protocol version is not 1001, the only one supported");
+  CHECK(message(bytes) ==
+        "l.pth:15: legacy PyTorch file: protocol version is not 1001, the only one supported");
   std::string text(good.begin(), good.end());
   bytes = good;
   bytes[text.find("little_endian") + 15] = 0x89;  // after its BINPUT: NEWTRUE becomes NEWFALSE
-  CHECK(message(bytes).find("storages are stored big-endian; only little-endian is supported") != std::string::npos);
+  CHECK(message(bytes).find("storages are stored big-endian; only little-endian is supported") !=
+        std::string::npos);
   bytes = good;
   bytes.resize(text.find("_rebuild_tensor_v2"));
   CHECK(message(bytes).find("l.pth:") == 0);

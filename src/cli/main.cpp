@@ -93,8 +93,8 @@ const CommandHelp kCommands[] = {
      "    Train a network on synthetic data (or on CSV's features and `true`) and write it as a\n"
      "    shuffled puzzle: DIR/pieces/, DIR/historical_data.csv, DIR/puzzle.humpty, DIR/answer.txt.\n"
      "    example: humpty generate -o my-puzzle --blocks 32 --dim 32 --hidden 64 --seed 7\n",
-     "-o --blocks --dim --hidden --rows --epochs --batch --optimizer --lr --weight-decay --zero-bias --no-bias "
-     "--inputs --data --seed --threads --force -q"},
+     "-o --blocks --dim --hidden --rows --epochs --batch --optimizer --lr --weight-decay --zero-bias "
+     "--no-bias --inputs --data --seed --threads --force -q"},
 };
 
 const char* const kUsageTail =
@@ -680,10 +680,11 @@ int command_solve(const Options& options) {
                     " blocks of d=" + std::to_string(puzzle->dim) + ", h=" + std::to_string(puzzle->hidden) +
                     ", last layer piece " + std::to_string(puzzle->last_piece));
     if (data) {
-      log("load", std::to_string(data->rows) + " rows of data from " + data->source +
-                      (data->index_dropped ? " (its first column, unnamed and counting 0, 1, 2, ..., is a pandas "
-                                             "index: left out)"
-                                           : ""));
+      log("load",
+          std::to_string(data->rows) + " rows of data from " + data->source +
+              (data->index_dropped ? " (its first column, unnamed and counting 0, 1, 2, ..., is a pandas "
+                                     "index: left out)"
+                                   : ""));
     }
   }
   SolveOptions solve_options;
@@ -1028,7 +1029,8 @@ int command_inspect(const Options& options) {
     char shape[32];
     std::snprintf(shape, sizeof shape, "%zux%zu", layer.rows, layer.cols);
     if (layer.has_bias) {
-      std::printf("%5zu  %-9s  %-5s  %9.4f  %7.4f\n", k, shape, role_name(p.roles[k]), std::sqrt(w), std::sqrt(b));
+      std::printf("%5zu  %-9s  %-5s  %9.4f  %7.4f\n", k, shape, role_name(p.roles[k]), std::sqrt(w),
+                  std::sqrt(b));
     } else {
       std::printf("%5zu  %-9s  %-5s  %9.4f  %7s\n", k, shape, role_name(p.roles[k]), std::sqrt(w), "none");
     }
