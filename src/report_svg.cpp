@@ -260,7 +260,11 @@ std::string report_svg(const Puzzle& puzzle, const SolveReport& report, const Re
   }
   line_plot(svg, "norms", 530, 100, 440, 130, norms, "||W_out||_F along the order", "position", "||W_out||_F",
             "#1f5fbf");
-  line_plot(svg, "bias-steps", 530, 300, 440, 130, steps, "out-bias step ||b_out(k+1) - b_out(k)|| along the order",
+  const bool biases = std::all_of(order.begin(), order.end(),
+                                  [&](const Block& b) { return puzzle.pieces[std::size_t(b.out)].has_bias; });
+  line_plot(svg, "bias-steps", 530, 300, 440, 130, steps,
+            biases ? "out-bias step ||b_out(k+1) - b_out(k)|| along the order"
+                   : "out-bias steps: none, the out layers have no bias",
             "step k -> k+1", "step length", "#b8651b");
   mse_plot(svg, 90, 540, 880, 130, report);
   svg.add("</svg>");

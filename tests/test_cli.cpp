@@ -159,9 +159,12 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
                         "/nb --blocks 3 --dim 5 --hidden 9 --rows 200 --epochs 5 "
                         "--seed 2 --no-bias")
               .exit_code == 0);
-  auto no_bias = test::run_cli("solve " + dir + "/nb/puzzle.humpty");
+  auto no_bias = test::run_cli("solve " + dir + "/nb/puzzle.humpty --svg " + dir + "/nb.svg");
   CHECK(no_bias.exit_code == 0);
   CHECK(no_bias.err.find("the out layers have no bias, so there is no bias path") != std::string::npos);
+  auto svg = test::read_bytes(dir + "/nb.svg");
+  CHECK(std::string(svg.begin(), svg.end()).find("out-bias steps: none, the out layers have no bias") !=
+        std::string::npos);
   CHECK(test::run_cli("inspect " + dir + "/nb/pieces").out.find("     none\n") != std::string::npos);
   CHECK(test::run_cli("convert -q " + dir + "/nb/pieces --data " + dir + "/nb/historical_data.csv -o " + dir +
                       "/nb-again.humpty")
