@@ -149,13 +149,16 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
 
 namespace {
 
-// "piece_<k>.pth" with k a decimal number without leading zeros; -1 for any other name.
+// "piece_<k>.pth" (or ".pt", torch.save's other usual suffix) with k a decimal number without
+// leading zeros; -1 for any other name.
 long piece_number(const std::string& file) {
-  const std::string prefix = "piece_", suffix = ".pth";
-  if (file.size() <= prefix.size() + suffix.size() || file.compare(0, prefix.size(), prefix) != 0 ||
-      file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0) {
-    return -1;
-  }
+  const std::string prefix = "piece_";
+  const auto ends_with = [&](const std::string& suffix) {
+    return file.size() > prefix.size() + suffix.size() &&
+           file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  const std::string suffix = ends_with(".pth") ? ".pth" : ends_with(".pt") ? ".pt" : "";
+  if (suffix.empty() || file.compare(0, prefix.size(), prefix) != 0) return -1;
   const char* begin = file.data() + prefix.size();
   const char* end = file.data() + file.size() - suffix.size();
   if (*begin == '0' && end - begin > 1) return -1;
@@ -182,16 +185,24 @@ Result<Puzzle> read_pieces_directory(const std::string& path, int threads) {
       return Status::failure(it->path().string() + ": piece number " + std::to_string(k) +
                              " is above the limit of " + std::to_string(kMaxPieces));
     }
-    files[k] = it->path().string();
+    if (!files.emplace(k, it->path().string()).second) {
+      // piece_3.pth beside piece_3.pt: which one is piece 3 is not ours to guess.
+      const auto [first, second] = std::minmax(files[k], it->path().string());
+      return Status::failure(path + ": two files for piece " + std::to_string(k) + ": " +
+                             std::filesystem::path(first).filename().string() + " and " +
+                             std::filesystem::path(second).filename().string());
+    }
   }
   if (files.empty()) {
-    return Status::failure(path + ": no piece_<k>.pth files in this directory");
+    return Status::failure(path + ": no piece_<k>.pth (or .pt) files in this directory");
   }
   long count = files.rbegin()->first + 1;
   if (long(files.size()) != count) {
     for (long k = 0; k < count; ++k) {
       if (!files.count(k)) {
-        return Status::failure(path + ": piece_" + std::to_string(k) + ".pth is missing (found " +
+        const std::string& seen = files.begin()->second;
+        const std::string suffix = seen.compare(seen.size() - 3, 3, ".pt") == 0 ? ".pt" : ".pth";
+        return Status::failure(path + ": piece_" + std::to_string(k) + suffix + " is missing (found " +
                                std::to_string(files.size()) + " pieces numbered up to " +
                                std::to_string(count - 1) + ")");
       }
@@ -228,7 +239,7 @@ Result<Puzzle> read_puzzle(const std::string& path, int threads) {
     return Status::failure(opened ? path + ": not a regular file" : opened.message());
   }
   if (!is_bundle(path)) {
-    return Status::failure(path + ": neither a directory of piece_<k>.pth files nor a .humpty file");
+    return Status::failure(path + ": neither a directory of piece_<k>.pth (or .pt) files nor a .humpty file");
   }
   auto bundle = read_bundle(path, BundleParts::pieces);
   if (!bundle) return bundle.status();

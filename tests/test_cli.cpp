@@ -180,7 +180,7 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   auto junk = test::run_cli("solve " + dir + "/junk.humpty");
   CHECK(junk.exit_code == 3);
   CHECK(junk.err == "humpty: error: " + dir +
-                        "/junk.humpty: neither a directory of piece_<k>.pth files nor a .humpty file\n");
+                        "/junk.humpty: neither a directory of piece_<k>.pth (or .pt) files nor a .humpty file\n");
 }
 
 TEST_CASE("cli: an interrupted search prints its best and exits 1", "[cli][generate]") {

@@ -77,10 +77,25 @@ TEST_CASE("a pieces directory must number its pieces 0..2N without gaps", "[puzz
   auto complete = humpty::read_puzzle(dir);
   REQUIRE(complete.ok());
   CHECK(complete->blocks() == 1);
-  CHECK(humpty::read_puzzle(test::scratch_dir("empty")).message().find("no piece_<k>.pth files") !=
+  CHECK(humpty::read_puzzle(test::scratch_dir("empty")).message().find("no piece_<k>.pth (or .pt) files") !=
         std::string::npos);
   CHECK(humpty::read_puzzle(dir + "/nothing-here").message() ==
         dir + "/nothing-here: no such file or directory");
+}
+
+TEST_CASE("pieces may be named piece_<k>.pt, but not twice", "[puzzle]") {
+  std::string dir = test::scratch_dir("pt");
+  auto pieces = pieces_for("iol");
+  test::write_bytes(dir + "/piece_0.pt", humpty::write_pth(pieces[0], "archive"));
+  test::write_bytes(dir + "/piece_2.pt", humpty::write_pth(pieces[2], "archive"));
+  CHECK(humpty::read_puzzle(dir).message() == dir + ": piece_1.pt is missing (found 2 pieces numbered up to 2)");
+  test::write_bytes(dir + "/piece_1.pth", humpty::write_pth(pieces[1], "archive"));  // the suffixes may mix
+  auto mixed = humpty::read_puzzle(dir);
+  REQUIRE(mixed.ok());
+  CHECK(mixed->pieces[1].weight == pieces[1].weight);
+  test::write_bytes(dir + "/piece_1.pt", humpty::write_pth(pieces[1], "archive"));
+  CHECK(humpty::read_puzzle(dir).message() == dir + ": two files for piece 1: piece_1.pt and piece_1.pth");
+  CHECK(humpty::read_puzzle(dir + "/piece_1.pt").message().find("neither a directory") != std::string::npos);
 }
 
 TEST_CASE("a broken piece file is reported by its path", "[puzzle]") {

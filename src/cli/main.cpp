@@ -99,8 +99,8 @@ const CommandHelp kCommands[] = {
 
 const char* const kUsageTail =
     "\n"
-    "PIECES is a directory of piece_<k>.pth files or a .humpty file (whose data, if any, is\n"
-    "used when --data is not given). `humpty COMMAND --help` shows one command.\n"
+    "PIECES is a directory of piece_<k>.pth (or .pt) files or a .humpty file (whose data, if\n"
+    "any, is used when --data is not given). `humpty COMMAND --help` shows one command.\n"
     "exit codes: 0 success, 1 not proven (MSE above float rounding, too few rows to prove it,\n"
     "SHA-256 differs, interrupted), 2 usage error, 3 unreadable or malformed input.\n";
 
