@@ -179,8 +179,9 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   test::write_text(dir + "/junk.humpty", "not a puzzle");
   auto junk = test::run_cli("solve " + dir + "/junk.humpty");
   CHECK(junk.exit_code == 3);
-  CHECK(junk.err == "humpty: error: " + dir +
-                        "/junk.humpty: neither a directory of piece_<k>.pth (or .pt) files nor a .humpty file\n");
+  CHECK(junk.err ==
+        "humpty: error: " + dir +
+            "/junk.humpty: neither a directory of piece_<k>.pth (or .pt) files nor a .humpty file\n");
 }
 
 TEST_CASE("cli: an interrupted search prints its best and exits 1", "[cli][generate]") {

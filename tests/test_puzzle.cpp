@@ -88,7 +88,8 @@ TEST_CASE("pieces may be named piece_<k>.pt, but not twice", "[puzzle]") {
   auto pieces = pieces_for("iol");
   test::write_bytes(dir + "/piece_0.pt", humpty::write_pth(pieces[0], "archive"));
   test::write_bytes(dir + "/piece_2.pt", humpty::write_pth(pieces[2], "archive"));
-  CHECK(humpty::read_puzzle(dir).message() == dir + ": piece_1.pt is missing (found 2 pieces numbered up to 2)");
+  CHECK(humpty::read_puzzle(dir).message() ==
+        dir + ": piece_1.pt is missing (found 2 pieces numbered up to 2)");
   test::write_bytes(dir + "/piece_1.pth", humpty::write_pth(pieces[1], "archive"));  // the suffixes may mix
   auto mixed = humpty::read_puzzle(dir);
   REQUIRE(mixed.ok());
