@@ -187,7 +187,9 @@ Result<Puzzle> read_pieces_directory(const std::string& path, int threads) {
     }
     if (!files.emplace(k, it->path().string()).second) {
       // piece_3.pth beside piece_3.pt: which one is piece 3 is not ours to guess.
-      const auto [first, second] = std::minmax(files[k], it->path().string());
+      // (Copies: std::minmax returns references, one of them to a temporary.)
+      std::string first = files[k], second = it->path().string();
+      if (second < first) std::swap(first, second);
       return Status::failure(path + ": two files for piece " + std::to_string(k) + ": " +
                              std::filesystem::path(first).filename().string() + " and " +
                              std::filesystem::path(second).filename().string());
