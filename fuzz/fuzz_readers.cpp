@@ -1,5 +1,6 @@
 // libFuzzer harness for every reader of untrusted bytes: the .pth reader (ZIP, pickle, storages),
-// the .humpty reader, the CSV reader and the answer parser. Build and run with `make fuzz`
+// the .humpty reader, the CSV reader, the answer parser, the safetensors reader (JSON header,
+// ranges) and the reader that tells layer formats apart. Build and run with `make fuzz`
 // (clang with -fsanitize=fuzzer); the first input byte picks the reader.
 #include <cstdint>
 #include <string>
@@ -11,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::uint8_t* bytes = data + 1;
   const std::size_t length = size - 1;
-  switch (data[0] % 4) {
+  switch (data[0] % 6) {
     case 0:
       (void)humpty::parse_pth(bytes, length, "fuzz.pth");
       break;
@@ -36,6 +37,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)humpty::parse_answer(std::string_view(reinterpret_cast<const char*>(bytes), length), puzzle, "fuzz");
       break;
     }
+    case 4:
+      (void)humpty::parse_safetensors(bytes, length, "fuzz.safetensors");
+      break;
+    case 5:
+      (void)humpty::parse_layer(bytes, length, "fuzz.pt");
+      break;
   }
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "io.hpp"
 #include "names.hpp"
 #include "pth.hpp"
+#include "safetensors.hpp"
 #include "text.hpp"
 
 namespace humpty {
@@ -405,14 +406,17 @@ Status write_bundle(const std::string& path, const std::vector<Layer>& pieces, c
   return write_file_atomic(path, bytes.data(), bytes.size());
 }
 
-Status write_pieces_directory(const std::string& directory, const std::vector<Layer>& pieces) {
+Status write_pieces_directory(const std::string& directory, const std::vector<Layer>& pieces,
+                              PieceFormat format) {
   if (::mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::failure(directory + ": cannot create directory: " + std::strerror(errno));
   }
   for (std::size_t k = 0; k < pieces.size(); ++k) {
     std::string stem = "piece_" + std::to_string(k);
-    auto bytes = write_pth(pieces[k], "archive");
-    if (auto status = write_file_atomic(directory + "/" + stem + ".pth", bytes.data(), bytes.size());
+    const bool pth = format == PieceFormat::pth;
+    auto bytes = pth ? write_pth(pieces[k], "archive") : write_safetensors(pieces[k]);
+    if (auto status = write_file_atomic(directory + "/" + stem + (pth ? ".pth" : ".safetensors"),
+                                        bytes.data(), bytes.size());
         !status) {
       return status;
     }

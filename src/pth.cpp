@@ -6,6 +6,7 @@
 #include "finite.hpp"
 #include "io.hpp"
 #include "pickle.hpp"
+#include "safetensors.hpp"
 #include "text.hpp"
 #include "zip.hpp"
 
@@ -62,21 +63,14 @@ float element_to_float(const std::uint8_t* p, DType dtype) {
   return 0;
 }
 
+}  // namespace
+
 std::string shape_text(const std::vector<std::uint64_t>& shape) {
   std::string text = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? "," : "") + std::to_string(shape[i]);
   return text + "]";
 }
 
-// A storage's bytes in the file: `size` bytes at `offset`, called `label` in messages.
-struct StorageBytes {
-  const std::uint8_t* file = nullptr;
-  std::uint64_t offset = 0, size = 0;
-  std::string label;
-};
-
-// Copies a strided view of a storage into a dense float32 row-major vector, after checking that
-// the storage holds what the pickle says and that every element the view touches lies inside it.
 Status materialize(const StorageBytes& storage, const std::string& key, const TensorRef& ref,
                    const std::string& name, std::vector<float>& out) {
   std::size_t element = dtype_size(ref.dtype);
@@ -137,10 +131,8 @@ Status materialize(const StorageBytes& storage, const std::string& key, const Te
   return Status();
 }
 
-// A Linear layer from its state dict: 'weight' (rows x cols) and, unless bias=False, 'bias'.
-// `fetch(key, ref, out)` materialises one tensor from wherever the file keeps its storage.
-template <typename Fetch>
-Result<Layer> layer_from_state_dict(const StateDict& tensors, const std::string& name, Fetch fetch) {
+Result<Layer> layer_from_state_dict(const StateDict& tensors, const std::string& name,
+                                    const FetchTensor& fetch) {
   const TensorRef* weight = nullptr;
   const TensorRef* bias = nullptr;
   for (const auto& [key, ref] : tensors) {
@@ -181,6 +173,8 @@ Result<Layer> layer_from_state_dict(const StateDict& tensors, const std::string&
   }
   return layer;
 }
+
+namespace {
 
 // The legacy format (pickle.hpp): the storages follow the pickles, each as a u64 element count
 // and its elements, in the order of the storage key list.
@@ -278,6 +272,23 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
         }
         return materialize({data, entry->data_offset, entry->size, entry_name}, key, ref, name, out);
       });
+}
+
+Result<Layer> parse_layer(const std::uint8_t* data, std::size_t size, const std::string& name) {
+  const bool zip = size >= 4 && std::memcmp(data, "PK\x03\x04", 4) == 0;
+  if (zip || is_legacy_pth(data, size)) return parse_pth(data, size, name);
+  if (looks_like_safetensors(data, size)) return parse_safetensors(data, size, name);
+  // None of them: the error of the format the name promises.
+  const std::string suffix = ".safetensors";
+  const bool named =
+      name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return named ? parse_safetensors(data, size, name) : parse_pth(data, size, name);
+}
+
+Result<Layer> read_layer(const std::string& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return bytes.status();
+  return parse_layer(bytes->data(), bytes->size(), path);
 }
 
 Result<Layer> read_pth(const std::string& path) {

@@ -149,16 +149,26 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
 
 namespace {
 
-// "piece_<k>.pth" (or ".pt", torch.save's other usual suffix) with k a decimal number without
-// leading zeros; -1 for any other name.
+// The suffixes of piece files: torch.save's two usual ones and safetensors'.
+const char* const kPieceSuffixes[] = {".pth", ".pt", ".safetensors"};
+
+// The piece suffix `file` ends with, or "".
+std::string piece_suffix(const std::string& file) {
+  for (const std::string suffix : kPieceSuffixes) {
+    if (file.size() > suffix.size() && file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return suffix;
+  }
+  return "";
+}
+
+// "piece_<k>.pth" (or another of kPieceSuffixes) with k a decimal number without leading zeros;
+// -1 for any other name.
 long piece_number(const std::string& file) {
   const std::string prefix = "piece_";
-  const auto ends_with = [&](const std::string& suffix) {
-    return file.size() > prefix.size() + suffix.size() &&
-           file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  const std::string suffix = ends_with(".pth") ? ".pth" : ends_with(".pt") ? ".pt" : "";
-  if (suffix.empty() || file.compare(0, prefix.size(), prefix) != 0) return -1;
+  const std::string suffix = piece_suffix(file);
+  if (suffix.empty() || file.size() <= prefix.size() + suffix.size() ||
+      file.compare(0, prefix.size(), prefix) != 0)
+    return -1;
   const char* begin = file.data() + prefix.size();
   const char* end = file.data() + file.size() - suffix.size();
   if (*begin == '0' && end - begin > 1) return -1;
@@ -196,14 +206,13 @@ Result<Puzzle> read_pieces_directory(const std::string& path, int threads) {
     }
   }
   if (files.empty()) {
-    return Status::failure(path + ": no piece_<k>.pth (or .pt) files in this directory");
+    return Status::failure(path + ": no piece_<k>.pth (or .pt or .safetensors) files in this directory");
   }
   long count = files.rbegin()->first + 1;
   if (long(files.size()) != count) {
     for (long k = 0; k < count; ++k) {
       if (!files.count(k)) {
-        const std::string& seen = files.begin()->second;
-        const std::string suffix = seen.compare(seen.size() - 3, 3, ".pt") == 0 ? ".pt" : ".pth";
+        const std::string suffix = piece_suffix(files.begin()->second);
         return Status::failure(path + ": piece_" + std::to_string(k) + suffix + " is missing (found " +
                                std::to_string(files.size()) + " pieces numbered up to " +
                                std::to_string(count - 1) + ")");
@@ -214,7 +223,7 @@ Result<Puzzle> read_pieces_directory(const std::string& path, int threads) {
   std::vector<const std::string*> paths;
   for (const auto& entry : files) paths.push_back(&entry.second);
   std::vector<Result<Layer>> layers(paths.size(), Status::failure("not read"));
-  ThreadPool(threads).run(paths.size(), [&](std::size_t k, int) { layers[k] = read_pth(*paths[k]); });
+  ThreadPool(threads).run(paths.size(), [&](std::size_t k, int) { layers[k] = read_layer(*paths[k]); });
   std::vector<Layer> pieces;
   pieces.reserve(std::size_t(count));
   for (auto& layer : layers) {
@@ -241,7 +250,8 @@ Result<Puzzle> read_puzzle(const std::string& path, int threads) {
     return Status::failure(opened ? path + ": not a regular file" : opened.message());
   }
   if (!is_bundle(path)) {
-    return Status::failure(path + ": neither a directory of piece_<k>.pth (or .pt) files nor a .humpty file");
+    return Status::failure(
+        path + ": neither a directory of piece_<k>.pth (or .pt or .safetensors) files nor a .humpty file");
   }
   auto bundle = read_bundle(path, BundleParts::pieces);
   if (!bundle) return bundle.status();

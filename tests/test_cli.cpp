@@ -154,6 +154,21 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   auto solved = test::run_cli("solve -q " + dir + "/g/puzzle.humpty");
   CHECK(solved.exit_code == 0);
   CHECK(solved.out == answer + "\n");
+  // The same through safetensors pieces, bias-free ones included below.
+  auto to_st = test::run_cli("convert " + dir + "/g/puzzle.humpty -o " + dir + "/st --format safetensors");
+  CHECK(to_st.exit_code == 0);
+  CHECK(to_st.err.find("(safetensors: 7 pieces)") != std::string::npos);
+  CHECK(test::read_bytes(dir + "/st/piece_6.safetensors").size() > 8);
+  auto solved_st = test::run_cli("solve -q " + dir + "/st --data " + dir + "/data.csv");
+  CHECK(solved_st.exit_code == 0);
+  CHECK(solved_st.out == answer + "\n");
+  CHECK(test::run_cli("convert -q " + dir + "/st --data " + dir + "/data.csv -o " + dir + "/st.humpty")
+            .exit_code == 0);
+  CHECK(test::read_bytes(dir + "/st.humpty") == test::read_bytes(dir + "/g/puzzle.humpty"));
+  auto bad_format = test::run_cli("convert " + dir + "/g/puzzle.humpty -o " + dir + "/x --format onnx");
+  CHECK(bad_format.exit_code == 2);
+  CHECK(bad_format.err.find("--format must be humpty, pth, safetensors or csv, got 'onnx'") !=
+        std::string::npos);
   // Layers without biases: written without, solved, and converted back to the same bytes.
   REQUIRE(test::run_cli("generate -q -o " + dir +
                         "/nb --blocks 3 --dim 5 --hidden 9 --rows 200 --epochs 5 "
@@ -170,6 +185,12 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
                       "/nb-again.humpty")
             .exit_code == 0);
   CHECK(test::read_bytes(dir + "/nb-again.humpty") == test::read_bytes(dir + "/nb/puzzle.humpty"));
+  CHECK(test::run_cli("convert -q " + dir + "/nb/puzzle.humpty -o " + dir + "/nb-st --format safetensors")
+            .exit_code == 0);
+  CHECK(test::run_cli("convert -q " + dir + "/nb-st --data " + dir + "/nb/historical_data.csv -o " + dir +
+                      "/nb-st.humpty")
+            .exit_code == 0);
+  CHECK(test::read_bytes(dir + "/nb-st.humpty") == test::read_bytes(dir + "/nb/puzzle.humpty"));
   // Errors.
   auto both = test::run_cli("generate -o " + dir + "/both --zero-bias --no-bias");
   CHECK(both.exit_code == 2);
@@ -181,7 +202,8 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   CHECK(junk.exit_code == 3);
   CHECK(junk.err ==
         "humpty: error: " + dir +
-            "/junk.humpty: neither a directory of piece_<k>.pth (or .pt) files nor a .humpty file\n");
+            "/junk.humpty: neither a directory of piece_<k>.pth (or .pt or .safetensors) files nor a .humpty "
+            "file\n");
 }
 
 TEST_CASE("cli: an interrupted search prints its best and exits 1", "[cli][generate]") {

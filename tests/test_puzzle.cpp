@@ -77,8 +77,9 @@ TEST_CASE("a pieces directory must number its pieces 0..2N without gaps", "[puzz
   auto complete = humpty::read_puzzle(dir);
   REQUIRE(complete.ok());
   CHECK(complete->blocks() == 1);
-  CHECK(humpty::read_puzzle(test::scratch_dir("empty")).message().find("no piece_<k>.pth (or .pt) files") !=
-        std::string::npos);
+  CHECK(humpty::read_puzzle(test::scratch_dir("empty"))
+            .message()
+            .find("no piece_<k>.pth (or .pt or .safetensors) files") != std::string::npos);
   CHECK(humpty::read_puzzle(dir + "/nothing-here").message() ==
         dir + "/nothing-here: no such file or directory");
 }

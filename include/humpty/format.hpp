@@ -1,6 +1,7 @@
 // humpty/format.hpp - files humpty writes: its own one-file format (.humpty, see docs/FORMAT.md),
-// .pth directories that PyTorch reads, and CSV. Every writer writes atomically (a temporary
-// file renamed into place): a file is complete or absent, never half-written.
+// directories of .pth or .safetensors pieces that PyTorch reads, and CSV. Every writer writes
+// atomically (a temporary file renamed into place): a file is complete or absent, never
+// half-written.
 #pragma once
 
 #include <cstdint>
@@ -40,9 +41,14 @@ Status write_text_file(const std::string& path, const std::string& text);
 // True when the file starts with the .humpty magic.
 bool is_bundle(const std::string& path);
 
-// Writes piece_<k>.pth for every piece into `directory` (created if missing), each the way
-// torch.save writes a Linear state dict, each file atomically.
-Status write_pieces_directory(const std::string& directory, const std::vector<Layer>& pieces);
+enum class PieceFormat {
+  pth,          // piece_<k>.pth, as torch.save writes a Linear state dict
+  safetensors,  // piece_<k>.safetensors, as safetensors.torch.save_file writes it
+};
+
+// Writes a file for every piece into `directory` (created if missing), each atomically.
+Status write_pieces_directory(const std::string& directory, const std::vector<Layer>& pieces,
+                              PieceFormat format = PieceFormat::pth);
 
 // Writes data as CSV: the feature columns, pred, and true when there is one, each number as the
 // shortest string that reads back as the same value (features as float32, pred and true as

@@ -54,9 +54,10 @@ struct Puzzle {
 // (48x96)", "2 pieces have the last layer's shape 1x48 (piece 85, piece 90)", ...
 Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source);
 
-// Reads a puzzle: a directory of piece_<k>.pth files (piece k is file k; other files are ignored;
-// read on `threads` threads, <= 0: one per core), or a .humpty file. Errors name the file and the
-// place in it (the first failing piece, in piece order).
+// Reads a puzzle: a directory of piece_<k>.pth files (or .pt or .safetensors, each read by
+// read_layer; piece k is file k; other files are ignored; read on `threads` threads, <= 0: one
+// per core), or a .humpty file. Errors name the file and the place in it (the first failing
+// piece, in piece order).
 Result<Puzzle> read_puzzle(const std::string& path, int threads = 0);
 
 // Reads one PyTorch nn.Linear state dict (`torch.save(layer.state_dict(), path)`): a ZIP of stored
@@ -66,6 +67,20 @@ Result<Puzzle> read_puzzle(const std::string& path, int threads = 0);
 // 'bias' (nn.Linear(..., bias=False)) gives a layer with has_bias false.
 Result<Layer> read_pth(const std::string& path);
 Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::string& name);
+
+// Reads one nn.Linear state dict saved as safetensors (`safetensors.torch.save_file(
+// layer.state_dict(), path)`): an 8-byte header length, a JSON header, the raw little-endian
+// tensors. F32, F64, F16 and BF16 tensors are converted to float32; the header is checked as the
+// reference reader checks it (ranges that tile the data exactly, sizes that match the shapes),
+// and a name given twice or a field humpty does not know is refused by name.
+Result<Layer> read_safetensors(const std::string& path);
+Result<Layer> parse_safetensors(const std::uint8_t* data, std::size_t size, const std::string& name);
+
+// Reads one layer file of any of the formats above, told apart by its first bytes, not its name
+// (a ZIP or legacy .pth, or safetensors); bytes that are none of them get the error of the format
+// the name's suffix promises (.safetensors, else .pth).
+Result<Layer> read_layer(const std::string& path);
+Result<Layer> parse_layer(const std::uint8_t* data, std::size_t size, const std::string& name);
 
 // Rows the network was run on: features (every column before `pred`), the network's output
 // `pred`, and optionally the training target `true`.

@@ -81,9 +81,9 @@ const CommandHelp kCommands[] = {
      "    example: humpty inspect puzzle/pieces --svg pieces.svg\n",
      "--json --svg --threads"},
     {"convert",
-     "convert SRC -o OUT [--data CSV] [--format humpty|pth|csv] [--force] [--threads N] [-q]\n"
-     "    A pieces directory (+ data) to a .humpty file, or a .humpty file to a pieces\n"
-     "    directory that torch.load reads, or its data to CSV.\n"
+     "convert SRC -o OUT [--data CSV] [--format humpty|pth|safetensors|csv] [--force] [--threads N] [-q]\n"
+     "    A pieces directory (+ data) to a .humpty file, or to a pieces directory that torch.load\n"
+     "    (pth) or safetensors' load_file reads, or its data to CSV.\n"
      "    example: humpty convert puzzle/pieces --data puzzle/historical_data.csv -o puzzle.humpty\n",
      "-o --data --format --force --threads -q"},
     {"generate",
@@ -99,8 +99,9 @@ const CommandHelp kCommands[] = {
 
 const char* const kUsageTail =
     "\n"
-    "PIECES is a directory of piece_<k>.pth (or .pt) files or a .humpty file (whose data, if\n"
-    "any, is used when --data is not given). `humpty COMMAND --help` shows one command.\n"
+    "PIECES is a directory of piece_<k>.pth (or .pt or .safetensors) files or a .humpty file\n"
+    "(whose data, if any, is used when --data is not given). `humpty COMMAND --help` shows one\n"
+    "command.\n"
     "exit codes: 0 success, 1 not proven (MSE above float rounding, too few rows to prove it,\n"
     "SHA-256 differs, interrupted), 2 usage error, 3 unreadable or malformed input.\n";
 
@@ -389,8 +390,9 @@ Options parse_options(int argc, char** argv, int first, const CommandHelp* comma
       options.output = value();
     } else if (arg == "--format") {
       options.format = value();
-      if (options.format != "humpty" && options.format != "pth" && options.format != "csv") {
-        throw UsageError{"--format must be humpty, pth or csv, got '" + options.format + "'"};
+      if (options.format != "humpty" && options.format != "pth" && options.format != "safetensors" &&
+          options.format != "csv") {
+        throw UsageError{"--format must be humpty, pth, safetensors or csv, got '" + options.format + "'"};
       }
     } else if (arg == "--blocks") {
       options.generate.blocks = std::size_t(parse_unsigned(arg, value()));
@@ -846,9 +848,10 @@ int command_convert(const Options& options) {
   if (format == "humpty") {
     SignalsHeld held;
     written = write_bundle(options.output, inputs->puzzle.pieces, inputs->has_data ? &inputs->data : nullptr);
-  } else if (format == "pth") {
+  } else if (format == "pth" || format == "safetensors") {
     written = publish_folder(options.output, options.force, [&](const std::string& temp) {
-      return write_pieces_directory(temp, inputs->puzzle.pieces);
+      return write_pieces_directory(temp, inputs->puzzle.pieces,
+                                    format == "pth" ? PieceFormat::pth : PieceFormat::safetensors);
     });
   } else {
     if (!inputs->has_data) return fail_input(source + ": has no data to write as CSV");
@@ -857,11 +860,12 @@ int command_convert(const Options& options) {
   }
   if (!written) return fail_input(written.message());
   if (log) {
-    log("convert",
-        source + " -> " + options.output + " (" + format + ": " +
-            std::to_string(inputs->puzzle.pieces.size()) + " pieces" +
-            (inputs->has_data && format != "pth" ? ", " + std::to_string(inputs->data.rows) + " rows" : "") +
-            ")");
+    log("convert", source + " -> " + options.output + " (" + format + ": " +
+                       std::to_string(inputs->puzzle.pieces.size()) + " pieces" +
+                       (inputs->has_data && (format == "humpty" || format == "csv")
+                            ? ", " + std::to_string(inputs->data.rows) + " rows"
+                            : "") +
+                       ")");
   }
   return kExitOk;
 }
