@@ -22,11 +22,11 @@
 namespace humpty {
 
 // What is wrong with a feature name, or "": it must come back from the CSV that humpty writes
-// (no comma, quote or line break; not `pred` or `true`, which name other columns) and be UTF-8
+// (no comma, quote or line break; not `pred`, `pred_0` or `true`, which name other columns) and be UTF-8
 // text without control characters, as docs/FORMAT.md says.
 std::string feature_name_problem(const std::string& name) {
   if (name.empty()) return "is empty";
-  if (name == "pred" || name == "true") return "is the name of another column";
+  if (name == "pred" || name == "pred_0" || name == "true") return "is the name of another column";
   const auto* p = reinterpret_cast<const unsigned char*>(name.data());
   for (std::size_t i = 0; i < name.size();) {
     const unsigned char c = p[i];
@@ -64,11 +64,15 @@ constexpr std::uint32_t kHasData = 1, kHasTruth = 2;
 // layers that all have biases stay byte for byte what they were before the flag existed.
 constexpr std::uint32_t kPieceFlags = 4;
 constexpr std::uint32_t kPieceNoBias = 1;  // in a record's flags word: no bias values follow
+// Set only for data of a network with several outputs: the header's word at 56 then holds their
+// count, and the data holds a pred column for each.
+constexpr std::uint32_t kMoreOutputs = 8;
+constexpr std::uint32_t kMaxOutputs = 1u << 16;
 constexpr std::uint32_t kMaxPieces = 1u << 16;
 constexpr std::uint64_t kMaxDataValues = std::uint64_t(1) << 31;
 
 struct Header {
-  std::uint32_t flags = 0, piece_count = 0, feature_count = 0;
+  std::uint32_t flags = 0, piece_count = 0, feature_count = 0, output_count = 1;
   std::uint64_t row_count = 0, pieces_size = 0, data_size = 0;
   std::uint32_t pieces_crc = 0, data_crc = 0;
 };
@@ -97,7 +101,7 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
   header.data_size = load_u64le(h + 40);
   header.pieces_crc = load_u32le(h + 48);
   header.data_crc = load_u32le(h + 52);
-  if (header.flags & ~(kHasData | kHasTruth | kPieceFlags)) {
+  if (header.flags & ~(kHasData | kHasTruth | kPieceFlags | kMoreOutputs)) {
     return Status::failure(at(name, 12) + "unknown flags " + std::to_string(header.flags));
   }
   if (header.piece_count < 3 || header.piece_count > kMaxPieces) {
@@ -106,7 +110,7 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
   }
   const bool has_data = header.flags & kHasData;
   if (!has_data && (header.data_size != 0 || header.row_count != 0 || header.feature_count != 0 ||
-                    (header.flags & kHasTruth))) {
+                    (header.flags & (kHasTruth | kMoreOutputs)))) {
     return Status::failure(at(name, 12) + "no data section, but data sizes or flags are set");
   }
   if (has_data && (header.row_count == 0 || header.feature_count == 0 ||
@@ -114,6 +118,18 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
     return Status::failure(at(name, 20) + std::to_string(header.row_count) + " rows of " +
                            std::to_string(header.feature_count) + " features: expected 1 to " +
                            std::to_string(kMaxDataValues) + " values");
+  }
+  if (header.flags & kMoreOutputs) {
+    header.output_count = load_u32le(h + 56);
+    if (header.output_count < 2 || header.output_count > kMaxOutputs ||
+        header.row_count > kMaxDataValues / header.output_count) {
+      return Status::failure(at(name, 56) + std::to_string(header.output_count) + " outputs of " +
+                             std::to_string(header.row_count) + " rows: expected 2 to " +
+                             std::to_string(kMaxOutputs) + " outputs and at most " +
+                             std::to_string(kMaxDataValues) + " values");
+    }
+    if (header.flags & kHasTruth)
+      return Status::failure(at(name, 12) + "a 'true' column with several outputs");
   }
   if (header.pieces_size > file_size - kHeaderSize ||
       header.data_size != file_size - kHeaderSize - header.pieces_size) {
@@ -219,7 +235,8 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
   pos = (pos + 3) / 4 * 4;
   const std::uint64_t rows = header.row_count, values = rows * header.feature_count;
   const bool has_truth = header.flags & kHasTruth;
-  const std::uint64_t needed = values * 4 + rows * 8 * (has_truth ? 2 : 1);
+  const std::uint64_t outputs = header.output_count;
+  const std::uint64_t needed = values * 4 + rows * 8 * (outputs + (has_truth ? 1 : 0));
   if (pos > header.data_size || header.data_size - pos != needed) {
     return Status::failure(
         at(name, section_offset + std::min(pos, header.data_size)) + "expected " + std::to_string(needed) +
@@ -233,6 +250,9 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
   data.pred.resize(std::size_t(rows));
   std::memcpy(data.x.data(), section + pos, data.x.size() * 4);
   std::memcpy(data.pred.data(), section + pos + values * 4, data.pred.size() * 8);
+  data.outputs = std::size_t(outputs);
+  data.pred_rest.resize(std::size_t(rows * (outputs - 1)));
+  std::memcpy(data.pred_rest.data(), section + pos + values * 4 + rows * 8, data.pred_rest.size() * 8);
   if (has_truth) {
     data.truth.resize(std::size_t(rows));
     std::memcpy(data.truth.data(), section + pos + values * 4 + rows * 8, data.truth.size() * 8);
@@ -243,12 +263,16 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
                              std::to_string(i / data.features) + " is not finite");
     }
   }
-  for (const auto* column : {&data.pred, &data.truth}) {
+  // pred, then the other outputs' columns, then true: each `rows` values long.
+  for (const auto* column : {&data.pred, &data.pred_rest, &data.truth}) {
     const std::uint64_t first = pos + values * 4 + (column == &data.pred ? 0 : rows * 8);
-    for (std::size_t r = 0; r < column->size(); ++r) {
-      if (!std::isfinite((*column)[r])) {
-        return Status::failure(at(name, section_offset + first + 8 * r) + (column == &data.pred ? "pred" : "true") +
-                               " of row " + std::to_string(r) + " is not finite");
+    for (std::size_t i = 0; i < column->size(); ++i) {
+      if (!std::isfinite((*column)[i])) {
+        const std::string what = column == &data.pred        ? "pred"
+                                 : column == &data.pred_rest ? "pred_" + std::to_string(i / rows + 1)
+                                                             : "true";
+        return Status::failure(at(name, section_offset + first + 8 * i) + what + " of row " +
+                               std::to_string(i % rows) + " is not finite");
       }
     }
   }
@@ -378,12 +402,15 @@ std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const 
       data_section.u64(bits);
     };
     for (double p : data->pred) put_f64(p);
+    for (double p : data->pred_rest) put_f64(p);
     for (double t : data->truth) put_f64(t);
   }
   ByteWriter file;
   file.raw(kMagic, sizeof kMagic);
   file.u32(kVersion);
-  file.u32((data ? kHasData : 0) | (data && data->has_truth() ? kHasTruth : 0) | (flagged ? kPieceFlags : 0));
+  const bool more_outputs = data && data->outputs > 1;
+  file.u32((data ? kHasData : 0) | (data && data->has_truth() ? kHasTruth : 0) | (flagged ? kPieceFlags : 0) |
+           (more_outputs ? kMoreOutputs : 0));
   file.u32(std::uint32_t(pieces.size()));
   file.u32(data ? std::uint32_t(data->features) : 0);
   file.u64(data ? data->rows : 0);
@@ -391,7 +418,7 @@ std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const 
   file.u64(data_section.size());
   file.u32(crc32c(section.bytes().data(), section.size()));
   file.u32(data ? crc32c(data_section.bytes().data(), data_section.size()) : 0);
-  file.u32(0);
+  file.u32(more_outputs ? std::uint32_t(data->outputs) : 0);
   file.u32(crc32c(file.bytes().data(), 60));
   file.raw(section.bytes().data(), section.size());
   file.raw(data_section.bytes().data(), data_section.size());
@@ -401,6 +428,12 @@ std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const 
 Status write_bundle(const std::string& path, const std::vector<Layer>& pieces, const Dataset* data) {
   if (data) {
     if (Status status = check_feature_names(*data, path); !status) return status;
+    if (data->outputs < 1 || data->outputs > kMaxOutputs ||
+        data->pred_rest.size() != data->rows * (data->outputs - 1) ||
+        (data->outputs > 1 && data->has_truth())) {
+      return Status::failure(path + ": the data's " + std::to_string(data->outputs) +
+                             " outputs do not match its pred columns (or come with a 'true' column)");
+    }
   }
   auto bytes = encode_bundle(pieces, data);
   return write_file_atomic(path, bytes.data(), bytes.size());

@@ -105,7 +105,7 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
         parsed = parse_real(p, line.end, f, overflow);
         value = f;
         x[c] = f;
-      } else if (c == pred || c == truth) {
+      } else if ((c >= pred && c < pred + data.outputs) || c == truth) {
         parsed = parse_real(p, line.end, value, overflow);
       } else {  // an ignored column: skip to the next comma
         const char* comma = static_cast<const char*>(std::memchr(p, ',', std::size_t(line.end - p)));
@@ -127,6 +127,7 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
                                " is not a finite number");
       }
       if (c == pred) data.pred[row] = value;
+      if (c > pred && c < pred + data.outputs) data.pred_rest[(c - pred - 1) * data.rows + row] = value;
       if (c == truth) data.truth[row] = value;
       p = parsed.ptr;
     }
@@ -181,12 +182,23 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
     if (!comma) break;
     field = comma + 1;
   }
-  std::size_t pred = columns.size(), truth = columns.size();
+  // `pred`, or pred_0, pred_1, ... side by side for a network of several outputs.
+  std::size_t pred = columns.size(), truth = columns.size(), outputs = 1;
   for (std::size_t c = 0; c < columns.size(); ++c) {
-    if (columns[c] == "pred") {
+    if (columns[c] == "pred" || columns[c] == "pred_0") {
       if (pred != columns.size()) return Status::failure(name + ":1: two 'pred' columns");
       pred = c;
-    } else if (columns[c] == "true" && pred != columns.size()) {
+      if (columns[c] == "pred_0") {
+        while (c + 1 < columns.size() && columns[c + 1] == "pred_" + std::to_string(outputs)) {
+          ++outputs;
+          ++c;
+        }
+        if (outputs == 1) {
+          return Status::failure(name +
+                                 ":1: 'pred_0' but no 'pred_1' right after it (one output is named 'pred')");
+        }
+      }
+    } else if (columns[c] == "true" && pred != columns.size() && outputs == 1) {
       if (truth != columns.size()) return Status::failure(name + ":1: two 'true' columns");
       truth = c;
     }
@@ -194,7 +206,7 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
   if (pred == columns.size()) {
     return Status::failure(name +
                            ":1: no 'pred' column in the header (the network's output, "
-                           "after the feature columns)");
+                           "after the feature columns; pred_0, pred_1, ... for several outputs)");
   }
   if (pred == 0) return Status::failure(name + ":1: no feature columns before 'pred'");
 
@@ -226,6 +238,8 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
   data.feature_names.assign(columns.begin(), columns.begin() + std::ptrdiff_t(pred));
   data.x.resize(data.rows * data.features);
   data.pred.resize(data.rows);
+  data.outputs = outputs;
+  data.pred_rest.resize(data.rows * (outputs - 1));
   if (truth != columns.size()) data.truth.resize(data.rows);
 
   std::vector<Status> errors(parts.size());
@@ -276,13 +290,22 @@ Status write_csv(const std::string& path, const Dataset& data) {
     text += c < data.feature_names.size() ? data.feature_names[c] : "x" + std::to_string(c);
     text += ',';
   }
-  text += data.has_truth() ? "pred,true\n" : "pred\n";
+  if (data.outputs > 1) {
+    for (std::size_t j = 0; j < data.outputs; ++j) text += (j ? ",pred_" : "pred_") + std::to_string(j);
+    text += '\n';
+  } else {
+    text += data.has_truth() ? "pred,true\n" : "pred\n";
+  }
   for (std::size_t r = 0; r < data.rows; ++r) {
     for (std::size_t c = 0; c < data.features; ++c) {
       append_float(text, data.x[r * data.features + c]);
       text += ',';
     }
     append_double(text, data.pred[r]);
+    for (std::size_t j = 1; j < data.outputs; ++j) {
+      text += ',';
+      append_double(text, data.pred_rest[(j - 1) * data.rows + r]);
+    }
     if (data.has_truth()) {
       text += ',';
       append_double(text, data.truth[r]);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "assert.hpp"
+
 namespace humpty {
 
 PackedPuzzle pack_puzzle(const Puzzle& puzzle) {
@@ -76,6 +78,37 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
     run_blocks(net, assembly.blocks.data(), assembly.blocks.size(), s.stream.data(), count, s.hidden.data());
     for (std::size_t r = 0; r < count; ++r)
       outputs[part[r]] = output_of(net, s.stream.data() + r * net.dim_padded);
+  });
+  return outputs;
+}
+
+std::vector<float> other_outputs(const PackedPuzzle& net, const Layer& last, const Assembly& assembly,
+                                 const Dataset& data, ThreadPool& pool) {
+  HUMPTY_ASSERT(last.rows > 1 && last.cols == net.dim);
+  const std::size_t others = last.rows - 1;
+  std::vector<float> outputs(data.rows * others);
+  const std::size_t chunks = (data.rows + kChunkRows - 1) / kChunkRows;
+  struct Scratch {
+    std::vector<float> stream, hidden;
+  };
+  std::vector<Scratch> scratch(std::size_t(pool.size()));
+  pool.run(chunks, [&](std::size_t chunk, int worker) {
+    Scratch& s = scratch[std::size_t(worker)];
+    s.stream.resize(kChunkRows * net.dim_padded);
+    s.hidden.resize(kChunkRows * net.hidden_padded);
+    const std::size_t first = chunk * kChunkRows, count = std::min(kChunkRows, data.rows - first);
+    load_rows(data, first, count, net.dim_padded, s.stream.data());
+    run_blocks(net, assembly.blocks.data(), assembly.blocks.size(), s.stream.data(), count, s.hidden.data());
+    for (std::size_t r = 0; r < count; ++r) {
+      const float* x = s.stream.data() + r * net.dim_padded;
+      for (std::size_t j = 0; j < others; ++j) {
+        // Summed as output_of sums output 0: bias first, then the stream in order.
+        const float* w = last.weight.data() + (j + 1) * last.cols;
+        float y = last.bias[j + 1];
+        for (std::size_t k = 0; k < net.dim; ++k) y += x[k] * w[k];
+        outputs[j * data.rows + first + r] = y;
+      }
+    }
   });
   return outputs;
 }

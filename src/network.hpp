@@ -60,6 +60,12 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
                                    ThreadPool& pool, const std::vector<std::size_t>& known_rows = {},
                                    const std::vector<float>& known_outputs = {});
 
+// Outputs 1 .. o-1 of a last layer `last` of o > 1 outputs for every data row, output by output
+// (rows values each, as Dataset::pred_rest): the rows of `last` past the first, which the packed
+// network does not hold, over the same streams network_outputs runs.
+std::vector<float> other_outputs(const PackedPuzzle& net, const Layer& last, const Assembly& assembly,
+                                 const Dataset& data, ThreadPool& pool);
+
 // How closely outputs (one per data row) reproduce the data's pred (and true), for an assembly
 // of `blocks` blocks (for the rows a proof needs).
 Fit fit_outputs(const std::vector<float>& outputs, const Dataset& data, std::size_t blocks);

@@ -41,9 +41,13 @@ Status check_data(const Puzzle& puzzle, const Dataset& data) {
                            " feature columns, the network's input width is " + std::to_string(puzzle.dim) +
                            " (" + puzzle.source + ")");
   }
-  if (puzzle.outputs != 1) {
-    return Status::failure(data.source + ": data has one 'pred' column, but the last layer of " +
-                           puzzle.source + " has " + std::to_string(puzzle.outputs) + " outputs");
+  if (puzzle.outputs != data.outputs) {
+    const std::string columns =
+        data.outputs == 1 ? "one 'pred' column" : std::to_string(data.outputs) + " pred columns";
+    return Status::failure(
+        data.source + ": data has " + columns + ", but the last layer of " + puzzle.source + " has " +
+        std::to_string(puzzle.outputs) + " output" + (puzzle.outputs == 1 ? "" : "s") +
+        (puzzle.outputs > 1 ? " (name them pred_0 .. pred_" + std::to_string(puzzle.outputs - 1) + ")" : ""));
   }
   return Status();
 }
@@ -56,7 +60,23 @@ Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Datas
 Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Dataset& data, ThreadPool& pool) {
   if (Status status = check_data(puzzle, data); !status) return status;
   if (Status status = check_assembly(puzzle, assembly); !status) return status;
-  return fit_outputs(network_outputs(pack_puzzle(puzzle), assembly, data, pool), data, assembly.blocks.size());
+  const PackedPuzzle net = pack_puzzle(puzzle);
+  Fit fit = fit_outputs(network_outputs(net, assembly, data, pool), data, assembly.blocks.size());
+  if (data.outputs > 1) {
+    // The search fits output 0; the others are checked here, each against its own rounding.
+    const std::vector<float> rest =
+        other_outputs(net, puzzle.pieces[std::size_t(puzzle.last_piece)], assembly, data, pool);
+    double sum = 0, mean_square = 0;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      const double error = double(rest[i]) - data.pred_rest[i];
+      sum += error * error;
+      mean_square += data.pred_rest[i] * data.pred_rest[i];
+      fit.max_error = std::max(fit.max_error, std::fabs(error));
+    }
+    fit.mse_rest = sum / double(rest.size());
+    fit.tolerance_rest = 1e-10 * std::max(mean_square / double(rest.size()), 1e-12);
+  }
+  return fit;
 }
 
 }  // namespace humpty

@@ -87,6 +87,10 @@ void write_fit(Json& json, const Fit& fit) {
   json.open("fit", '{');
   json.integer("rows", fit.rows);
   json.number("mse_pred", fit.mse_pred);
+  if (fit.mse_rest >= 0) {  // only with several outputs: outputs 1.. and their rounding level
+    json.number("mse_pred_rest", fit.mse_rest);
+    json.number("tolerance_rest", fit.tolerance_rest);
+  }
   if (fit.mse_true >= 0) {
     json.number("mse_true", fit.mse_true);
   } else {

@@ -1,5 +1,6 @@
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "catch.hpp"
 #include "crc32.hpp"
@@ -188,6 +189,64 @@ TEST_CASE("the published pieces: .pth -> .humpty -> .pth keeps every tensor", "[
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     CHECK(entry.path().string().find(".tmp.") == std::string::npos);
   }
+}
+
+TEST_CASE(".humpty and CSV carry data of several outputs; single-output files are unchanged", "[bundle]") {
+  humpty::Dataset data = small_data(false);
+  data.outputs = 3;
+  data.pred_rest = {1.5, -2.5, 0.25, 7, 8, 1.0 / 3.0};
+  std::vector<humpty::Layer> pieces = small_pieces();
+  pieces[2] = test::random_layer(3, 4, 3);  // the last layer: 3 outputs
+  auto bytes = humpty::encode_bundle(pieces, &data);
+  CHECK(humpty::load_u32le(bytes.data() + 12) == (1u | 8u));  // data, several outputs
+  CHECK(humpty::load_u32le(bytes.data() + 56) == 3);
+  auto bundle = humpty::parse_bundle(bytes.data(), bytes.size(), "m.humpty");
+  REQUIRE(bundle.ok());
+  CHECK(bundle->data.outputs == 3);
+  CHECK(bundle->data.pred == data.pred);
+  CHECK(bundle->data.pred_rest == data.pred_rest);
+  CHECK(bundle->puzzle.outputs == 3);
+  // A file of one output keeps 0 at offset 56, as before the flag existed.
+  humpty::Dataset one = small_data(true);
+  auto plain = humpty::encode_bundle(small_pieces(), &one);
+  CHECK(humpty::load_u32le(plain.data() + 12) == 3u);
+  CHECK(humpty::load_u32le(plain.data() + 56) == 0);
+  // Broken: a count below 2, a true column besides, a value that is not finite.
+  auto broken = bytes;
+  patch_u32(broken, 56, 1);
+  CHECK(humpty::parse_bundle(broken.data(), broken.size(), "b.humpty").message() ==
+        "b.humpty:56: 1 outputs of 3 rows: expected 2 to 65536 outputs and at most 2147483648 values");
+  broken = bytes;
+  patch_u32(broken, 12, 1u | 2u | 8u);
+  CHECK(humpty::parse_bundle(broken.data(), broken.size(), "b.humpty").message() ==
+        "b.humpty:12: a 'true' column with several outputs");
+  humpty::Dataset infinite = data;
+  infinite.pred_rest[4] = std::numeric_limits<double>::infinity();
+  auto bad = humpty::encode_bundle(pieces, &infinite);
+  CHECK(humpty::parse_bundle(bad.data(), bad.size(), "b.humpty")
+            .message()
+            .find("pred_2 of row 1 is not finite") != std::string::npos);
+  humpty::Dataset mismatched = data;
+  mismatched.pred_rest.pop_back();
+  CHECK(humpty::write_bundle(test::scratch_dir("mismatch") + "/m.humpty", pieces, &mismatched)
+            .message()
+            .find("outputs do not match its pred columns") != std::string::npos);
+  // CSV: pred_0 .. pred_2, read back the same.
+  std::string dir = test::scratch_dir("csv-outputs");
+  REQUIRE(humpty::write_csv(dir + "/m.csv", data).ok());
+  auto text = test::read_bytes(dir + "/m.csv");
+  CHECK(std::string(text.begin(), text.end()).find("a,b,c,dd,pred_0,pred_1,pred_2\n1,2,3,4,0.1,1.5,7\n") ==
+        0);
+  auto back = humpty::read_csv(dir + "/m.csv");
+  REQUIRE(back.ok());
+  CHECK(back->outputs == 3);
+  CHECK(back->pred == data.pred);
+  CHECK(back->pred_rest == data.pred_rest);
+  // A feature may not be called pred_0: the CSV would read it as the first output.
+  humpty::Dataset named = small_data(false);
+  named.feature_names[1] = "pred_0";
+  CHECK(humpty::write_csv(dir + "/n.csv", named).message().find("is the name of another column") !=
+        std::string::npos);
 }
 
 TEST_CASE("write_csv writes what parse_csv reads back exactly", "[bundle]") {

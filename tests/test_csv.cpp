@@ -19,6 +19,25 @@ TEST_CASE("CSV: features before pred, optional true, any number of rows", "[csv]
   CHECK(no_truth->pred == std::vector<double>{2});
 }
 
+TEST_CASE("CSV: a network of several outputs has pred_0, pred_1, ... side by side", "[csv]") {
+  auto data = parse_csv("a,b,pred_0,pred_1,pred_2,true,note\n1,2,3,4,5,6,7\n8,9,10,11,12,13,14\n", "m.csv");
+  REQUIRE(data.ok());
+  CHECK(data->features == 2);
+  CHECK(data->outputs == 3);
+  CHECK(data->pred == std::vector<double>{3, 10});
+  CHECK(data->pred_rest == std::vector<double>{4, 11, 5, 12});  // output by output
+  CHECK(!data->has_truth());                                    // `true` is not read with several outputs
+  auto single = parse_csv("a,pred\n1,2\n", "s.csv");
+  REQUIRE(single.ok());
+  CHECK(single->outputs == 1);
+  CHECK(single->pred_rest.empty());
+  CHECK(parse_csv("a,pred_0,b\n1,2,3\n", "e.csv").message() ==
+        "e.csv:1: 'pred_0' but no 'pred_1' right after it (one output is named 'pred')");
+  CHECK(parse_csv("a,pred,pred_0,pred_1\n1,2,3,4\n", "e.csv").message() == "e.csv:1: two 'pred' columns");
+  CHECK(parse_csv("a,pred_0,pred_1\n1,2,x\n", "e.csv").message() ==
+        "e.csv:2:5: column 'pred_1': expected a number, got 'x'");
+}
+
 TEST_CASE("CSV: pandas' unnamed index column is left out, and only that", "[csv]") {
   auto indexed = parse_csv(",a,b,pred,true\n0,1,2.5,3,4\n1,-1e-3,7,0.125,-2\n2,5,6,7,8\n", "i.csv");
   REQUIRE(indexed.ok());

@@ -67,6 +67,105 @@ TEST_CASE("solve: a generated puzzle, without data, with data (auto and search),
   }
 }
 
+namespace {
+
+// The outputs of `puzzle` assembled as `assembly` on every row of `data`, output by output (a
+// plain forward pass, independent of the library's kernels; it rounds a little differently).
+std::vector<std::vector<double>> forward_all(const humpty::Puzzle& puzzle, const humpty::Assembly& assembly,
+                                             const humpty::Dataset& data) {
+  const humpty::Layer& last = puzzle.pieces[std::size_t(assembly.last)];
+  std::vector<std::vector<double>> outputs(last.rows, std::vector<double>(data.rows));
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    std::vector<float> x(data.x.begin() + std::ptrdiff_t(r * data.features),
+                         data.x.begin() + std::ptrdiff_t((r + 1) * data.features));
+    for (const humpty::Block& block : assembly.blocks) {
+      const humpty::Layer& inp = puzzle.pieces[std::size_t(block.inp)];
+      const humpty::Layer& out = puzzle.pieces[std::size_t(block.out)];
+      std::vector<float> hidden(inp.rows);
+      for (std::size_t u = 0; u < inp.rows; ++u) {
+        float z = inp.bias[u];
+        for (std::size_t k = 0; k < inp.cols; ++k) z += inp.weight[u * inp.cols + k] * x[k];
+        hidden[u] = z > 0 ? z : 0;
+      }
+      std::vector<float> next = x;
+      for (std::size_t k = 0; k < out.rows; ++k) {
+        float y = out.bias[k];
+        for (std::size_t u = 0; u < out.cols; ++u) y += out.weight[k * out.cols + u] * hidden[u];
+        next[k] += y;
+      }
+      x = next;
+    }
+    for (std::size_t j = 0; j < last.rows; ++j) {
+      float y = last.bias[j];
+      for (std::size_t k = 0; k < last.cols; ++k) y += last.weight[j * last.cols + k] * x[k];
+      outputs[j][r] = y;
+    }
+  }
+  return outputs;
+}
+
+}  // namespace
+
+TEST_CASE("solve: a network of several outputs is searched on the first and proven on all", "[solve]") {
+  const humpty::GeneratedPuzzle& g = test::generated(6, 8, 16, 500, 10, 4);
+  // The same network with a last layer of three outputs: the trained one first, two drawn.
+  std::vector<humpty::Layer> pieces = g.puzzle.pieces;
+  humpty::Layer& last = pieces[std::size_t(g.puzzle.last_piece)];
+  const humpty::Layer extra = test::random_layer(2, 8, 99, 0.5f);
+  last.rows = 3;
+  last.weight.insert(last.weight.end(), extra.weight.begin(), extra.weight.end());
+  last.bias.insert(last.bias.end(), extra.bias.begin(), extra.bias.end());
+  auto puzzle = humpty::make_puzzle(pieces, "three");
+  REQUIRE(puzzle.ok());
+  CHECK(puzzle->outputs == 3);
+  CHECK(humpty::check_data(*puzzle, g.data).message() ==
+        g.data.source +
+            ": data has one 'pred' column, but the last layer of three has 3 outputs (name them "
+            "pred_0 .. pred_2)");
+  humpty::Dataset data = g.data;
+  const auto outputs = forward_all(*puzzle, g.answer, data);
+  data.outputs = 3;
+  data.truth.clear();
+  data.pred_rest = outputs[1];
+  data.pred_rest.insert(data.pred_rest.end(), outputs[2].begin(), outputs[2].end());
+  humpty::SolveOptions options;
+  options.order = humpty::OrderMethod::search;
+  auto report = humpty::solve(*puzzle, &data, options);
+  REQUIRE(report.ok());
+  CHECK(report->sha256 == humpty::sha256_hex(humpty::format_answer(g.answer)));
+  CHECK(report->fit.proves());
+  CHECK(report->fit.mse_rest >= 0);
+  CHECK(report->fit.mse_rest <= report->fit.tolerance_rest);
+  // Outputs 1.. are checked too: one wrong value there, and the right assembly is not exact.
+  humpty::Dataset wrong = data;
+  wrong.pred_rest[700] += 1.0;
+  auto fit = humpty::evaluate(*puzzle, g.answer, wrong);
+  REQUIRE(fit.ok());
+  CHECK(fit->mse_pred <= fit->tolerance);
+  CHECK(fit->mse_rest > fit->tolerance_rest);
+  CHECK(!fit->exact());
+  // From files, through the command line: pieces and a CSV of pred_0 .. pred_2, and .humpty.
+  const std::string dir = test::scratch_dir("three-outputs");
+  test::write_pieces(*puzzle, dir + "/pieces");
+  REQUIRE(humpty::write_csv(dir + "/data.csv", data).ok());
+  auto solved = test::run_cli("solve -q " + dir + "/pieces --data " + dir + "/data.csv --order search");
+  CHECK(solved.exit_code == 0);
+  CHECK(solved.out == humpty::format_answer(g.answer) + "\n");
+  REQUIRE(test::run_cli("convert -q " + dir + "/pieces --data " + dir + "/data.csv -o " + dir + "/p.humpty")
+              .exit_code == 0);
+  test::write_text(dir + "/answer.txt", humpty::format_answer(g.answer) + "\n");
+  auto verified = test::run_cli("verify " + dir + "/p.humpty --answer @" + dir + "/answer.txt");
+  CHECK(verified.exit_code == 0);
+  CHECK(verified.out.find("\nmse_pred_rest ") != std::string::npos);
+  CHECK(verified.out.find("exact yes\n") != std::string::npos);
+  CHECK(verified.err.find("; the other outputs: mse ") != std::string::npos);
+  test::write_csv(g.data, dir + "/one.csv");
+  auto misfit = test::run_cli("solve -q " + dir + "/pieces --data " + dir + "/one.csv");
+  CHECK(misfit.exit_code == 3);
+  CHECK(misfit.err.find("data has one 'pred' column, but the last layer of " + dir +
+                        "/pieces has 3 outputs") != std::string::npos);
+}
+
 TEST_CASE("a test that reads the published files must carry the [published] tag", "[solve][tags]") {
   // Whether or not the files are here: the tag is checked first.
   CHECK_THROWS_WITH(test::published_puzzle(), Catch::Contains("is not tagged [published]"));

@@ -23,7 +23,11 @@ struct Fit {
   double max_error = 0;  // largest |output - pred|
   double tolerance = 0;  // the MSE below which the output equals `pred` up to float rounding
   std::size_t rows_needed = 0;  // rows an exact fit needs to rule out a coincidence (rows_to_prove)
-  bool exact() const { return mse_pred <= tolerance; }
+  // With several outputs (Dataset::outputs > 1): the MSE of outputs 1.. against their pred
+  // columns and its rounding tolerance (as `tolerance`, from their mean square); -1 otherwise.
+  // max_error then covers every output.
+  double mse_rest = -1, tolerance_rest = 0;
+  bool exact() const { return mse_pred <= tolerance && mse_rest <= tolerance_rest; }
   // Exact on enough rows to prove the assembly: on too few, some wrong assembly may fit them too.
   bool proves() const { return exact() && rows >= rows_needed; }
 };

@@ -537,6 +537,11 @@ void print_fit(const Logger& log, const Fit& fit) {
                 fit.rows, fit.exact() ? "exact" : "NOT exact", fit.tolerance, fit.max_error);
   std::string message = text;
   if (fit.exact() && !fit.proves()) message += "; " + too_few_rows(fit);
+  if (fit.mse_rest >= 0) {
+    std::snprintf(text, sizeof text, "; the other outputs: mse %.3e (rounding level %.1e)", fit.mse_rest,
+                  fit.tolerance_rest);
+    message += text;
+  }
   if (fit.mse_true >= 0) {
     std::snprintf(text, sizeof text, "; mse vs true %.6g", fit.mse_true);
     message += text;
@@ -792,6 +797,7 @@ int command_verify(const Options& options) {
   const Fit fit = *evaluated;
   std::string sha = sha256_hex(format_answer(*assembly));
   std::printf("sha256 %s\nrows %zu\nmse_pred %.6e\n", sha.c_str(), fit.rows, fit.mse_pred);
+  if (fit.mse_rest >= 0) std::printf("mse_pred_rest %.6e\n", fit.mse_rest);
   if (fit.mse_true >= 0) std::printf("mse_true %.6e\n", fit.mse_true);
   std::printf("exact %s\n", fit.exact() ? "yes" : "no");
   print_fit(log, fit);
