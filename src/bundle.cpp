@@ -251,8 +251,10 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
   std::memcpy(data.x.data(), section + pos, data.x.size() * 4);
   std::memcpy(data.pred.data(), section + pos + values * 4, data.pred.size() * 8);
   data.outputs = std::size_t(outputs);
-  data.pred_rest.resize(std::size_t(rows * (outputs - 1)));
-  std::memcpy(data.pred_rest.data(), section + pos + values * 4 + rows * 8, data.pred_rest.size() * 8);
+  if (outputs > 1) {  // (memcpy into an empty vector's null data() would be undefined, even for 0 bytes)
+    data.pred_rest.resize(std::size_t(rows * (outputs - 1)));
+    std::memcpy(data.pred_rest.data(), section + pos + values * 4 + rows * 8, data.pred_rest.size() * 8);
+  }
   if (has_truth) {
     data.truth.resize(std::size_t(rows));
     std::memcpy(data.truth.data(), section + pos + values * 4 + rows * 8, data.truth.size() * 8);
