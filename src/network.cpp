@@ -49,19 +49,14 @@ void load_rows(const Dataset& data, const std::vector<std::size_t>& rows, std::s
     load_rows(data, rows[r], 1, dim_padded, stream + r * dim_padded);
 }
 
-std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly, const Dataset& data,
-                                   ThreadPool& pool, const std::vector<std::size_t>& known_rows,
-                                   const std::vector<float>& known_outputs) {
-  std::vector<float> outputs(data.rows);
-  std::vector<std::size_t> rows;  // the rows to run
-  rows.reserve(data.rows - known_rows.size());
-  for (std::size_t r = 0, k = 0; r < data.rows; ++r) {
-    if (k < known_rows.size() && known_rows[k] == r) {
-      outputs[r] = known_outputs[k++];
-    } else {
-      rows.push_back(r);
-    }
-  }
+namespace {
+
+// Runs the assembly on data rows `rows` in chunks spread over the pool and calls
+// visit(rows[i], stream) with each row's final stream (net.dim_padded floats). Rows are
+// independent, so what a visit sees does not depend on the pool.
+template <typename Visit>
+void run_rows(const PackedPuzzle& net, const Assembly& assembly, const Dataset& data,
+              const std::vector<std::size_t>& rows, ThreadPool& pool, Visit visit) {
   const std::size_t chunks = (rows.size() + kChunkRows - 1) / kChunkRows;
   struct Scratch {
     std::vector<float> stream, hidden;
@@ -76,9 +71,26 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
                                         rows.begin() + std::ptrdiff_t(first + count));
     load_rows(data, part, net.dim_padded, s.stream.data());
     run_blocks(net, assembly.blocks.data(), assembly.blocks.size(), s.stream.data(), count, s.hidden.data());
-    for (std::size_t r = 0; r < count; ++r)
-      outputs[part[r]] = output_of(net, s.stream.data() + r * net.dim_padded);
+    for (std::size_t r = 0; r < count; ++r) visit(part[r], s.stream.data() + r * net.dim_padded);
   });
+}
+
+}  // namespace
+
+std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& assembly, const Dataset& data,
+                                   ThreadPool& pool, const std::vector<std::size_t>& known_rows,
+                                   const std::vector<float>& known_outputs) {
+  std::vector<float> outputs(data.rows);
+  std::vector<std::size_t> rows;  // the rows to run
+  rows.reserve(data.rows - known_rows.size());
+  for (std::size_t r = 0, k = 0; r < data.rows; ++r) {
+    if (k < known_rows.size() && known_rows[k] == r) {
+      outputs[r] = known_outputs[k++];
+    } else {
+      rows.push_back(r);
+    }
+  }
+  run_rows(net, assembly, data, rows, pool, [&](std::size_t row, const float* x) { outputs[row] = output_of(net, x); });
   return outputs;
 }
 
@@ -87,27 +99,15 @@ std::vector<float> other_outputs(const PackedPuzzle& net, const Layer& last, con
   HUMPTY_ASSERT(last.rows > 1 && last.cols == net.dim);
   const std::size_t others = last.rows - 1;
   std::vector<float> outputs(data.rows * others);
-  const std::size_t chunks = (data.rows + kChunkRows - 1) / kChunkRows;
-  struct Scratch {
-    std::vector<float> stream, hidden;
-  };
-  std::vector<Scratch> scratch(std::size_t(pool.size()));
-  pool.run(chunks, [&](std::size_t chunk, int worker) {
-    Scratch& s = scratch[std::size_t(worker)];
-    s.stream.resize(kChunkRows * net.dim_padded);
-    s.hidden.resize(kChunkRows * net.hidden_padded);
-    const std::size_t first = chunk * kChunkRows, count = std::min(kChunkRows, data.rows - first);
-    load_rows(data, first, count, net.dim_padded, s.stream.data());
-    run_blocks(net, assembly.blocks.data(), assembly.blocks.size(), s.stream.data(), count, s.hidden.data());
-    for (std::size_t r = 0; r < count; ++r) {
-      const float* x = s.stream.data() + r * net.dim_padded;
-      for (std::size_t j = 0; j < others; ++j) {
-        // Summed as output_of sums output 0: bias first, then the stream in order.
-        const float* w = last.weight.data() + (j + 1) * last.cols;
-        float y = last.bias[j + 1];
-        for (std::size_t k = 0; k < net.dim; ++k) y += x[k] * w[k];
-        outputs[j * data.rows + first + r] = y;
-      }
+  std::vector<std::size_t> rows(data.rows);
+  for (std::size_t r = 0; r < data.rows; ++r) rows[r] = r;
+  run_rows(net, assembly, data, rows, pool, [&](std::size_t row, const float* x) {
+    for (std::size_t j = 0; j < others; ++j) {
+      // Summed as output_of sums output 0: bias first, then the stream in order.
+      const float* w = last.weight.data() + (j + 1) * last.cols;
+      float y = last.bias[j + 1];
+      for (std::size_t k = 0; k < net.dim; ++k) y += x[k] * w[k];
+      outputs[j * data.rows + row] = y;
     }
   });
   return outputs;

@@ -108,38 +108,30 @@ class Header {
 
   Status parse(std::vector<TensorEntry>& tensors) {
     skip_space();
-    if (!take('{')) return fail("the header is not a JSON object");
-    skip_space();
     bool metadata_seen = false;
-    if (!take('}')) {
-      for (;;) {
-        const std::uint64_t at = place();
-        std::string key;
-        if (Status s = string(key, "a tensor name"); !s) return s;
-        if (Status s = colon(); !s) return s;
-        if (key == "__metadata__") {
-          if (metadata_seen) return fail_at(at, "'__metadata__' is given twice");
-          metadata_seen = true;
-          if (Status s = metadata(); !s) return s;
-        } else {
-          for (const TensorEntry& seen : tensors) {
-            if (seen.key == key) return fail_at(at, "tensor " + quoted(key) + " is given twice");
-          }
-          // Two tensors already fill a Linear layer; a long list is refused by the layer's checks
-          // later, but must not cost quadratic time first.
-          if (tensors.size() >= 64) return fail_at(at, "more than 64 tensors; not one Linear layer");
-          TensorEntry entry;
-          entry.key = key;
-          entry.at = at;
-          if (Status s = tensor(entry); !s) return s;
-          tensors.push_back(std::move(entry));
-        }
-        skip_space();
-        if (take('}')) break;
-        if (!take(',')) return fail("expected ',' or '}' after a header entry");
-        skip_space();
-      }
-    }
+    Status status = object("the header is not a JSON object", "after a header entry", "a tensor name",
+                           [&](const std::string& key, std::uint64_t at) {
+                             if (key == "__metadata__") {
+                               if (metadata_seen) return fail_at(at, "'__metadata__' is given twice");
+                               metadata_seen = true;
+                               return metadata();
+                             }
+                             for (const TensorEntry& seen : tensors) {
+                               if (seen.key == key) return fail_at(at, "tensor " + quoted(key) + " is given twice");
+                             }
+                             // Two tensors already fill a Linear layer; a long list is refused by
+                             // the layer's checks later, but must not cost quadratic time first.
+                             if (tensors.size() >= 64) {
+                               return fail_at(at, "more than 64 tensors; not one Linear layer");
+                             }
+                             TensorEntry entry;
+                             entry.key = key;
+                             entry.at = at;
+                             if (Status s = tensor(entry); !s) return s;
+                             tensors.push_back(std::move(entry));
+                             return Status();
+                           });
+    if (!status) return status;
     skip_space();  // the writer pads the header with spaces to a multiple of 8 bytes
     if (pos_ != size_) return fail("unexpected bytes after the header's JSON object");
     return Status();
@@ -256,6 +248,26 @@ class Header {
     }
   }
 
+  // `{}` or `{"name": value, ...}`: member(name, at) reads each value, `at` being where its name
+  // starts. The messages: `not_object` when there is no '{', and where a ',' or '}' was expected.
+  template <typename Member>
+  Status object(const std::string& not_object, const std::string& where, const char* name_kind, Member member) {
+    if (!take('{')) return fail(not_object);
+    skip_space();
+    if (take('}')) return Status();
+    for (;;) {
+      const std::uint64_t at = place();
+      std::string name;
+      if (Status s = string(name, name_kind); !s) return s;
+      if (Status s = colon(); !s) return s;
+      if (Status s = member(name, at); !s) return s;
+      skip_space();
+      if (take('}')) return Status();
+      if (!take(',')) return fail("expected ',' or '}' " + where);
+      skip_space();
+    }
+  }
+
   // A non-negative integer as JSON writes it (no sign, no leading zeros, no fraction or exponent).
   Status integer(std::uint64_t& value, const char* what) {
     const std::uint64_t at = place();
@@ -297,62 +309,45 @@ class Header {
 
   // {"name": "text", ...}: the reference format allows strings only; we keep none of it.
   Status metadata() {
-    if (!take('{')) return fail("'__metadata__' must be an object of strings");
-    skip_space();
-    if (take('}')) return Status();
-    for (;;) {
-      std::string key, value;
-      if (Status s = string(key, "a metadata name"); !s) return s;
-      if (Status s = colon(); !s) return s;
-      if (Status s = string(value, "a metadata value"); !s) return s;
-      skip_space();
-      if (take('}')) return Status();
-      if (!take(',')) return fail("expected ',' or '}' in '__metadata__'");
-      skip_space();
-    }
+    return object("'__metadata__' must be an object of strings", "in '__metadata__'", "a metadata name",
+                  [&](const std::string&, std::uint64_t) {
+                    std::string value;
+                    return string(value, "a metadata value");
+                  });
   }
 
   Status tensor(TensorEntry& entry) {
     const std::string who = "tensor " + quoted(entry.key);
-    if (!take('{')) return fail(who + ": expected an object with dtype, shape and data_offsets");
-    skip_space();
-    if (!take('}')) {
-      for (;;) {
-        const std::uint64_t at = place();
-        std::string field;
-        if (Status s = string(field, "a field name"); !s) return s;
-        if (Status s = colon(); !s) return s;
-        bool* seen = field == "dtype"          ? &entry.has_dtype
-                     : field == "shape"        ? &entry.has_shape
-                     : field == "data_offsets" ? &entry.has_offsets
-                                               : nullptr;
-        if (!seen) return fail_at(at, who + ": unknown field " + quoted(field));
-        if (*seen) return fail_at(at, who + ": field " + quoted(field) + " is given twice");
-        *seen = true;
-        if (field == "dtype") {
-          const std::uint64_t type_at = place();
-          std::string type;
-          if (Status s = string(type, "the dtype"); !s) return s;
-          if (!dtype_from_name(type, entry.dtype)) {
-            return fail_at(type_at,
-                           who + " has dtype " + quoted(type) + "; only F32, F64, F16 and BF16 are read");
+    Status status = object(
+        who + ": expected an object with dtype, shape and data_offsets", "in " + who, "a field name",
+        [&](const std::string& field, std::uint64_t at) {
+          bool* seen = field == "dtype"          ? &entry.has_dtype
+                       : field == "shape"        ? &entry.has_shape
+                       : field == "data_offsets" ? &entry.has_offsets
+                                                 : nullptr;
+          if (!seen) return fail_at(at, who + ": unknown field " + quoted(field));
+          if (*seen) return fail_at(at, who + ": field " + quoted(field) + " is given twice");
+          *seen = true;
+          if (field == "dtype") {
+            const std::uint64_t type_at = place();
+            std::string type;
+            if (Status s = string(type, "the dtype"); !s) return s;
+            if (!dtype_from_name(type, entry.dtype)) {
+              return fail_at(type_at, who + " has dtype " + quoted(type) + "; only F32, F64, F16 and BF16 are read");
+            }
+          } else if (field == "shape") {
+            // A Linear layer's tensors have one or two axes; eight is far beyond any real one.
+            if (Status s = integers(entry.shape, "the shape", 8); !s) return s;
+          } else {
+            std::vector<std::uint64_t> offsets;
+            if (Status s = integers(offsets, "data_offsets", 2); !s) return s;
+            if (offsets.size() != 2) return fail_at(at, who + ": data_offsets must be [begin, end]");
+            entry.begin = offsets[0];
+            entry.end = offsets[1];
           }
-        } else if (field == "shape") {
-          // A Linear layer's tensors have one or two axes; eight is far beyond any real one.
-          if (Status s = integers(entry.shape, "the shape", 8); !s) return s;
-        } else {
-          std::vector<std::uint64_t> offsets;
-          if (Status s = integers(offsets, "data_offsets", 2); !s) return s;
-          if (offsets.size() != 2) return fail_at(at, who + ": data_offsets must be [begin, end]");
-          entry.begin = offsets[0];
-          entry.end = offsets[1];
-        }
-        skip_space();
-        if (take('}')) break;
-        if (!take(',')) return fail("expected ',' or '}' in " + who);
-        skip_space();
-      }
-    }
+          return Status();
+        });
+    if (!status) return status;
     if (!entry.has_dtype || !entry.has_shape || !entry.has_offsets) {
       return fail_at(entry.at, who + " lacks " +
                                    (!entry.has_dtype   ? "dtype"
