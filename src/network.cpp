@@ -90,7 +90,8 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
       rows.push_back(r);
     }
   }
-  run_rows(net, assembly, data, rows, pool, [&](std::size_t row, const float* x) { outputs[row] = output_of(net, x); });
+  run_rows(net, assembly, data, rows, pool,
+           [&](std::size_t row, const float* x) { outputs[row] = output_of(net, x); });
   return outputs;
 }
 

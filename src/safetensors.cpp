@@ -26,31 +26,24 @@ namespace {
 constexpr std::uint64_t kMaxHeader = 100'000'000;
 
 // The reference implementation's names for the types we convert to float32.
+constexpr struct {
+  DType dtype;
+  const char* name;
+} kDTypeNames[] = {{DType::f32, "F32"}, {DType::f64, "F64"}, {DType::f16, "F16"}, {DType::bf16, "BF16"}};
+
 bool dtype_from_name(const std::string& text, DType& dtype) {
-  if (text == "F32") {
-    dtype = DType::f32;
-  } else if (text == "F64") {
-    dtype = DType::f64;
-  } else if (text == "F16") {
-    dtype = DType::f16;
-  } else if (text == "BF16") {
-    dtype = DType::bf16;
-  } else {
-    return false;
+  for (const auto& entry : kDTypeNames) {
+    if (text == entry.name) {
+      dtype = entry.dtype;
+      return true;
+    }
   }
-  return true;
+  return false;
 }
 
 const char* safetensors_dtype(DType dtype) {
-  switch (dtype) {
-    case DType::f32:
-      return "F32";
-    case DType::f64:
-      return "F64";
-    case DType::f16:
-      return "F16";
-    case DType::bf16:
-      return "BF16";
+  for (const auto& entry : kDTypeNames) {
+    if (entry.dtype == dtype) return entry.name;
   }
   return "?";
 }
@@ -117,7 +110,8 @@ class Header {
                                return metadata();
                              }
                              for (const TensorEntry& seen : tensors) {
-                               if (seen.key == key) return fail_at(at, "tensor " + quoted(key) + " is given twice");
+                               if (seen.key == key)
+                                 return fail_at(at, "tensor " + quoted(key) + " is given twice");
                              }
                              // Two tensors already fill a Linear layer; a long list is refused by
                              // the layer's checks later, but must not cost quadratic time first.
@@ -251,7 +245,8 @@ class Header {
   // `{}` or `{"name": value, ...}`: member(name, at) reads each value, `at` being where its name
   // starts. The messages: `not_object` when there is no '{', and where a ',' or '}' was expected.
   template <typename Member>
-  Status object(const std::string& not_object, const std::string& where, const char* name_kind, Member member) {
+  Status object(const std::string& not_object, const std::string& where, const char* name_kind,
+                Member member) {
     if (!take('{')) return fail(not_object);
     skip_space();
     if (take('}')) return Status();
@@ -318,35 +313,38 @@ class Header {
 
   Status tensor(TensorEntry& entry) {
     const std::string who = "tensor " + quoted(entry.key);
-    Status status = object(
-        who + ": expected an object with dtype, shape and data_offsets", "in " + who, "a field name",
-        [&](const std::string& field, std::uint64_t at) {
-          bool* seen = field == "dtype"          ? &entry.has_dtype
-                       : field == "shape"        ? &entry.has_shape
-                       : field == "data_offsets" ? &entry.has_offsets
-                                                 : nullptr;
-          if (!seen) return fail_at(at, who + ": unknown field " + quoted(field));
-          if (*seen) return fail_at(at, who + ": field " + quoted(field) + " is given twice");
-          *seen = true;
-          if (field == "dtype") {
-            const std::uint64_t type_at = place();
-            std::string type;
-            if (Status s = string(type, "the dtype"); !s) return s;
-            if (!dtype_from_name(type, entry.dtype)) {
-              return fail_at(type_at, who + " has dtype " + quoted(type) + "; only F32, F64, F16 and BF16 are read");
-            }
-          } else if (field == "shape") {
-            // A Linear layer's tensors have one or two axes; eight is far beyond any real one.
-            if (Status s = integers(entry.shape, "the shape", 8); !s) return s;
-          } else {
-            std::vector<std::uint64_t> offsets;
-            if (Status s = integers(offsets, "data_offsets", 2); !s) return s;
-            if (offsets.size() != 2) return fail_at(at, who + ": data_offsets must be [begin, end]");
-            entry.begin = offsets[0];
-            entry.end = offsets[1];
-          }
-          return Status();
-        });
+    Status status = object(who + ": expected an object with dtype, shape and data_offsets", "in " + who,
+                           "a field name", [&](const std::string& field, std::uint64_t at) {
+                             bool* seen = field == "dtype"          ? &entry.has_dtype
+                                          : field == "shape"        ? &entry.has_shape
+                                          : field == "data_offsets" ? &entry.has_offsets
+                                                                    : nullptr;
+                             if (!seen) return fail_at(at, who + ": unknown field " + quoted(field));
+                             if (*seen)
+                               return fail_at(at, who + ": field " + quoted(field) + " is given twice");
+                             *seen = true;
+                             if (field == "dtype") {
+                               const std::uint64_t type_at = place();
+                               std::string type;
+                               if (Status s = string(type, "the dtype"); !s) return s;
+                               if (!dtype_from_name(type, entry.dtype)) {
+                                 return fail_at(type_at, who + " has dtype " + quoted(type) +
+                                                             "; only F32, F64, F16 and BF16 are read");
+                               }
+                             } else if (field == "shape") {
+                               // A Linear layer's tensors have one or two axes; eight is far beyond any real
+                               // one.
+                               if (Status s = integers(entry.shape, "the shape", 8); !s) return s;
+                             } else {
+                               std::vector<std::uint64_t> offsets;
+                               if (Status s = integers(offsets, "data_offsets", 2); !s) return s;
+                               if (offsets.size() != 2)
+                                 return fail_at(at, who + ": data_offsets must be [begin, end]");
+                               entry.begin = offsets[0];
+                               entry.end = offsets[1];
+                             }
+                             return Status();
+                           });
     if (!status) return status;
     if (!entry.has_dtype || !entry.has_shape || !entry.has_offsets) {
       return fail_at(entry.at, who + " lacks " +
