@@ -43,12 +43,17 @@ std::string feature_name_problem(const std::string& name) {
   return "";
 }
 
-Status check_feature_names(const Dataset& data, const std::string& path) {
+Status check_data_columns(const Dataset& data, const std::string& path) {
   for (std::size_t c = 0; c < data.features && c < data.feature_names.size(); ++c) {
     if (std::string problem = feature_name_problem(data.feature_names[c]); !problem.empty()) {
       return Status::failure(path + ": feature name " + std::to_string(c) + " " + quoted(data.feature_names[c]) + ": " +
                              problem);
     }
+  }
+  if (data.outputs < 1 || data.outputs > (1u << 16) || data.pred.size() != data.rows ||
+      data.pred_rest.size() != data.rows * (data.outputs - 1) || (data.outputs > 1 && data.has_truth())) {
+    return Status::failure(path + ": the data's " + std::to_string(data.outputs) +
+                           " outputs do not match its pred columns (or come with a 'true' column)");
   }
   return Status();
 }
@@ -67,7 +72,7 @@ constexpr std::uint32_t kPieceNoBias = 1;  // in a record's flags word: no bias 
 // Set only for data of a network with several outputs: the header's word at 56 then holds their
 // count, and the data holds a pred column for each.
 constexpr std::uint32_t kMoreOutputs = 8;
-constexpr std::uint32_t kMaxOutputs = 1u << 16;
+constexpr std::uint32_t kMaxOutputs = 1u << 16;  // (check_data_columns says it too)
 constexpr std::uint32_t kMaxPieces = 1u << 16;
 constexpr std::uint64_t kMaxDataValues = std::uint64_t(1) << 31;
 
@@ -270,7 +275,7 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
     const std::uint64_t first = pos + values * 4 + (column == &data.pred ? 0 : rows * 8);
     for (std::size_t i = 0; i < column->size(); ++i) {
       if (!std::isfinite((*column)[i])) {
-        const std::string what = column == &data.pred        ? "pred"
+        const std::string what = column == &data.pred        ? (outputs > 1 ? "pred_0" : "pred")
                                  : column == &data.pred_rest ? "pred_" + std::to_string(i / rows + 1)
                                                              : "true";
         return Status::failure(at(name, section_offset + first + 8 * i) + what + " of row " +
@@ -429,13 +434,7 @@ std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const 
 
 Status write_bundle(const std::string& path, const std::vector<Layer>& pieces, const Dataset* data) {
   if (data) {
-    if (Status status = check_feature_names(*data, path); !status) return status;
-    if (data->outputs < 1 || data->outputs > kMaxOutputs ||
-        data->pred_rest.size() != data->rows * (data->outputs - 1) ||
-        (data->outputs > 1 && data->has_truth())) {
-      return Status::failure(path + ": the data's " + std::to_string(data->outputs) +
-                             " outputs do not match its pred columns (or come with a 'true' column)");
-    }
+    if (Status status = check_data_columns(*data, path); !status) return status;
   }
   auto bytes = encode_bundle(pieces, data);
   return write_file_atomic(path, bytes.data(), bytes.size());

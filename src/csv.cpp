@@ -283,7 +283,7 @@ void append_double(std::string& out, double value) {
 }  // namespace
 
 Status write_csv(const std::string& path, const Dataset& data) {
-  if (Status status = check_feature_names(data, path); !status) return status;
+  if (Status status = check_data_columns(data, path); !status) return status;
   std::string text;
   text.reserve(data.rows * (data.features + 2) * 12 + 64);
   for (std::size_t c = 0; c < data.features; ++c) {

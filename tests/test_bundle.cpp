@@ -231,6 +231,9 @@ TEST_CASE(".humpty and CSV carry data of several outputs; single-output files ar
   CHECK(humpty::write_bundle(test::scratch_dir("mismatch") + "/m.humpty", pieces, &mismatched)
             .message()
             .find("outputs do not match its pred columns") != std::string::npos);
+  CHECK(humpty::write_csv(test::scratch_dir("mismatch-csv") + "/m.csv", mismatched)
+            .message()
+            .find("outputs do not match its pred columns") != std::string::npos);
   // CSV: pred_0 .. pred_2, read back the same.
   std::string dir = test::scratch_dir("csv-outputs");
   REQUIRE(humpty::write_csv(dir + "/m.csv", data).ok());
