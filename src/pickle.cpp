@@ -187,9 +187,11 @@ const char* opcode_name(std::uint8_t op) {
   }
 }
 
-// The callables and classes a state dict pickle may name. Anything else is refused when the
+// The callables and classes a state dict pickle may name, and those of a whole nn.Linear module
+// (`torch.save(layer)` rather than its state dict: the class, instantiated by NEWOBJ and given its
+// __dict__ by BUILD, where a set of buffer names appears). Anything else is refused when the
 // GLOBAL opcode names it, before it could be "called".
-enum class Callable { ordered_dict, rebuild_tensor, rebuild_parameter, storage_type };
+enum class Callable { ordered_dict, rebuild_tensor, rebuild_parameter, storage_type, linear_class, set_type };
 
 struct Value {
   enum Kind {
@@ -203,7 +205,8 @@ struct Value {
     is_dict,
     is_global,
     is_storage,
-    is_tensor
+    is_tensor,
+    is_module  // an nn.Linear; items: its __dict__ once BUILD has given it one
   };
   Kind kind = is_none;
   std::int64_t integer = 0;
@@ -239,6 +242,8 @@ const char* kind_name(Value::Kind kind) {
       return "storage";
     case Value::is_tensor:
       return "tensor";
+    case Value::is_module:
+      return "module";
   }
   return "?";
 }
@@ -278,6 +283,7 @@ class Machine {
   Status require(std::size_t index, Value::Kind kind, const char* what) const;
   Result<std::vector<std::uint64_t>> int_tuple(std::size_t index, const char* what) const;
   Result<StateDict> finish(std::size_t top) const;
+  Result<StateDict> module_parameters(std::size_t module) const;
 
   const std::uint8_t* data_;
   std::size_t size_;
@@ -335,8 +341,14 @@ Status Machine::make_global(const std::string& module, const std::string& name) 
     value.callable = Callable::ordered_dict;
   } else if (value.str == "torch._utils._rebuild_tensor_v2") {
     value.callable = Callable::rebuild_tensor;
-  } else if (value.str == "torch._utils._rebuild_parameter") {
+  } else if (value.str == "torch._utils._rebuild_parameter" ||
+             value.str == "torch._utils._rebuild_parameter_with_state") {
+    // (PyTorch 2's form for a Parameter with attributes of its own, passed as a fourth argument.)
     value.callable = Callable::rebuild_parameter;
+  } else if (value.str == "torch.nn.modules.linear.Linear") {
+    value.callable = Callable::linear_class;
+  } else if (value.str == "__builtin__.set" || value.str == "builtins.set") {
+    value.callable = Callable::set_type;
   } else {
     bool known = false;
     for (const auto& storage : kStorages) {
@@ -352,7 +364,7 @@ Status Machine::make_global(const std::string& module, const std::string& name) 
                     " is not supported (float32, float64, float16 and bfloat16 are)");
       }
       return fail("pickle refers to " + quoted(value.str) +
-                  ", which is not part of a PyTorch state dict; refusing it");
+                  ", which is not part of a PyTorch state dict or nn.Linear module; refusing it");
     }
   }
   push(std::move(value));
@@ -384,6 +396,17 @@ Status Machine::persistent_id() {
   if (!pid) return pid.status();
   if (auto status = require(*pid, Value::is_tuple, "persistent id"); !status) return status;
   const auto items = values_[*pid].items;  // a copy: values_ may grow below
+  // The legacy format names a pickled module's class by a persistent id ('module', class, source
+  // file, source text), so that torch.load can warn when the source changed; the class is all
+  // we need (and GLOBAL has already refused any class but nn.Linear).
+  if (items.size() == 4 && values_[items[0]].kind == Value::is_text && values_[items[0]].str == "module") {
+    const Value& type = values_[items[1]];
+    if (type.kind != Value::is_global || type.callable != Callable::linear_class) {
+      return fail("persistent id: a module class other than nn.Linear");
+    }
+    stack_.push_back(items[1]);
+    return Status();
+  }
   // The legacy format adds a sixth element, view_metadata: None unless the storage is a view of
   // another (old PyTorch's storage views), which no state dict of a Linear layer needs.
   if (items.size() < 5 || items.size() > 6 || values_[items[0]].kind != Value::is_text ||
@@ -467,13 +490,24 @@ Status Machine::reduce() {
       push(std::move(tensor));
       return Status();
     }
+    case Callable::set_type: {
+      // set(list): a module's _non_persistent_buffers_set, which we keep as the list it was.
+      if (arguments.size() != 1 || values_[arguments[0]].kind != Value::is_list) {
+        return fail("set called with other than one list");
+      }
+      stack_.push_back(arguments[0]);
+      return Status();
+    }
     case Callable::storage_type:
       return fail("pickle calls storage type " + quoted(function.str) + " directly");
+    case Callable::linear_class:
+      return fail("pickle calls " + quoted(function.str) + " other than through NEWOBJ");
   }
   return fail("unreachable");
 }
 
 Result<StateDict> Machine::finish(std::size_t top) const {
+  if (values_[top].kind == Value::is_module) return module_parameters(top);
   const Value& dict = values_[top];
   if (dict.kind != Value::is_dict) {
     return fail(std::string("pickle holds a ") + kind_name(dict.kind) +
@@ -486,6 +520,42 @@ Result<StateDict> Machine::finish(std::size_t top) const {
     if (key.kind != Value::is_text) return fail("state dict has a key that is not a string");
     if (value.kind != Value::is_tensor) {
       return fail("state dict entry " + quoted(key.str) + " is a " + kind_name(value.kind) + ", not a tensor");
+    }
+    tensors.emplace_back(key.str, value.tensor);
+  }
+  return tensors;
+}
+
+// An nn.Linear module's parameters, from its __dict__: `_parameters` maps 'weight' and 'bias' to
+// tensors (bias to None for bias=False, which a state dict leaves out); a module holding other
+// modules or buffers is not a Linear layer.
+Result<StateDict> Machine::module_parameters(std::size_t module) const {
+  if (values_[module].items.empty()) return fail("nn.Linear module without attributes (no BUILD)");
+  const Value& attributes = values_[values_[module].items[0]];
+  const Value* parameters = nullptr;
+  for (std::size_t i = 0; i + 1 < attributes.items.size(); i += 2) {
+    const Value& key = values_[attributes.items[i]];
+    const Value& value = values_[attributes.items[i + 1]];
+    if (key.kind != Value::is_text) continue;
+    if (key.str == "_parameters") parameters = &value;
+    if ((key.str == "_modules" || key.str == "_buffers") &&
+        (value.kind != Value::is_dict || !value.items.empty())) {
+      return fail("nn.Linear module with " + std::string(key.str == "_modules" ? "submodules" : "buffers") +
+                  "; not a plain Linear layer");
+    }
+  }
+  if (!parameters || parameters->kind != Value::is_dict) {
+    return fail("nn.Linear module without a '_parameters' dict");
+  }
+  StateDict tensors;
+  for (std::size_t i = 0; i + 1 < parameters->items.size(); i += 2) {
+    const Value& key = values_[parameters->items[i]];
+    const Value& value = values_[parameters->items[i + 1]];
+    if (key.kind != Value::is_text) return fail("module parameter with a name that is not a string");
+    if (value.kind == Value::is_none) continue;  // nn.Linear(..., bias=False): bias is None
+    if (value.kind != Value::is_tensor) {
+      return fail("module parameter " + quoted(key.str) + " is a " + kind_name(value.kind) +
+                  ", not a tensor");
     }
     tensors.emplace_back(key.str, value.tensor);
   }
@@ -747,12 +817,40 @@ Result<std::size_t> Machine::run_to_stop() {
       case 'Q':
         if (auto status = persistent_id(); !status) return status;
         break;
-      case 'b': {  // BUILD: a state dict's `_metadata` attribute, which we do not need
+      case 'b': {  // BUILD: a state dict's `_metadata` attribute, which we do not need, or a module's
+                   // __dict__
         auto state = pop();
         if (!state) return state.status();
-        if (stack_.empty() || values_[stack_.back()].kind != Value::is_dict) {
-          return fail("BUILD is only understood on an OrderedDict");
+        if (!stack_.empty() && values_[stack_.back()].kind == Value::is_module) {
+          Value& module = values_[stack_.back()];
+          if (values_[*state].kind != Value::is_dict || !module.items.empty()) {
+            return fail("BUILD gives an nn.Linear module other than one dict of attributes");
+          }
+          module.items.push_back(*state);
+          break;
         }
+        if (stack_.empty() || values_[stack_.back()].kind != Value::is_dict) {
+          return fail("BUILD is only understood on an OrderedDict or an nn.Linear module");
+        }
+        break;
+      }
+      case 0x81: {  // NEWOBJ: cls.__new__(cls, *args), for an nn.Linear module only
+        auto args = pop();
+        if (!args) return args.status();
+        auto cls = pop();
+        if (!cls) return cls.status();
+        const Value& type = values_[*cls];
+        if (type.kind != Value::is_global || type.callable != Callable::linear_class) {
+          return fail("NEWOBJ makes a " +
+                      (type.kind == Value::is_global ? quoted(type.str) : kind_name(type.kind)) +
+                      "; only an nn.Linear module is understood");
+        }
+        if (values_[*args].kind != Value::is_tuple || !values_[*args].items.empty()) {
+          return fail("NEWOBJ of nn.Linear with arguments");
+        }
+        Value module;
+        module.kind = Value::is_module;
+        push(std::move(module));
         break;
       }
       case 'q':

@@ -3,8 +3,9 @@
 // torch.save pickles an OrderedDict whose values are rebuilt by calling
 // torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks), where each
 // storage is a persistent id ('storage', torch.FloatStorage, key, location, numel) whose bytes live
-// in the archive entry data/<key>. This module runs a pickle machine that knows only those calls:
-// any other global, and any opcode PyTorch does not write for a state dict, is rejected by name.
+// in the archive entry data/<key>. This module runs a pickle machine that knows only those calls
+// (and the few that pickle a whole nn.Linear module): any other global, and any opcode PyTorch
+// does not write for these, is rejected by name.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +38,10 @@ constexpr std::size_t kMaxPickleValues = 1u << 20;
 // Tensors with more dimensions than this are rejected.
 constexpr std::size_t kMaxTensorDims = 8;
 
-// Reads a state dict pickle (protocol 2, as torch.save writes it; protocol 4 framing accepted).
-// Errors read "name:offset: ..." with the byte offset of the opcode that failed.
+// Reads a state dict pickle (protocol 2, as torch.save writes it; protocol 4 framing accepted), or
+// the pickle of a whole nn.Linear module (`torch.save(layer)`), whose `_parameters` are then the
+// state dict; the module is never built, only its pickled attributes read. Errors read
+// "name:offset: ..." with the byte offset of the opcode that failed.
 Result<StateDict> read_state_dict_pickle(const std::uint8_t* data, std::size_t size, const std::string& name);
 
 // The legacy format (torch.save before PyTorch 1.6, or with _use_new_zipfile_serialization=False):

@@ -36,7 +36,9 @@ TEST_CASE("the pickle reader refuses anything that is not a tensor state dict", 
                                  10));
     REQUIRE(!dict.ok());
     CHECK(dict.message() ==
-          "t.pkl:2: pickle refers to 'os.system', which is not part of a PyTorch state dict; refusing it");
+          "t.pkl:2: pickle refers to 'os.system', which is not part of a PyTorch state dict or nn.Linear "
+          "module; "
+          "refusing it");
   }
   SECTION("an integer storage type is refused with the dtypes that work") {
     auto dict = read(std::string("\x80\x02", 2) + "ctorch\nLongStorage\n.");
@@ -45,10 +47,15 @@ TEST_CASE("the pickle reader refuses anything that is not a tensor state dict", 
           std::string::npos);
   }
   SECTION("an opcode PyTorch does not write is refused by name") {
-    auto dict = read(std::string("\x80\x02", 2) + "\x81");
+    auto dict = read(std::string("\x80\x02", 2) + "\x8f");
     REQUIRE(!dict.ok());
     CHECK(dict.message() ==
-          "t.pkl:2: pickle opcode NEWOBJ (0x81) is not used by PyTorch state dicts; refusing it");
+          "t.pkl:2: pickle opcode EMPTY_SET (0x8f) is not used by PyTorch state dicts; refusing it");
+    // NEWOBJ makes an nn.Linear module and nothing else, even of an allowed global.
+    auto other = read(std::string("\x80\x02", 2) + "ccollections\nOrderedDict\n)\x81.");
+    REQUIRE(!other.ok());
+    CHECK(other.message() ==
+          "t.pkl:28: NEWOBJ makes a 'collections.OrderedDict'; only an nn.Linear module is understood");
     auto unknown = read(std::string("\x80\x02\xff", 3));
     REQUIRE(!unknown.ok());
     CHECK(unknown.message() == "t.pkl:2: unknown pickle opcode 0xff");

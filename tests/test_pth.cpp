@@ -89,6 +89,40 @@ TEST_CASE("a layer without a bias: PyTorch's own file reads, and is written back
   CHECK(std::find(biased.begin(), biased.end(), "piece_1/data/1") != biased.end());
 }
 
+TEST_CASE("a whole nn.Linear module (torch.save(layer)) reads as its state dict", "[pth]") {
+  // tests/data/module_torch.pth: torch 1.13's torch.save(layer) of nn.Linear(3, 2) with these
+  // values; module_nobias_torch.pth the same without a bias, in the legacy format (which names the
+  // class by a persistent id carrying its source).
+  auto module = humpty::read_pth("tests/data/module_torch.pth");
+  REQUIRE(module.ok());
+  CHECK(module->rows == 2);
+  CHECK(module->cols == 3);
+  CHECK(module->weight == std::vector<float>{0.5f, -1.25f, 2.0f, 0.125f, 3.0f, -0.75f});
+  CHECK(module->bias == std::vector<float>{1.5f, -0.5f});
+  CHECK(module->has_bias);
+  auto legacy = humpty::read_pth("tests/data/module_nobias_torch.pth");
+  REQUIRE(legacy.ok());
+  CHECK(legacy->weight == module->weight);
+  CHECK(!legacy->has_bias);
+  // Any other class stays refused by name (its pickle, the class renamed).
+  auto bytes = test::read_bytes("tests/data/module_torch.pth");
+  auto zip = humpty::read_zip(bytes.data(), bytes.size(), "m.pth");
+  REQUIRE(zip.ok());
+  std::string text;
+  for (const auto& entry : zip->entries) {
+    if (entry.name.size() > 8 && entry.name.compare(entry.name.size() - 8, 8, "data.pkl") == 0)
+      text.assign(reinterpret_cast<const char*>(bytes.data() + entry.data_offset), std::size_t(entry.size));
+  }
+  const std::string linear = "torch.nn.modules.linear\nLinear\n", other = "torch.nn.modules.linear\nLinea2\n";
+  REQUIRE(text.find(linear) != std::string::npos);
+  text.replace(text.find(linear), linear.size(), other);
+  std::vector<std::uint8_t> renamed(text.begin(), text.end());
+  auto refused = humpty::read_state_dict_pickle(renamed.data(), renamed.size(), "m.pkl");
+  REQUIRE(!refused.ok());
+  CHECK(refused.message().find("pickle refers to 'torch.nn.modules.linear.Linea2', which is not part of a "
+                               "PyTorch state dict or nn.Linear module; refusing it") != std::string::npos);
+}
+
 TEST_CASE("the legacy format (torch.save before 1.6, or without the zip file) reads as the zip one",
           "[pth]") {
   // tests/data/legacy_torch.pth: torch 1.13's torch.save(..., _use_new_zipfile_serialization=False)
