@@ -817,8 +817,8 @@ Result<std::size_t> Machine::run_to_stop() {
       case 'Q':
         if (auto status = persistent_id(); !status) return status;
         break;
-      case 'b': {  // BUILD: a state dict's `_metadata` attribute, which we do not need, or a module's
-                   // __dict__
+      // BUILD: a state dict's `_metadata` attribute, which we do not need, or a module's __dict__.
+      case 'b': {
         auto state = pop();
         if (!state) return state.status();
         if (!stack_.empty() && values_[stack_.back()].kind == Value::is_module) {
