@@ -95,23 +95,24 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
   return outputs;
 }
 
-std::vector<float> other_outputs(const PackedPuzzle& net, const Layer& last, const Assembly& assembly,
-                                 const Dataset& data, ThreadPool& pool) {
+void every_output(const PackedPuzzle& net, const Layer& last, const Assembly& assembly, const Dataset& data,
+                  ThreadPool& pool, std::vector<float>& first, std::vector<float>& rest) {
   HUMPTY_ASSERT(last.rows > 1 && last.cols == net.dim);
   const std::size_t others = last.rows - 1;
-  std::vector<float> outputs(data.rows * others);
+  first.assign(data.rows, 0.0f);
+  rest.assign(data.rows * others, 0.0f);
   std::vector<std::size_t> rows(data.rows);
   for (std::size_t r = 0; r < data.rows; ++r) rows[r] = r;
   run_rows(net, assembly, data, rows, pool, [&](std::size_t row, const float* x) {
+    first[row] = output_of(net, x);
     for (std::size_t j = 0; j < others; ++j) {
       // Summed as output_of sums output 0: bias first, then the stream in order.
       const float* w = last.weight.data() + (j + 1) * last.cols;
       float y = last.bias[j + 1];
       for (std::size_t k = 0; k < net.dim; ++k) y += x[k] * w[k];
-      outputs[j * data.rows + row] = y;
+      rest[j * data.rows + row] = y;
     }
   });
-  return outputs;
 }
 
 Fit fit_outputs(const std::vector<float>& outputs, const Dataset& data, std::size_t blocks) {

@@ -60,11 +60,12 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
                                    ThreadPool& pool, const std::vector<std::size_t>& known_rows = {},
                                    const std::vector<float>& known_outputs = {});
 
-// Outputs 1 .. o-1 of a last layer `last` of o > 1 outputs for every data row, output by output
-// (rows values each, as Dataset::pred_rest): the rows of `last` past the first, which the packed
-// network does not hold, over the same streams network_outputs runs.
-std::vector<float> other_outputs(const PackedPuzzle& net, const Layer& last, const Assembly& assembly,
-                                 const Dataset& data, ThreadPool& pool);
+// Every output of a last layer `last` of o > 1 outputs for every data row, in one pass: output 0
+// into `first` (as network_outputs computes it) and outputs 1 .. o-1 into `rest`, output by output
+// (rows values each, as Dataset::pred_rest), from the rows of `last` the packed network does not
+// hold.
+void every_output(const PackedPuzzle& net, const Layer& last, const Assembly& assembly, const Dataset& data,
+                  ThreadPool& pool, std::vector<float>& first, std::vector<float>& rest);
 
 // How closely outputs (one per data row) reproduce the data's pred (and true), for an assembly
 // of `blocks` blocks (for the rows a proof needs).

@@ -61,21 +61,22 @@ Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Datas
   if (Status status = check_data(puzzle, data); !status) return status;
   if (Status status = check_assembly(puzzle, assembly); !status) return status;
   const PackedPuzzle net = pack_puzzle(puzzle);
-  Fit fit = fit_outputs(network_outputs(net, assembly, data, pool), data, assembly.blocks.size());
-  if (data.outputs > 1) {
-    // The search fits output 0; the others are checked here, each against its own rounding.
-    const std::vector<float> rest =
-        other_outputs(net, puzzle.pieces[std::size_t(puzzle.last_piece)], assembly, data, pool);
-    double sum = 0, mean_square = 0;
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-      const double error = double(rest[i]) - data.pred_rest[i];
-      sum += error * error;
-      mean_square += data.pred_rest[i] * data.pred_rest[i];
-      fit.max_error = std::max(fit.max_error, std::fabs(error));
-    }
-    fit.mse_rest = sum / double(rest.size());
-    fit.tolerance_rest = 1e-10 * std::max(mean_square / double(rest.size()), 1e-12);
+  if (data.outputs == 1)
+    return fit_outputs(network_outputs(net, assembly, data, pool), data, assembly.blocks.size());
+  // The search fits output 0; the others are checked here too, each against its own rounding,
+  // from the same pass over the rows.
+  std::vector<float> first, rest;
+  every_output(net, puzzle.pieces[std::size_t(puzzle.last_piece)], assembly, data, pool, first, rest);
+  Fit fit = fit_outputs(first, data, assembly.blocks.size());
+  double sum = 0, mean_square = 0;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    const double error = double(rest[i]) - data.pred_rest[i];
+    sum += error * error;
+    mean_square += data.pred_rest[i] * data.pred_rest[i];
+    fit.max_error = std::max(fit.max_error, std::fabs(error));
   }
+  fit.mse_rest = sum / double(rest.size());
+  fit.tolerance_rest = 1e-10 * std::max(mean_square / double(rest.size()), 1e-12);
   return fit;
 }
 
