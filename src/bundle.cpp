@@ -51,9 +51,11 @@ Status check_data_columns(const Dataset& data, const std::string& path) {
     }
   }
   if (data.outputs < 1 || data.outputs > (1u << 16) || data.pred.size() != data.rows ||
-      data.pred_rest.size() != data.rows * (data.outputs - 1) || (data.outputs > 1 && data.has_truth())) {
+      data.pred_rest.size() != data.rows * (data.outputs - 1) ||
+      (data.has_truth() && data.truth.size() != data.rows) ||
+      data.truth_rest.size() != (data.has_truth() ? data.rows * (data.outputs - 1) : 0)) {
     return Status::failure(path + ": the data's " + std::to_string(data.outputs) +
-                           " outputs do not match its pred columns (or come with a 'true' column)");
+                           " outputs do not match its pred or true columns");
   }
   return Status();
 }
@@ -70,7 +72,7 @@ constexpr std::uint32_t kHasData = 1, kHasTruth = 2;
 constexpr std::uint32_t kPieceFlags = 4;
 constexpr std::uint32_t kPieceNoBias = 1;  // in a record's flags word: no bias values follow
 // Set only for data of a network with several outputs: the header's word at 56 then holds their
-// count, and the data holds a pred column for each.
+// count, and the data holds a pred column for each (and a true column for each with kHasTruth).
 constexpr std::uint32_t kMoreOutputs = 8;
 constexpr std::uint32_t kMaxOutputs = 1u << 16;  // (check_data_columns says it too)
 constexpr std::uint32_t kMaxPieces = 1u << 16;
@@ -126,15 +128,15 @@ Result<Header> parse_header(const std::uint8_t* h, std::uint64_t file_size, cons
   }
   if (header.flags & kMoreOutputs) {
     header.output_count = load_u32le(h + 56);
+    // pred_0.. and, with bit 1, true_0..: output_count columns each.
+    const std::uint64_t columns = std::uint64_t(header.output_count) * ((header.flags & kHasTruth) ? 2 : 1);
     if (header.output_count < 2 || header.output_count > kMaxOutputs ||
-        header.row_count > kMaxDataValues / header.output_count) {
+        header.row_count > kMaxDataValues / columns) {
       return Status::failure(at(name, 56) + std::to_string(header.output_count) + " outputs of " +
                              std::to_string(header.row_count) + " rows: expected 2 to " +
                              std::to_string(kMaxOutputs) + " outputs and at most " +
                              std::to_string(kMaxDataValues) + " values");
     }
-    if (header.flags & kHasTruth)
-      return Status::failure(at(name, 12) + "a 'true' column with several outputs");
   }
   if (header.pieces_size > file_size - kHeaderSize ||
       header.data_size != file_size - kHeaderSize - header.pieces_size) {
@@ -241,7 +243,7 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
   const std::uint64_t rows = header.row_count, values = rows * header.feature_count;
   const bool has_truth = header.flags & kHasTruth;
   const std::uint64_t outputs = header.output_count;
-  const std::uint64_t needed = values * 4 + rows * 8 * (outputs + (has_truth ? 1 : 0));
+  const std::uint64_t needed = values * 4 + rows * 8 * outputs * (has_truth ? 2 : 1);
   if (pos > header.data_size || header.data_size - pos != needed) {
     return Status::failure(
         at(name, section_offset + std::min(pos, header.data_size)) + "expected " + std::to_string(needed) +
@@ -260,9 +262,14 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
     data.pred_rest.resize(std::size_t(rows * (outputs - 1)));
     std::memcpy(data.pred_rest.data(), section + pos + values * 4 + rows * 8, data.pred_rest.size() * 8);
   }
-  if (has_truth) {
+  if (has_truth) {  // true_0, then true_1 .., after every pred column
+    const std::uint8_t* targets = section + pos + values * 4 + rows * 8 * outputs;
     data.truth.resize(std::size_t(rows));
-    std::memcpy(data.truth.data(), section + pos + values * 4 + rows * 8, data.truth.size() * 8);
+    std::memcpy(data.truth.data(), targets, data.truth.size() * 8);
+    if (outputs > 1) {
+      data.truth_rest.resize(std::size_t(rows * (outputs - 1)));
+      std::memcpy(data.truth_rest.data(), targets + rows * 8, data.truth_rest.size() * 8);
+    }
   }
   for (std::size_t i = 0; i < data.x.size(); ++i) {
     if (!std::isfinite(data.x[i])) {
@@ -270,14 +277,20 @@ Status parse_data(const std::uint8_t* section, const Header& header, std::uint64
                              std::to_string(i / data.features) + " is not finite");
     }
   }
-  // pred, then the other outputs' columns, then true: each `rows` values long.
-  for (const auto* column : {&data.pred, &data.pred_rest, &data.truth}) {
-    const std::uint64_t first = pos + values * 4 + (column == &data.pred ? 0 : rows * 8);
+  // pred, the other outputs' columns, true, the other outputs' targets: each `rows` values long.
+  const std::vector<double>* columns[] = {&data.pred, &data.pred_rest, &data.truth, &data.truth_rest};
+  for (const auto* column : columns) {
+    const std::uint64_t first = pos + values * 4 +
+                                (column == &data.pred        ? 0
+                                 : column == &data.pred_rest ? rows * 8
+                                 : column == &data.truth     ? rows * 8 * outputs
+                                                             : rows * 8 * (outputs + 1));
     for (std::size_t i = 0; i < column->size(); ++i) {
       if (!std::isfinite((*column)[i])) {
-        const std::string what = column == &data.pred        ? (outputs > 1 ? "pred_0" : "pred")
-                                 : column == &data.pred_rest ? "pred_" + std::to_string(i / rows + 1)
-                                                             : "true";
+        const bool several = outputs > 1, target = column == &data.truth || column == &data.truth_rest;
+        const std::size_t output = column == &data.pred || column == &data.truth ? 0 : i / rows + 1;
+        const std::string what =
+            std::string(target ? "true" : "pred") + (several ? "_" + std::to_string(output) : "");
         return Status::failure(at(name, section_offset + first + 8 * i) + what + " of row " +
                                std::to_string(i % rows) + " is not finite");
       }
@@ -411,6 +424,7 @@ std::vector<std::uint8_t> encode_bundle(const std::vector<Layer>& pieces, const 
     for (double p : data->pred) put_f64(p);
     for (double p : data->pred_rest) put_f64(p);
     for (double t : data->truth) put_f64(t);
+    for (double t : data->truth_rest) put_f64(t);
   }
   ByteWriter file;
   file.raw(kMagic, sizeof kMagic);

@@ -105,7 +105,7 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
         parsed = parse_real(p, line.end, f, overflow);
         value = f;
         x[c] = f;
-      } else if ((c >= pred && c < pred + data.outputs) || c == truth) {
+      } else if ((c >= pred && c < pred + data.outputs) || (c >= truth && c < truth + data.outputs)) {
         parsed = parse_real(p, line.end, value, overflow);
       } else {  // an ignored column: skip to the next comma
         const char* comma = static_cast<const char*>(std::memchr(p, ',', std::size_t(line.end - p)));
@@ -129,6 +129,7 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
       if (c == pred) data.pred[row] = value;
       if (c > pred && c < pred + data.outputs) data.pred_rest[(c - pred - 1) * data.rows + row] = value;
       if (c == truth) data.truth[row] = value;
+      if (c > truth && c < truth + data.outputs) data.truth_rest[(c - truth - 1) * data.rows + row] = value;
       p = parsed.ptr;
     }
     if (p != line.end) {
@@ -182,25 +183,39 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
     if (!comma) break;
     field = comma + 1;
   }
-  // `pred`, or pred_0, pred_1, ... side by side for a network of several outputs.
+  // `pred`, or pred_0, pred_1, ... side by side for a network of several outputs; after them the
+  // target: `true`, or true_0 .. true_{o-1}, all of them side by side.
   std::size_t pred = columns.size(), truth = columns.size(), outputs = 1;
+  auto run_of = [&](std::size_t c, const std::string& prefix) {  // columns prefix1, prefix2, ... after c
+    std::size_t count = 1;
+    while (c + count < columns.size() && columns[c + count] == prefix + std::to_string(count)) ++count;
+    return count;
+  };
   for (std::size_t c = 0; c < columns.size(); ++c) {
     if (columns[c] == "pred" || columns[c] == "pred_0") {
       if (pred != columns.size()) return Status::failure(name + ":1: two 'pred' columns");
       pred = c;
       if (columns[c] == "pred_0") {
-        while (c + 1 < columns.size() && columns[c + 1] == "pred_" + std::to_string(outputs)) {
-          ++outputs;
-          ++c;
-        }
+        outputs = run_of(c, "pred_");
         if (outputs == 1) {
           return Status::failure(name +
                                  ":1: 'pred_0' but no 'pred_1' right after it (one output is named 'pred')");
         }
+        c += outputs - 1;
       }
-    } else if (columns[c] == "true" && pred != columns.size() && outputs == 1) {
-      if (truth != columns.size()) return Status::failure(name + ":1: two 'true' columns");
+    } else if (pred != columns.size() && columns[c] == (outputs == 1 ? "true" : "true_0")) {
+      if (truth != columns.size()) return Status::failure(name + ":1: two '" + columns[c] + "' columns");
       truth = c;
+      if (outputs > 1) {
+        const std::size_t targets = run_of(c, "true_");
+        if (targets != outputs) {
+          return Status::failure(name + ":1:" + std::to_string(c + 1) + ": " + std::to_string(targets) +
+                                 " target columns true_0 .. for " + std::to_string(outputs) +
+                                 " outputs (give true_0 .. true_" + std::to_string(outputs - 1) +
+                                 " side by side, or none)");
+        }
+        c += targets - 1;
+      }
     }
   }
   if (pred == columns.size()) {
@@ -240,7 +255,10 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
   data.pred.resize(data.rows);
   data.outputs = outputs;
   data.pred_rest.resize(data.rows * (outputs - 1));
-  if (truth != columns.size()) data.truth.resize(data.rows);
+  if (truth != columns.size()) {
+    data.truth.resize(data.rows);
+    data.truth_rest.resize(data.rows * (outputs - 1));
+  }
 
   std::vector<Status> errors(parts.size());
   auto parse_part = [&](std::size_t k, int) {
@@ -292,6 +310,7 @@ Status write_csv(const std::string& path, const Dataset& data) {
   }
   if (data.outputs > 1) {
     for (std::size_t j = 0; j < data.outputs; ++j) text += (j ? ",pred_" : "pred_") + std::to_string(j);
+    for (std::size_t j = 0; j < data.outputs && data.has_truth(); ++j) text += ",true_" + std::to_string(j);
     text += '\n';
   } else {
     text += data.has_truth() ? "pred,true\n" : "pred\n";
@@ -309,6 +328,10 @@ Status write_csv(const std::string& path, const Dataset& data) {
     if (data.has_truth()) {
       text += ',';
       append_double(text, data.truth[r]);
+      for (std::size_t j = 1; j < data.outputs; ++j) {
+        text += ',';
+        append_double(text, data.truth_rest[(j - 1) * data.rows + r]);
+      }
     }
     text += '\n';
   }

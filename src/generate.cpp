@@ -18,10 +18,42 @@ constexpr std::size_t kMaxBlocks = 4096;
 constexpr std::size_t kMaxWidth = 4096;
 constexpr std::size_t kMaxRows = 10000000;
 constexpr std::size_t kMaxElements = std::size_t(1) << 28;  // 1 GiB of float32
+constexpr std::size_t kMaxOutputs = 256;
 constexpr std::size_t kTargetTerms = 8;
 
-// Features ~ N(0, 1); the target is a smooth nonlinear function of them, a sum of sine ridges
-// along random directions plus a linear part, with a little noise, scaled to unit variance.
+// A target: a smooth nonlinear function of the features, a sum of sine ridges along random
+// directions plus a linear part, with a little noise, scaled to unit variance.
+std::vector<double> synthesize_target(const Dataset& data, Rng& rng) {
+  const std::size_t d = data.features, rows = data.rows;
+  std::vector<double> direction(kTargetTerms * d), phase(kTargetTerms), weight(kTargetTerms), linear(d);
+  for (double& v : direction) v = 1.5 * rng.normal() / std::sqrt(double(d));
+  for (double& v : phase) v = 6.283185307179586 * rng.uniform();
+  for (double& v : weight) v = rng.normal() / std::sqrt(double(kTargetTerms));
+  for (double& v : linear) v = 0.5 * rng.normal() / std::sqrt(double(d));
+  std::vector<double> target(rows);
+  double sum = 0, sum_squares = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = &data.x[r * d];
+    double y = 0;
+    for (std::size_t k = 0; k < kTargetTerms; ++k) {
+      double projection = phase[k];
+      for (std::size_t c = 0; c < d; ++c) projection += direction[k * d + c] * x[c];
+      y += weight[k] * std::sin(projection);
+    }
+    for (std::size_t c = 0; c < d; ++c) y += linear[c] * x[c];
+    y += 0.05 * rng.normal();
+    target[r] = y;
+    sum += y;
+    sum_squares += y * y;
+  }
+  const double mean = sum / double(rows);
+  const double scale = 1 / std::sqrt(std::max(sum_squares / double(rows) - mean * mean, 1e-12));
+  for (double& y : target) y = (y - mean) * scale;
+  return target;
+}
+
+// Features of unit variance from options.inputs, and a target for each output: output 0's from
+// the features' generator (as before there were several), the others each from its own stream.
 void synthesize(const GenerateOptions& options, Dataset& data) {
   const std::size_t d = options.dim, rows = options.rows;
   Rng rng(stream_seed(options.seed, 0));
@@ -45,30 +77,12 @@ void synthesize(const GenerateOptions& options, Dataset& data) {
       }
       break;
   }
-  std::vector<double> direction(kTargetTerms * d), phase(kTargetTerms), weight(kTargetTerms), linear(d);
-  for (double& v : direction) v = 1.5 * rng.normal() / std::sqrt(double(d));
-  for (double& v : phase) v = 6.283185307179586 * rng.uniform();
-  for (double& v : weight) v = rng.normal() / std::sqrt(double(kTargetTerms));
-  for (double& v : linear) v = 0.5 * rng.normal() / std::sqrt(double(d));
-  data.truth.resize(rows);
-  double sum = 0, sum_squares = 0;
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* x = &data.x[r * d];
-    double y = 0;
-    for (std::size_t k = 0; k < kTargetTerms; ++k) {
-      double projection = phase[k];
-      for (std::size_t c = 0; c < d; ++c) projection += direction[k * d + c] * x[c];
-      y += weight[k] * std::sin(projection);
-    }
-    for (std::size_t c = 0; c < d; ++c) y += linear[c] * x[c];
-    y += 0.05 * rng.normal();
-    data.truth[r] = y;
-    sum += y;
-    sum_squares += y * y;
+  data.truth = synthesize_target(data, rng);
+  for (std::size_t j = 1; j < options.outputs; ++j) {
+    Rng output_rng(stream_seed(options.seed, (std::uint64_t(1) << 32) + j));  // apart from every other stream
+    const std::vector<double> target = synthesize_target(data, output_rng);
+    data.truth_rest.insert(data.truth_rest.end(), target.begin(), target.end());
   }
-  const double mean = sum / double(rows);
-  const double scale = 1 / std::sqrt(std::max(sum_squares / double(rows) - mean * mean, 1e-12));
-  for (double& y : data.truth) y = (y - mean) * scale;
 }
 
 }  // namespace
@@ -102,7 +116,14 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
   if (options.data) {
     // The user's own rows: their features and target fix the width and the row count.
     if (!options.data->has_truth()) {
-      return Status::failure(options.data->source + ": the data needs a `true` column to train on");
+      return Status::failure(
+          options.data->source + ": the data needs a `true` column to train on" +
+          (options.outputs > 1 ? " (true_0 .. true_" + std::to_string(options.outputs - 1) + ")" : ""));
+    }
+    if (options.data->outputs != options.outputs) {
+      return Status::failure(
+          options.data->source + ": the data has targets for " + std::to_string(options.data->outputs) +
+          " output" + (options.data->outputs == 1 ? "" : "s") + ", not " + std::to_string(options.outputs));
     }
     options.dim = options.data->features;
     options.rows = options.data->rows;
@@ -116,6 +137,14 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
   }
   if (options.dim == options.hidden) {
     return Status::failure("hidden must differ from dim: the pieces' roles are told apart by shape");
+  }
+  if (options.outputs == 0 || options.outputs > kMaxOutputs)
+    return Status::failure("outputs must be 1 to " + std::to_string(kMaxOutputs));
+  // The last layer (outputs x dim) is told from the others by its shape, as the pieces are read.
+  if (options.outputs >= options.dim || options.outputs == options.hidden) {
+    return Status::failure(
+        "outputs must be below dim and differ from hidden: the last layer is told apart by "
+        "its shape");
   }
   if (options.rows == 0 || options.rows > kMaxRows)
     return Status::failure("rows must be 1 to " + std::to_string(kMaxRows));
@@ -147,12 +176,15 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
     data.feature_names = options.data->feature_names;
     data.x = options.data->x;
     data.truth = options.data->truth;
+    data.truth_rest = options.data->truth_rest;
   } else {
     data.source = "generated (seed " + std::to_string(options.seed) + ")";
     synthesize(options, data);
   }
 
-  Layers layers = initial_layers(options.blocks, options.dim, options.hidden, options.seed, options.zero_bias);
+  data.outputs = options.outputs;
+  Layers layers = initial_layers(options.blocks, options.dim, options.hidden, options.seed, options.zero_bias,
+                                 options.outputs);
   if (options.no_bias) {
     // The weights are drawn as with biases, so that a net differs from its biased twin by the
     // biases alone; the trainer leaves a layer without a bias at zero.
@@ -172,7 +204,17 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
   train_options.seed = options.seed;
   train_options.threads = options.threads;
   train_options.log = options.log;
-  const double trained_loss = train(layers, data.x, data.truth, data.rows, train_options);
+  // The trainer takes each row's targets side by side.
+  std::vector<double> targets = data.truth;
+  if (options.outputs > 1) {
+    targets.resize(data.rows * options.outputs);
+    for (std::size_t r = 0; r < data.rows; ++r) {
+      targets[r * options.outputs] = data.truth[r];
+      for (std::size_t j = 1; j < options.outputs; ++j)
+        targets[r * options.outputs + j] = data.truth_rest[(j - 1) * data.rows + r];
+    }
+  }
+  const double trained_loss = train(layers, data.x, targets, data.rows, train_options);
   if (!std::isfinite(trained_loss)) {
     return Status::failure(std::string("training diverged (loss ") + (std::isnan(trained_loss) ? "nan" : "inf") +
                            "): lr " + format_text("%g", options.lr) + " is too high for " +
@@ -195,18 +237,29 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
 
   // pred is the trained network's own output, by the same forward pass the solver uses.
   ThreadPool pool(options.threads);
-  std::vector<float> outputs = network_outputs(pack_puzzle(generated.puzzle), generated.answer, data, pool);
-  data.pred.assign(outputs.begin(), outputs.end());
-  for (std::size_t r = 0; r < data.rows; ++r) {
-    if (!std::isfinite(data.pred[r])) {
-      return Status::failure("training diverged: the trained network's output on row " + std::to_string(r) +
+  const PackedPuzzle net = pack_puzzle(generated.puzzle);
+  std::vector<float> first, rest;
+  if (options.outputs == 1) {
+    first = network_outputs(net, generated.answer, data, pool);
+  } else {
+    every_output(net, generated.puzzle.pieces[std::size_t(generated.answer.last)], generated.answer, data,
+                 pool, first, rest);
+  }
+  data.pred.assign(first.begin(), first.end());
+  data.pred_rest.assign(rest.begin(), rest.end());
+  double sum = 0;
+  for (std::size_t i = 0; i < data.rows * options.outputs; ++i) {
+    const bool output_0 = i < data.rows;
+    const double y = output_0 ? data.pred[i] : data.pred_rest[i - data.rows];
+    if (!std::isfinite(y)) {
+      return Status::failure("training diverged: the trained network's output " +
+                             std::to_string(i / data.rows) + " on row " + std::to_string(i % data.rows) +
                              " is not finite; lower the learning rate");
     }
+    const double miss = y - (output_0 ? data.truth[i] : data.truth_rest[i - data.rows]);
+    sum += miss * miss;
   }
-  double sum = 0;
-  for (std::size_t r = 0; r < data.rows; ++r)
-    sum += (data.pred[r] - data.truth[r]) * (data.pred[r] - data.truth[r]);
-  generated.loss = sum / double(data.rows);
+  generated.loss = sum / double(data.rows * options.outputs);  // as nn.MSELoss over every output
   return generated;
 }
 

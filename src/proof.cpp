@@ -68,15 +68,20 @@ Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Datas
   std::vector<float> first, rest;
   every_output(net, puzzle.pieces[std::size_t(puzzle.last_piece)], assembly, data, pool, first, rest);
   Fit fit = fit_outputs(first, data, assembly.blocks.size());
-  double sum = 0, mean_square = 0;
+  double sum = 0, mean_square = 0, sum_true = 0;
   for (std::size_t i = 0; i < rest.size(); ++i) {
     const double error = double(rest[i]) - data.pred_rest[i];
     sum += error * error;
     mean_square += data.pred_rest[i] * data.pred_rest[i];
     fit.max_error = std::max(fit.max_error, std::fabs(error));
+    if (data.has_truth())
+      sum_true += (double(rest[i]) - data.truth_rest[i]) * (double(rest[i]) - data.truth_rest[i]);
   }
   fit.mse_rest = sum / double(rest.size());
   fit.tolerance_rest = 1e-10 * std::max(mean_square / double(rest.size()), 1e-12);
+  // Against the targets, every output counts, as in the loss nn.MSELoss reports for them.
+  if (data.has_truth())
+    fit.mse_true = (fit.mse_true * double(data.rows) + sum_true) / double(data.rows * data.outputs);
   return fit;
 }
 

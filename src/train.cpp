@@ -51,14 +51,14 @@ struct Work {
 }  // namespace
 
 Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, std::uint64_t seed,
-                      bool zero_bias) {
+                      bool zero_bias, std::size_t outputs) {
   Rng rng(stream_seed(seed, 1));
   Layers layers;
   for (std::size_t b = 0; b < blocks; ++b) {
     layers.push_back(uniform_layer(hidden, dim, rng));
     layers.push_back(uniform_layer(dim, hidden, rng));
   }
-  layers.push_back(uniform_layer(1, dim, rng));
+  layers.push_back(uniform_layer(outputs, dim, rng));
   if (zero_bias) {
     for (Layer& layer : layers) std::fill(layer.bias.begin(), layer.bias.end(), 0.0f);
   }
@@ -68,6 +68,7 @@ Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, s
 double train(Layers& layers, const std::vector<float>& x, const std::vector<double>& target, std::size_t rows,
              const TrainOptions& options) {
   const std::size_t blocks = (layers.size() - 1) / 2, d = layers.back().cols, h = layers[0].rows;
+  const std::size_t outputs = layers.back().rows;
   const std::size_t dp = pad_to_panel(d), hp = pad_to_panel(h);
   const std::size_t batch = std::max<std::size_t>(1, std::min(options.batch, rows));
   ThreadPool pool(options.threads);
@@ -115,23 +116,29 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       std::memcpy(stream(b + 1), stream(b), kTrainChunk * dp * sizeof(float));
       sparse_add_rows(step.forward[2 * b + 1], hidden(b), hp, count, stream(b + 1), dp);
     }
-    // Output, loss and the gradient at the last stream: dL/dy = 2 (y - t) / batch.
+    // Output, loss and the gradient at the last stream: dL/dy = 2 (y - t) / (batch outputs), the
+    // mean over rows and outputs (nn.MSELoss).
     const Layer& last = layers.back();
     std::fill(g.weight.back().begin(), g.weight.back().end(), 0.0f);
-    g.bias.back()[0] = 0;
+    std::fill(g.bias.back().begin(), g.bias.back().end(), 0.0f);
     g.squared_error = 0;
     for (std::size_t r = 0; r < count; ++r) {
       const float* s = stream(blocks) + r * dp;
-      float y = last.bias[0];
-      for (std::size_t k = 0; k < d; ++k) y += s[k] * last.weight[k];
-      double error = double(y) - target[order[first + r]];
-      g.squared_error += error * error;
-      float dy = float(2 * error / double(batch_rows));
-      for (std::size_t k = 0; k < d; ++k) {
-        g.weight.back()[k] += dy * s[k];
-        w.grad[r * dp + k] = dy * last.weight[k];
+      for (std::size_t j = 0; j < outputs; ++j) {
+        const float* weight = last.weight.data() + j * d;
+        float y = last.bias[j];
+        for (std::size_t k = 0; k < d; ++k) y += s[k] * weight[k];
+        double error = double(y) - target[order[first + r] * outputs + j];
+        g.squared_error += error * error;
+        float dy = float(2 * error / (double(batch_rows) * double(outputs)));
+        float* grad_weight = g.weight.back().data() + j * d;
+        for (std::size_t k = 0; k < d; ++k) {
+          grad_weight[k] += dy * s[k];
+          // (one output: assigned, as before there were several)
+          w.grad[r * dp + k] = j == 0 ? dy * weight[k] : w.grad[r * dp + k] + dy * weight[k];
+        }
+        g.bias.back()[j] += dy;
       }
-      g.bias.back()[0] += dy;
     }
     // Blocks, last to first. G = dL/dS_{b+1} is the gradient of the block's output delta too.
     w.columns.resize(std::max(d, h) * kTrainChunk);
@@ -230,7 +237,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       });
       for (std::size_t c = 0; c < chunks; ++c) epoch_error += chunk_gradient[c].squared_error;
     }
-    loss = epoch_error / double(rows);
+    loss = epoch_error / (double(rows) * double(outputs));
     if (options.log) {
       char text[96];
       std::snprintf(text, sizeof text, "epoch %zu/%zu: training loss %.6g", epoch + 1, options.epochs, loss);

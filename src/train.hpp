@@ -28,12 +28,14 @@ struct TrainOptions {
 using Layers = std::vector<Layer>;
 
 // PyTorch's nn.Linear initialisation: weights and biases uniform in +-1/sqrt(in_features).
-// zero_bias: biases start at zero instead (the weights are drawn the same).
+// zero_bias: biases start at zero instead (the weights are drawn the same). The last layer has
+// `outputs` rows (one: the draws are those of every network generated before there could be more).
 Layers initial_layers(std::size_t blocks, std::size_t dim, std::size_t hidden, std::uint64_t seed,
-                      bool zero_bias = false);
+                      bool zero_bias = false, std::size_t outputs = 1);
 
-// Trains `layers` in place to regress `target` from the rows of `x` (rows x dim) by minimising
-// the mean squared error. Returns the last epoch's mean squared error (over its batches); training
+// Trains `layers` in place to regress `target` (rows x outputs, row-major; outputs = the last
+// layer's rows) from the rows of `x` (rows x dim) by minimising the mean squared error over rows
+// and outputs. Returns the last epoch's mean squared error (over its batches); training
 // stops at the first epoch whose loss is not finite (diverged) and returns that loss.
 double train(Layers& layers, const std::vector<float>& x, const std::vector<double>& target, std::size_t rows,
              const TrainOptions& options);

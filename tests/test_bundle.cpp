@@ -216,10 +216,10 @@ TEST_CASE(".humpty and CSV carry data of several outputs; single-output files ar
   patch_u32(broken, 56, 1);
   CHECK(humpty::parse_bundle(broken.data(), broken.size(), "b.humpty").message() ==
         "b.humpty:56: 1 outputs of 3 rows: expected 2 to 65536 outputs and at most 2147483648 values");
-  broken = bytes;
+  broken = bytes;  // true columns announced but absent: the section is too short for them
   patch_u32(broken, 12, 1u | 2u | 8u);
   CHECK(humpty::parse_bundle(broken.data(), broken.size(), "b.humpty").message() ==
-        "b.humpty:12: a 'true' column with several outputs");
+        "b.humpty:408: expected 192 bytes of values for 3 rows of 4 features, the section has 120");
   humpty::Dataset infinite = data;
   infinite.pred_rest[4] = std::numeric_limits<double>::infinity();
   auto bad = humpty::encode_bundle(pieces, &infinite);
@@ -230,10 +230,10 @@ TEST_CASE(".humpty and CSV carry data of several outputs; single-output files ar
   mismatched.pred_rest.pop_back();
   CHECK(humpty::write_bundle(test::scratch_dir("mismatch") + "/m.humpty", pieces, &mismatched)
             .message()
-            .find("outputs do not match its pred columns") != std::string::npos);
+            .find("outputs do not match its pred or true columns") != std::string::npos);
   CHECK(humpty::write_csv(test::scratch_dir("mismatch-csv") + "/m.csv", mismatched)
             .message()
-            .find("outputs do not match its pred columns") != std::string::npos);
+            .find("outputs do not match its pred or true columns") != std::string::npos);
   // CSV: pred_0 .. pred_2, read back the same.
   std::string dir = test::scratch_dir("csv-outputs");
   REQUIRE(humpty::write_csv(dir + "/m.csv", data).ok());
@@ -250,6 +250,42 @@ TEST_CASE(".humpty and CSV carry data of several outputs; single-output files ar
   named.feature_names[1] = "pred_0";
   CHECK(humpty::write_csv(dir + "/n.csv", named).message().find("is the name of another column") !=
         std::string::npos);
+}
+
+TEST_CASE(".humpty and CSV carry a target for each of several outputs", "[bundle]") {
+  humpty::Dataset data = small_data(true);
+  data.outputs = 3;
+  data.pred_rest = {1.5, -2.5, 0.25, 7, 8, 1.0 / 3.0};
+  data.truth_rest = {-1, 0.5, 2, 4, 5, 6.25};
+  std::vector<humpty::Layer> pieces = small_pieces();
+  pieces[2] = test::random_layer(3, 4, 3);
+  auto bytes = humpty::encode_bundle(pieces, &data);
+  CHECK(humpty::load_u32le(bytes.data() + 12) == (1u | 2u | 8u));  // data, true, several outputs
+  auto bundle = humpty::parse_bundle(bytes.data(), bytes.size(), "t.humpty");
+  REQUIRE(bundle.ok());
+  CHECK(bundle->data.pred_rest == data.pred_rest);
+  CHECK(bundle->data.truth == data.truth);
+  CHECK(bundle->data.truth_rest == data.truth_rest);
+  humpty::Dataset infinite = data;
+  infinite.truth_rest[5] = std::numeric_limits<double>::quiet_NaN();
+  auto bad = humpty::encode_bundle(pieces, &infinite);
+  CHECK(humpty::parse_bundle(bad.data(), bad.size(), "b.humpty")
+            .message()
+            .find("true_2 of row 2 is not finite") != std::string::npos);
+  humpty::Dataset mismatched = data;
+  mismatched.truth_rest.pop_back();
+  CHECK(humpty::write_bundle(test::scratch_dir("mismatch-true") + "/m.humpty", pieces, &mismatched)
+            .message()
+            .find("outputs do not match its pred or true columns") != std::string::npos);
+  std::string dir = test::scratch_dir("csv-targets");
+  REQUIRE(humpty::write_csv(dir + "/t.csv", data).ok());
+  auto text = test::read_bytes(dir + "/t.csv");
+  CHECK(std::string(text.begin(), text.end())
+            .find("a,b,c,dd,pred_0,pred_1,pred_2,true_0,true_1,true_2\n1,2,3,4,0.1,1.5,7,1,-1,4\n") == 0);
+  auto back = humpty::read_csv(dir + "/t.csv");
+  REQUIRE(back.ok());
+  CHECK(back->truth == data.truth);
+  CHECK(back->truth_rest == data.truth_rest);
 }
 
 TEST_CASE("write_csv writes what parse_csv reads back exactly", "[bundle]") {

@@ -38,6 +38,25 @@ TEST_CASE("CSV: a network of several outputs has pred_0, pred_1, ... side by sid
         "e.csv:2:5: column 'pred_1': expected a number, got 'x'");
 }
 
+TEST_CASE("CSV: the targets of several outputs are true_0, true_1, ... side by side, all or none", "[csv]") {
+  auto data = parse_csv("a,pred_0,pred_1,note,true_0,true_1\n1,2,3,x,4,5\n6,7,8,y,9,10\n", "t.csv");
+  REQUIRE(data.ok());
+  CHECK(data->outputs == 2);
+  CHECK(data->truth == std::vector<double>{4, 9});
+  CHECK(data->truth_rest == std::vector<double>{5, 10});
+  CHECK(parse_csv("a,pred_0,pred_1,pred_2,true_0,true_1\n1,2,3,4,5,6\n", "e.csv").message() ==
+        "e.csv:1:5: 2 target columns true_0 .. for 3 outputs (give true_0 .. true_2 side by side, or none)");
+  CHECK(parse_csv("a,pred_0,pred_1,true_0,true_1,true_0\n1,2,3,4,5,6\n", "e.csv").message() ==
+        "e.csv:1: two 'true_0' columns");
+  CHECK(parse_csv("a,pred_0,pred_1,true_0,true_1\n1,2,3,4,z\n", "e.csv").message() ==
+        "e.csv:2:9: column 'true_1': expected a number, got 'z'");
+  // One output: true_0 is just another column, and `true` the target.
+  auto single = parse_csv("a,pred,true_0,true\n1,2,3,4\n", "s.csv");
+  REQUIRE(single.ok());
+  CHECK(single->truth == std::vector<double>{4});
+  CHECK(single->truth_rest.empty());
+}
+
 TEST_CASE("CSV: pandas' unnamed index column is left out, and only that", "[csv]") {
   auto indexed = parse_csv(",a,b,pred,true\n0,1,2.5,3,4\n1,-1e-3,7,0.125,-2\n2,5,6,7,8\n", "i.csv");
   REQUIRE(indexed.ok());

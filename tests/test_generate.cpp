@@ -50,6 +50,59 @@ TEST_CASE("generate: bad options are refused", "[generate]") {
   CHECK(!humpty::generate_puzzle(options).ok());
 }
 
+TEST_CASE("generate: a network of several outputs regresses a target each and is solved from its data",
+          "[generate][search]") {
+  humpty::GenerateOptions options = options_for(8, 12, 24, 1200, 30, 4);
+  auto one = humpty::generate_puzzle(options);
+  options.outputs = 3;
+  auto untrained = [&] {
+    humpty::GenerateOptions o = options;
+    o.epochs = 0;
+    return humpty::generate_puzzle(o);
+  }();
+  std::vector<std::uint8_t> bytes[2];
+  for (int threads : {1, 2}) {
+    options.threads = threads;
+    auto generated = humpty::generate_puzzle(options);
+    REQUIRE(generated.ok());
+    bytes[threads - 1] = humpty::encode_bundle(generated->puzzle.pieces, &generated->data);
+    if (threads == 2) continue;
+    REQUIRE(one.ok());
+    REQUIRE(untrained.ok());
+    CHECK(generated->puzzle.outputs == 3);
+    CHECK(generated->data.outputs == 3);
+    CHECK(generated->data.pred_rest.size() == 2 * 1200);
+    CHECK(generated->data.truth_rest.size() == 2 * 1200);
+    CHECK(generated->data.truth == one->data.truth);  // output 0's target is the single output's
+    CHECK(generated->data.truth_rest != std::vector<double>(2 * 1200, generated->data.truth[0]));
+    CHECK(generated->loss < 0.6 * untrained->loss);  // every output is trained, not just the first
+    auto fit = humpty::evaluate(generated->puzzle, generated->answer, generated->data);
+    REQUIRE(fit.ok());
+    CHECK(fit->mse_pred == 0.0);
+    CHECK(fit->mse_rest == 0.0);
+    CHECK(std::fabs(fit->mse_true - generated->loss) <= 1e-12 * generated->loss);  // over all outputs
+    humpty::SolveOptions solve_options;
+    auto report = humpty::solve(generated->puzzle, &generated->data, solve_options);
+    REQUIRE(report.ok());
+    CHECK(report->fit.proves());
+    CHECK(report->assembly == generated->answer);
+  }
+  CHECK(bytes[0] == bytes[1]);
+  options.outputs = 0;
+  CHECK(humpty::generate_puzzle(options).message() == "outputs must be 1 to 256");
+  for (std::size_t hidden : {std::size_t(24), std::size_t(6)}) {  // dim 12: o x d would be d x d, or h x d
+    humpty::GenerateOptions shaped = options;
+    shaped.hidden = hidden;
+    shaped.outputs = hidden == 24 ? 12 : 6;
+    CHECK(humpty::generate_puzzle(shaped).message().find(
+              "outputs must be below dim and differ from hidden") == 0);
+  }
+  options.outputs = 2;
+  options.data = &one->data;  // one target, two outputs asked for
+  CHECK(humpty::generate_puzzle(options).message() ==
+        "generated (seed 4): the data has targets for 1 output, not 2");
+}
+
 TEST_CASE("generate: layers without biases (bias=False) are trained, written and solved as such",
           "[generate][search]") {
   humpty::GenerateOptions options = options_for(8, 12, 24, 1000, 40, 1);
@@ -239,4 +292,29 @@ TEST_CASE("generate: a user's own data; divergence is an error, nothing is writt
   CHECK(puzzle->dim == 4);
   auto bad = test::run_cli("generate -q -o " + dir + "/x --optimizer rmsprop");
   CHECK(bad.exit_code == 2);
+  // Several outputs: generated, written with true_0 .., solved and proven from the CSV; trained
+  // again from that CSV with as many outputs as its pred columns, unless told otherwise.
+  auto three =
+      test::run_cli("generate -q -o " + dir + "/three --outputs 3 --blocks 6 --dim 6 --hidden 12 --rows 900");
+  REQUIRE(three.exit_code == 0);
+  const std::string csv = dir + "/three/historical_data.csv";
+  auto text = test::read_bytes(csv);
+  CHECK(std::string(text.begin(), text.end()).find(",pred_0,pred_1,pred_2,true_0,true_1,true_2\n") !=
+        std::string::npos);
+  auto solved = test::run_cli("solve -q " + dir + "/three/pieces --data " + csv);
+  CHECK(solved.exit_code == 0);
+  auto answer = test::read_bytes(dir + "/three/answer.txt");  // the answer's line, then its sha256
+  CHECK(solved.out.size() > 20);
+  CHECK(std::string(answer.begin(), answer.end()).find(solved.out) == 0);
+  auto again =
+      test::run_cli("generate -q -o " + dir + "/again --data " + csv + " --blocks 3 --hidden 8 --epochs 2");
+  CHECK(again.exit_code == 0);
+  auto again_puzzle = humpty::read_puzzle(dir + "/again/pieces");
+  REQUIRE(again_puzzle.ok());
+  CHECK(again_puzzle->outputs == 3);
+  auto fewer =
+      test::run_cli("generate -q -o " + dir + "/fewer --data " + csv + " --outputs 2 --blocks 3 --hidden 8");
+  CHECK(fewer.exit_code == 2);
+  CHECK(fewer.err.find("the data has targets for 3 outputs, not 2") != std::string::npos);
+  CHECK(!std::filesystem::exists(dir + "/fewer"));
 }

@@ -19,7 +19,7 @@ using Logger = std::function<void(const std::string& stage, const std::string& m
 struct Fit {
   std::size_t rows = 0;
   double mse_pred = 0;   // mean squared error against `pred`
-  double mse_true = -1;  // against `true`; -1 when the data has none
+  double mse_true = -1;  // against `true` (all of true_0.. with several outputs); -1 without
   double max_error = 0;  // largest |output - pred|
   double tolerance = 0;  // the MSE below which the output equals `pred` up to float rounding
   std::size_t rows_needed = 0;  // rows an exact fit needs to rule out a coincidence (rows_to_prove)

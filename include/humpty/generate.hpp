@@ -33,6 +33,7 @@ struct GenerateOptions {
   std::size_t dim = 16;     // d, the stream width (and the number of features)
   std::size_t hidden = 32;  // h, must differ from d
   std::size_t rows = 2000;  // data rows
+  std::size_t outputs = 1;  // o, the last layer's outputs (1 to 256), each regressing its own target
   std::size_t epochs = 40;  // passes over the data
   std::size_t batch = 64;   // rows per optimiser step
   double lr = 1e-3;         // the optimiser's learning rate
@@ -41,8 +42,9 @@ struct GenerateOptions {
   bool zero_bias = false;   // biases start at zero (weights as nn.Linear's default)
   bool no_bias = false;     // no biases at all, as nn.Linear(..., bias=False): none trained or stored
   InputDistribution inputs = InputDistribution::normal;
-  // When not null: train on these rows' features and `truth` (which it must have) instead of
-  // synthetic data; dim is then the data's feature count and rows its row count.
+  // When not null: train on these rows' features and `truth` (which it must have, for every one
+  // of `outputs` outputs) instead of synthetic data; dim is then the data's feature count and
+  // rows its row count.
   const Dataset* data = nullptr;
   std::uint64_t seed = 1;   // data, initialisation, batches and shuffle all follow from it
   int threads = 0;          // <= 0: all cores; the result does not depend on it

@@ -86,7 +86,7 @@ Result<Layer> parse_layer(const std::uint8_t* data, std::size_t size, const std:
 // `pred`, and optionally the training target `true`. A network whose last layer has o > 1 outputs
 // has o pred columns, pred_0 .. pred_{o-1}: pred holds output 0, which the search fits (any one
 // output tells assemblies apart as well as all of them), and pred_rest the others, which the
-// proof checks too.
+// proof checks too; its targets, when given, are true_0 .. true_{o-1} (truth and truth_rest).
 struct Dataset {
   std::string source;
   std::size_t rows = 0;
@@ -96,15 +96,18 @@ struct Dataset {
   std::vector<double> pred;   // rows: the network's output (output 0 when it has several)
   std::size_t outputs = 1;    // the network's outputs: pred columns
   std::vector<double> pred_rest;  // outputs 1 .. outputs-1, output by output (rows values each)
-  std::vector<double> truth;      // rows, or empty when there is no `true` column (never with outputs > 1)
+  std::vector<double> truth;      // rows (output 0's target), or empty when there is no `true` column
+  std::vector<double>
+      truth_rest;              // with truth and outputs > 1: outputs 1 .. outputs-1's targets, as pred_rest
   bool index_dropped = false;  // the CSV's first column was a pandas index, left out (read_csv)
   bool has_truth() const { return !truth.empty(); }
 };
 
 // Reads a CSV file: a header row, then one row of numbers per line (LF or CRLF), no quoting.
 // The network's output is the column `pred`, or the columns pred_0, pred_1, ... side by side for
-// several outputs. Columns after them other than `true` are ignored (`true` too with several
-// outputs), and so is a first column without a name
+// several outputs; then optionally the target, `true`, or true_0, true_1, ... side by side (all
+// of them) for several outputs. Other columns after the features are ignored (`true` too with
+// several outputs), and so is a first column without a name
 // whose values count 0, 1, 2, ... (the index pandas' to_csv writes by default); index_dropped then
 // says so. Errors read `path:line:column: ...` and name
 // the first problem in the file. Large files are parsed on `threads` threads (<= 0: one per core);

@@ -87,13 +87,16 @@ const CommandHelp kCommands[] = {
      "    example: humpty convert puzzle/pieces --data puzzle/historical_data.csv -o puzzle.humpty\n",
      "-o --data --format --force --threads -q"},
     {"generate",
-     "generate -o DIR [--blocks N] [--dim D] [--hidden H] [--rows R] [--epochs E] [--batch B]\n"
-     "                [--optimizer adam|adamw|sgd] [--lr X] [--weight-decay X] [--zero-bias | --no-bias]\n"
-     "                [--inputs normal|uniform|t3] [--data CSV] [--seed S] [--threads N] [--force] [-q]\n"
-     "    Train a network on synthetic data (or on CSV's features and `true`) and write it as a\n"
-     "    shuffled puzzle: DIR/pieces/, DIR/historical_data.csv, DIR/puzzle.humpty, DIR/answer.txt.\n"
+     "generate -o DIR [--blocks N] [--dim D] [--hidden H] [--outputs O] [--rows R] [--epochs E]\n"
+     "                [--batch B] [--optimizer adam|adamw|sgd] [--lr X] [--weight-decay X]\n"
+     "                [--zero-bias | --no-bias] [--inputs normal|uniform|t3] [--data CSV] [--seed S]\n"
+     "                [--threads N] [--force] [-q]\n"
+     "    Train a network on synthetic data (or on CSV's features and `true`, or true_0 .. for\n"
+     "    several outputs) and write it as a shuffled puzzle: DIR/pieces/, DIR/historical_data.csv,\n"
+     "    DIR/puzzle.humpty, DIR/answer.txt.\n"
      "    example: humpty generate -o my-puzzle --blocks 32 --dim 32 --hidden 64 --seed 7\n",
-     "-o --blocks --dim --hidden --rows --epochs --batch --optimizer --lr --weight-decay --zero-bias "
+     "-o --blocks --dim --hidden --outputs --rows --epochs --batch --optimizer --lr --weight-decay "
+     "--zero-bias "
      "--no-bias --inputs --data --seed --threads --force -q"},
 };
 
@@ -190,7 +193,7 @@ struct Options {
   double time_limit = 0;
   bool quiet = false;
   bool force = false;
-  bool lr_given = false, weight_decay_given = false;
+  bool lr_given = false, weight_decay_given = false, outputs_given = false;
   bool keep_pairs = false;
   SearchTuning tuning;
 };
@@ -400,6 +403,9 @@ Options parse_options(int argc, char** argv, int first, const CommandHelp* comma
       options.generate.dim = std::size_t(parse_unsigned(arg, value()));
     } else if (arg == "--hidden") {
       options.generate.hidden = std::size_t(parse_unsigned(arg, value()));
+    } else if (arg == "--outputs") {
+      options.generate.outputs = std::size_t(parse_unsigned(arg, value()));
+      options.outputs_given = true;
     } else if (arg == "--epochs") {
       options.generate.epochs = std::size_t(parse_unsigned(arg, value()));
     } else if (arg == "--batch") {
@@ -894,7 +900,12 @@ int command_generate(const Options& options) {
     auto read = read_csv(options.data, options.threads);
     if (!read) return fail_input(read.message());
     user_data = std::move(*read);
-    if (!user_data.has_truth()) return fail_input(options.data + ": has no `true` column to train on");
+    if (!user_data.has_truth()) {
+      return fail_input(options.data + ": has no `true` column" +
+                        (user_data.outputs > 1 ? "s (true_0 ..)" : "") + " to train on");
+    }
+    // The data's pred columns tell how many outputs its network has: train as many.
+    if (!options.outputs_given) generate.outputs = user_data.outputs;
     generate.data = &user_data;
   }
   auto generated = generate_puzzle(generate);
@@ -910,10 +921,11 @@ int command_generate(const Options& options) {
   if (generate.log) {
     char text[256];
     std::snprintf(text, sizeof text,
-                  "%zu blocks, d=%zu, h=%zu, %zu rows: network mse vs true %.6g; wrote "
+                  "%zu blocks, d=%zu, h=%zu%s, %zu rows: network mse vs true %.6g; wrote "
                   "%s/{pieces,historical_data.csv,puzzle.humpty,answer.txt}",
-                  generate.blocks, generated->data.features, generate.hidden, generated->data.rows, generated->loss,
-                  dir.c_str());
+                  generate.blocks, generated->data.features, generate.hidden,
+                  generate.outputs == 1 ? "" : (", " + std::to_string(generate.outputs) + " outputs").c_str(),
+                  generated->data.rows, generated->loss, dir.c_str());
     generate.log("generate", text);
   }
   return kExitOk;
