@@ -135,9 +135,6 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
     return Status::failure("dim must be 2 to " + std::to_string(kMaxWidth) + " and hidden 1 to " +
                            std::to_string(kMaxWidth));
   }
-  if (options.dim == options.hidden) {
-    return Status::failure("hidden must differ from dim: the pieces' roles are told apart by shape");
-  }
   if (options.outputs == 0 || options.outputs > kMaxOutputs)
     return Status::failure("outputs must be 1 to " + std::to_string(kMaxOutputs));
   // The last layer (outputs x dim) is told from the others by its shape, as the pieces are read.

@@ -329,7 +329,7 @@ Result<std::vector<Block>> order_by_update_norm(const Puzzle& puzzle, const Data
   for (const Block& block : blocks) {
     const auto n = int(puzzle.pieces.size());
     if (block.inp < 0 || block.inp >= n || block.out < 0 || block.out >= n ||
-        puzzle.roles[std::size_t(block.inp)] != Role::inp || puzzle.roles[std::size_t(block.out)] != Role::out) {
+        !puzzle.can_play(block.inp, Role::inp) || !puzzle.can_play(block.out, Role::out)) {
       return Status::failure("order_by_update_norm: block (" + std::to_string(block.inp) + ", " +
                              std::to_string(block.out) + ") is not an inp and an out piece of the puzzle");
     }

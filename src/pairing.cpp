@@ -1,5 +1,7 @@
 // Pairing inp with out layers by how much W_out W_in looks like a multiple of the identity (a
 // negative one above all) and by how the units' largest weights agree on the two sides.
+#include "pairing.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -44,10 +46,22 @@ std::vector<float> row_dots(const float* a, std::size_t a_count, const PanelView
   return dense;
 }
 
-// Per hidden unit of a layer, the mean of its two largest |w| (an inp layer's row and bias, an
-// out layer's column), centred and scaled to unit length over the units (zeros if all are equal).
-// The top few and not the norm: a unit's training shows in its tail (the initial weights are
-// bounded, the moved ones leave the bound), the norm is dominated by the initial weights (tried:
+// The table's entries as z-values over the whole table (zeros for a constant table).
+std::vector<double> standardised(const std::vector<double>& table) {
+  double mean = 0, square = 0;
+  for (double v : table) mean += v;
+  mean /= double(std::max<std::size_t>(table.size(), 1));
+  for (double v : table) square += (v - mean) * (v - mean);
+  const double spread = std::sqrt(square / double(std::max<std::size_t>(table.size(), 1)));
+  std::vector<double> z(table.size(), 0.0);
+  for (std::size_t k = 0; k < table.size(); ++k) z[k] = spread > 0 ? (table[k] - mean) / spread : 0.0;
+  return z;
+}
+
+}  // namespace
+
+// unit_tails (pairing.hpp): the top few and not the norm: a unit's training shows in its tail (the initial
+// weights are bounded, the moved ones leave the bound), the norm is dominated by the initial weights (tried:
 // row and column norms pair 1 of 64 right on b64-adam-40; the largest two 49 with the trace score,
 // the largest one 48, three 46, five 41; with the inp unit's bias among its weights, two: 51).
 std::vector<double> unit_tails(const Layer& layer, bool units_are_rows) {
@@ -84,20 +98,6 @@ std::vector<double> unit_tails(const Layer& layer, bool units_are_rows) {
   for (double& t : tail) t = norm > 0 ? t / norm : 0.0;
   return tail;
 }
-
-// The table's entries as z-values over the whole table (zeros for a constant table).
-std::vector<double> standardised(const std::vector<double>& table) {
-  double mean = 0, square = 0;
-  for (double v : table) mean += v;
-  mean /= double(std::max<std::size_t>(table.size(), 1));
-  for (double v : table) square += (v - mean) * (v - mean);
-  const double spread = std::sqrt(square / double(std::max<std::size_t>(table.size(), 1)));
-  std::vector<double> z(table.size(), 0.0);
-  for (std::size_t k = 0; k < table.size(); ++k) z[k] = spread > 0 ? (table[k] - mean) / spread : 0.0;
-  return z;
-}
-
-}  // namespace
 
 Pairing pair_layers(const Puzzle& puzzle, int threads) {
   ThreadPool pool(threads);

@@ -5,11 +5,12 @@
 #include <map>
 #include <system_error>
 
+#include "finite.hpp"
 #include "humpty/format.hpp"
 #include "humpty/model.hpp"
-#include "finite.hpp"
 #include "io.hpp"
 #include "parallel.hpp"
+#include "roles.hpp"
 #include "text.hpp"
 
 namespace humpty {
@@ -78,6 +79,34 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
     }
     return text;
   };
+  // Square blocks (d == h): every piece but the last is d x d, the last o x d with o < d. The
+  // shapes cannot tell inp from out, so the weights give the roles, a guess (roles.hpp).
+  if (by_shape.size() == 2 && pieces.size() % 2 == 1) {
+    const auto square = std::find_if(by_shape.begin(), by_shape.end(), [](const auto& entry) {
+      return entry.first.first == entry.first.second;
+    });
+    const auto other = square == by_shape.begin() ? std::next(by_shape.begin()) : by_shape.begin();
+    if (square != by_shape.end() && other->second.size() == 1 && other->first.second == square->first.first &&
+        other->first.first < other->first.second) {
+      Puzzle puzzle;
+      puzzle.source = std::move(source);
+      puzzle.dim = puzzle.hidden = square->first.first;
+      puzzle.outputs = other->first.first;
+      puzzle.last_piece = other->second[0];
+      puzzle.square = true;
+      puzzle.roles.assign(pieces.size(), Role::inp);
+      for (const Block& block : square_blocks(pieces, square->second)) {
+        puzzle.inp_pieces.push_back(block.inp);
+        puzzle.out_pieces.push_back(block.out);
+        puzzle.roles[std::size_t(block.out)] = Role::out;
+      }
+      std::sort(puzzle.inp_pieces.begin(), puzzle.inp_pieces.end());
+      std::sort(puzzle.out_pieces.begin(), puzzle.out_pieces.end());
+      puzzle.roles[std::size_t(puzzle.last_piece)] = Role::last;
+      puzzle.pieces = std::move(pieces);
+      return puzzle;
+    }
+  }
   // The last layer is o x d with o < d; inp layers are h x d, out layers d x h, as many of each.
   const std::size_t blocks = (pieces.size() - 1) / 2;
   Shape inp{}, out{}, last{};
@@ -258,6 +287,21 @@ Result<Puzzle> read_puzzle(const std::string& path, int threads) {
   return std::move(bundle->puzzle);
 }
 
+Puzzle with_roles(Puzzle puzzle, const Assembly& assembly) {
+  if (!puzzle.square) return puzzle;
+  puzzle.inp_pieces.clear();
+  puzzle.out_pieces.clear();
+  for (const Block& block : assembly.blocks) {
+    puzzle.inp_pieces.push_back(block.inp);
+    puzzle.out_pieces.push_back(block.out);
+    puzzle.roles[std::size_t(block.inp)] = Role::inp;
+    puzzle.roles[std::size_t(block.out)] = Role::out;
+  }
+  std::sort(puzzle.inp_pieces.begin(), puzzle.inp_pieces.end());
+  std::sort(puzzle.out_pieces.begin(), puzzle.out_pieces.end());
+  return puzzle;
+}
+
 Status check_assembly(const Puzzle& puzzle, const Assembly& assembly) {
   if (assembly.blocks.size() != puzzle.blocks()) {
     return Status::failure("the assembly has " + std::to_string(assembly.blocks.size()) + " blocks, the puzzle " +
@@ -268,7 +312,7 @@ Status check_assembly(const Puzzle& puzzle, const Assembly& assembly) {
     if (piece < 0 || std::size_t(piece) >= puzzle.pieces.size()) {
       return Status::failure(where + ": piece " + std::to_string(piece) + " does not exist");
     }
-    if (puzzle.roles[std::size_t(piece)] != role) {
+    if (!puzzle.can_play(piece, role)) {
       return Status::failure(where + ": piece " + std::to_string(piece) + " is an " +
                              role_name(puzzle.roles[std::size_t(piece)]) + " layer, not an " + role_name(role) +
                              " layer");
@@ -340,7 +384,7 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
     first_at[std::size_t(k)] = int(i);
     Role expected = i + 1 == indices.size() ? Role::last : (i % 2 == 0 ? Role::inp : Role::out);
     Role actual = puzzle.roles[std::size_t(k)];
-    if (actual != expected) {
+    if (!puzzle.can_play(k, expected)) {
       return Status::failure(name + ": position " + std::to_string(i) + " needs an " + role_name(expected) +
                              " layer, but piece " + std::to_string(k) + " is an " + role_name(actual) +
                              " layer");

@@ -129,10 +129,22 @@ void heat_map(Svg& svg, double x, double y, double size, const Puzzle& puzzle, c
                           ramp(pairing.table[i * n + o] / hi).c_str()));
     }
   }
+  // The table's rows and columns: the puzzle's inp and out pieces, or for square blocks those of
+  // the roles the solve ended with (the pairing was scored with them).
+  std::vector<int> inps = puzzle.inp_pieces, outs = puzzle.out_pieces;
+  if (puzzle.square && assembly.size() == n) {
+    inps.clear();
+    outs.clear();
+    for (const Block& block : assembly) {
+      inps.push_back(block.inp);
+      outs.push_back(block.out);
+    }
+    std::sort(inps.begin(), inps.end());
+    std::sort(outs.begin(), outs.end());
+  }
   // The chosen pairs, outlined: white when sure, red when not.
   for (std::size_t i = 0; i < n; ++i) {
-    const auto o = std::size_t(std::find(puzzle.out_pieces.begin(), puzzle.out_pieces.end(), pairing.blocks[i].out) -
-                               puzzle.out_pieces.begin());
+    const auto o = std::size_t(std::find(outs.begin(), outs.end(), pairing.blocks[i].out) - outs.begin());
     svg.add(format_text("<rect class=\"chosen\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
                         "stroke=\"%s\" stroke-width=\"%.2f\"/>",
                         x + cell * double(o), y + cell * double(i), cell, cell,
@@ -140,10 +152,8 @@ void heat_map(Svg& svg, double x, double y, double size, const Puzzle& puzzle, c
   }
   // The pairs of the reported assembly (where the data may have overruled the score): dots.
   for (const Block& block : assembly) {
-    const auto i = std::size_t(std::find(puzzle.inp_pieces.begin(), puzzle.inp_pieces.end(), block.inp) -
-                               puzzle.inp_pieces.begin());
-    const auto o = std::size_t(std::find(puzzle.out_pieces.begin(), puzzle.out_pieces.end(), block.out) -
-                               puzzle.out_pieces.begin());
+    const auto i = std::size_t(std::find(inps.begin(), inps.end(), block.inp) - inps.begin());
+    const auto o = std::size_t(std::find(outs.begin(), outs.end(), block.out) - outs.begin());
     if (i >= n || o >= n) continue;
     svg.add(format_text("<circle class=\"assembled\" cx=\"%.2f\" cy=\"%.2f\" r=\"%.2f\" fill=\"#000000\"/>",
                         x + cell * (double(o) + 0.5), y + cell * (double(i) + 0.5), std::max(1.0, cell / 5)));

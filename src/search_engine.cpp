@@ -370,7 +370,9 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     if (should_stop()) break;
     if (best_sse_ < before) {
       rounds_without_best = 0;
-    } else if ((options_.time_limit <= 0 && ++rounds_without_best >= tuning_.stuck_rounds) || unconfirmed_) {
+    } else if (((options_.time_limit <= 0 || options_.stop_when_stuck) &&
+                ++rounds_without_best >= tuning_.stuck_rounds) ||
+               unconfirmed_) {
       // Without a time limit the search stops once rounds stop paying; with one, it uses it.
       stopped_ = StopReason::stuck;
       break;

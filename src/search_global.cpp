@@ -48,6 +48,13 @@ Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, 
     if (Status status = check_assembly(puzzle, starts[k]); !status) {
       return Status::failure("start " + std::to_string(k) + ": " + status.message());
     }
+    for (const Block& block : starts[k].blocks) {  // the engine's tables follow the puzzle's roles
+      if (puzzle.roles[std::size_t(block.inp)] != Role::inp) {
+        return Status::failure("start " + std::to_string(k) + ": piece " + std::to_string(block.inp) +
+                               " is an inp here but an out in the puzzle's roles (square blocks: search "
+                               "with_roles(puzzle, start))");
+      }
+    }
   }
   if (puzzle.blocks() < 3) return exhaustive_search(puzzle, data, options);
   Engine engine(puzzle, data, options);

@@ -226,6 +226,47 @@ SubPuzzle sub_puzzle(const std::vector<std::size_t>& positions, std::size_t rows
   return sub;
 }
 
+SubPuzzle square_puzzle(std::size_t blocks, std::size_t dim, std::size_t rows, std::uint64_t seed) {
+  std::vector<int> number(2 * blocks + 1);
+  std::iota(number.begin(), number.end(), 0);
+  humpty::Rng rng(seed);
+  rng.shuffle(number);
+  std::vector<humpty::Layer> pieces(2 * blocks + 1);
+  SubPuzzle sub;
+  for (std::size_t b = 0; b < blocks; ++b) {
+    humpty::Layer inp = random_layer(dim, dim, seed * 1000 + 2 * b, 0.5f);
+    humpty::Layer out = random_layer(dim, dim, seed * 1000 + 2 * b + 1, 0.05f);
+    // Units of different sizes, as training leaves them: unit u's inp row and bias scaled by s_u,
+    // and so (through the transpose) its out column. The inp's bias is what tells the roles.
+    for (std::size_t u = 0; u < dim; ++u) {
+      const float size = 0.2f + 0.8f * float(rng.uniform());
+      for (std::size_t c = 0; c < dim; ++c) inp.weight[u * dim + c] *= size;
+      inp.bias[u] = size * (inp.bias[u] < 0 ? -1.0f : 1.0f);
+    }
+    for (std::size_t r = 0; r < dim; ++r) {
+      for (std::size_t c = 0; c < dim; ++c) out.weight[r * dim + c] += -0.3f * inp.weight[c * dim + r];
+    }
+    pieces[std::size_t(number[2 * b])] = inp;
+    pieces[std::size_t(number[2 * b + 1])] = out;
+    sub.answer.blocks.push_back({number[2 * b], number[2 * b + 1]});
+  }
+  pieces[std::size_t(number[2 * blocks])] = random_layer(1, dim, seed * 1000 + 999, 0.5f);
+  sub.answer.last = number[2 * blocks];
+  auto puzzle = humpty::make_puzzle(std::move(pieces), "square puzzle");
+  if (!puzzle) throw std::runtime_error(puzzle.message());
+  sub.puzzle = std::move(*puzzle);
+  sub.data.source = "square puzzle data";
+  sub.data.rows = rows;
+  sub.data.features = dim;
+  for (std::size_t c = 0; c < dim; ++c) sub.data.feature_names.push_back("x" + std::to_string(c));
+  for (std::size_t i = 0; i < rows * dim; ++i) sub.data.x.push_back(float(rng.normal()));
+  humpty::ThreadPool pool(1);
+  std::vector<float> outputs =
+      humpty::network_outputs(humpty::pack_puzzle(sub.puzzle), sub.answer, sub.data, pool);
+  sub.data.pred.assign(outputs.begin(), outputs.end());
+  return sub;
+}
+
 void write_pieces(const humpty::Puzzle& puzzle, const std::string& dir) {
   fs::create_directories(dir);
   for (std::size_t k = 0; k < puzzle.pieces.size(); ++k) {

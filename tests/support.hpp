@@ -65,6 +65,13 @@ struct SubPuzzle {
 };
 SubPuzzle sub_puzzle(const std::vector<std::size_t>& positions, std::size_t rows, std::uint64_t seed);
 
+// A puzzle of square blocks (d == h) built by hand with the fingerprints of a long-trained net:
+// each out layer is -0.3 times its inp's transpose plus noise, so W_out W_in is near a negative
+// multiple of a positive definite matrix (the pair), with units of different sizes whose inp
+// biases follow them (the roles, mostly: the data must settle the rest). `rows` rows of features
+// ~ N(0, 1) with pred from the library's forward pass.
+SubPuzzle square_puzzle(std::size_t blocks, std::size_t dim, std::size_t rows, std::uint64_t seed);
+
 // Writes a puzzle as a directory of piece_<k>.pth files.
 void write_pieces(const humpty::Puzzle& puzzle, const std::string& dir);
 void write_csv(const humpty::Dataset& data, const std::string& path);

@@ -196,7 +196,20 @@ TEST_CASE("cli: convert and generate", "[cli][generate]") {
   CHECK(both.exit_code == 2);
   CHECK(both.err.find("zero biases and no biases exclude each other") != std::string::npos);
   CHECK(test::run_cli("convert " + dir + "/g/puzzle.humpty").exit_code == 2);
-  CHECK(test::run_cli("generate -o " + dir + "/bad --dim 8 --hidden 8").exit_code == 2);
+  CHECK(test::run_cli("generate -o " + dir + "/bad --dim 8 --hidden 8 --outputs 8").exit_code == 2);
+  // Square blocks (d == h): generated, read with the roles the weights guess, verified whatever
+  // the guess (either role is accepted), and solved to an answer that names every piece once.
+  REQUIRE(
+      test::run_cli("generate -q -o " + dir + "/square --blocks 4 --dim 6 --hidden 6 --rows 300 --epochs 5")
+          .exit_code == 0);
+  auto square_verified =
+      test::run_cli("verify -q " + dir + "/square/puzzle.humpty --answer @" + dir + "/square/answer.txt");
+  CHECK(square_verified.exit_code == 0);
+  auto square_solved = test::run_cli("solve -q " + dir + "/square/pieces");
+  CHECK(square_solved.exit_code == 0);  // no data: nothing to prove, the weights' guess printed
+  auto square_answer =
+      humpty::parse_answer(square_solved.out, *humpty::read_puzzle(dir + "/square/pieces"), "out");
+  CHECK(square_answer.ok());
   test::write_text(dir + "/junk.humpty", "not a puzzle");
   auto junk = test::run_cli("solve " + dir + "/junk.humpty");
   CHECK(junk.exit_code == 3);

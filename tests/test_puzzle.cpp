@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 
 #include "catch.hpp"
@@ -46,7 +47,7 @@ TEST_CASE("inconsistent piece sets are rejected with what is wrong", "[puzzle]")
   CHECK(message(pieces_for("iiiool"))
             .find("set: 2 layers of 4x6 but 3 of 6x4; every block needs one of each") == 0);
   CHECK(message(pieces_for("io")).find("cannot form a network") != std::string::npos);
-  auto square = pieces_for("iol", 4, 4);
+  auto square = pieces_for("iiol", 4, 4);  // three square pieces: no pairs of them
   CHECK(message(square).find("square") != std::string::npos);
   auto bad_bias = pieces_for("iol");
   bad_bias[1].bias.pop_back();
@@ -144,4 +145,45 @@ TEST_CASE("answers are formatted and parsed with their roles checked", "[puzzle]
   CHECK(humpty::parse_answer("1,0,1,4,6,5,2", *puzzle, "a").message() == "a: piece 1 appears twice, at positions 0 and 2 (counting from 0)");
   CHECK(humpty::parse_answer("0,1,3,4,6,5,2", *puzzle, "a").message() ==
         "a: position 0 needs an inp layer, but piece 0 is an out layer");
+}
+
+TEST_CASE("square blocks (d == h) get their roles from the weights, and either role is accepted",
+          "[puzzle]") {
+  const test::SubPuzzle square = test::square_puzzle(5, 6, 100, 3);
+  const humpty::Puzzle& puzzle = square.puzzle;
+  CHECK(puzzle.square);
+  CHECK(puzzle.dim == 6);
+  CHECK(puzzle.hidden == 6);
+  CHECK(puzzle.blocks() == 5);
+  CHECK(puzzle.last_piece == square.answer.last);
+  // The weights pair every block right (their product's trace), whichever role each piece got.
+  const humpty::Pairing pairing = humpty::pair_layers(puzzle, 1);
+  for (const humpty::Block& block : square.answer.blocks) {
+    const humpty::Block flipped{block.out, block.inp};
+    CHECK(std::count(pairing.blocks.begin(), pairing.blocks.end(), block) +
+              std::count(pairing.blocks.begin(), pairing.blocks.end(), flipped) ==
+          1);
+  }
+  // Any block piece may play either role: the answer checks and parses whatever the guess was.
+  CHECK(humpty::check_assembly(puzzle, square.answer).ok());
+  auto parsed = humpty::parse_answer(humpty::format_answer(square.answer), puzzle, "a");
+  REQUIRE(parsed.ok());
+  CHECK(*parsed == square.answer);
+  CHECK(!puzzle.can_play(puzzle.last_piece, humpty::Role::inp));
+  CHECK(!puzzle.can_play(square.answer.blocks[0].inp, humpty::Role::last));
+  humpty::Assembly twice = square.answer;
+  twice.blocks[1].out = twice.blocks[0].inp;
+  CHECK(humpty::check_assembly(puzzle, twice).message().find("is used twice") != std::string::npos);
+  // with_roles: the answer's roles; a puzzle of other shapes is unchanged.
+  const humpty::Puzzle roled = humpty::with_roles(puzzle, square.answer);
+  for (const humpty::Block& block : square.answer.blocks) {
+    CHECK(roled.roles[std::size_t(block.inp)] == humpty::Role::inp);
+    CHECK(roled.roles[std::size_t(block.out)] == humpty::Role::out);
+  }
+  CHECK(std::is_sorted(roled.inp_pieces.begin(), roled.inp_pieces.end()));
+  auto plain = humpty::make_puzzle(pieces_for("oiliooi"), "p");
+  REQUIRE(plain.ok());
+  CHECK(!plain->square);
+  CHECK(humpty::with_roles(*plain, {{{1, 0}, {3, 4}, {6, 5}}, 2}).roles == plain->roles);
+  CHECK(!plain->can_play(0, humpty::Role::inp));
 }

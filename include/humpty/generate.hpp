@@ -31,7 +31,7 @@ const char* input_name(InputDistribution inputs);
 struct GenerateOptions {
   std::size_t blocks = 16;  // N
   std::size_t dim = 16;     // d, the stream width (and the number of features)
-  std::size_t hidden = 32;  // h, must differ from d
+  std::size_t hidden = 32;  // h (h == d: square blocks, whose roles only the weights and data tell)
   std::size_t rows = 2000;  // data rows
   std::size_t outputs = 1;  // o, the last layer's outputs (1 to 256), each regressing its own target
   std::size_t epochs = 40;  // passes over the data
@@ -58,7 +58,7 @@ struct GeneratedPuzzle {
   double loss = 0;  // the trained network's MSE against true
 };
 
-// Errors for options that make no network (zero sizes, dim == hidden, absurd sizes, data without
+// Errors for options that make no network (zero sizes, absurd sizes, data without
 // `true`), and when training diverges (a loss or an output that is not finite).
 Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& options);
 

@@ -34,7 +34,8 @@ struct Layer {
 enum class Role { inp, out, last };
 const char* role_name(Role role);
 
-// The pieces of one network with the role each plays, found from the shapes alone.
+// The pieces of one network with the role each plays, found from the shapes (or, for square
+// blocks, the weights).
 struct Puzzle {
   std::string source;           // where the pieces came from, for messages
   std::vector<Layer> pieces;    // piece k is pieces[k]
@@ -45,13 +46,23 @@ struct Puzzle {
   std::vector<int> inp_pieces;  // ascending piece indices
   std::vector<int> out_pieces;  // ascending piece indices
   int last_piece = -1;
+  // d == h: every block piece is d x d, so the roles above are the weights' guess (roles.cpp),
+  // not the shapes' verdict; an assembly may use any of those pieces in either role.
+  bool square = false;
 
   std::size_t blocks() const { return inp_pieces.size(); }
+  // Whether piece k (a valid index) may play `role` in an assembly: its own role, or either block
+  // role when the blocks are square.
+  bool can_play(int k, Role role) const {
+    const Role own = roles[std::size_t(k)];
+    return own == role || (square && own != Role::last && role != Role::last);
+  }
 };
 
 // Classifies pieces by shape (inp h x d, out d x h, last o x d with o < d) and checks that they
-// form one network. Errors name what does not fit: "48 inp layers (96x48) but 47 out layers
-// (48x96)", "2 pieces have the last layer's shape 1x48 (piece 85, piece 90)", ...
+// form one network. Square blocks (d == h) get their roles from the weights (Puzzle::square). Errors name
+// what does not fit: "48 inp layers (96x48) but 47 out layers (48x96)", "2 pieces have the last layer's shape
+// 1x48 (piece 85, piece 90)", ...
 Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source);
 
 // Reads a puzzle: a directory of piece_<k>.pth files (or .pt or .safetensors, each read by
@@ -130,6 +141,11 @@ struct Assembly {
   bool operator==(const Assembly& other) const { return blocks == other.blocks && last == other.last; }
   bool operator!=(const Assembly& other) const { return !(*this == other); }
 };
+
+// A square puzzle (Puzzle::square) with the roles `assembly` gives its pieces (which must be a
+// valid assembly of it); any other puzzle unchanged. The search's tables follow the puzzle's
+// roles, so a start that uses square pieces otherwise needs this first (solve does it).
+Puzzle with_roles(Puzzle puzzle, const Assembly& assembly);
 
 // The answer string: piece indices in execution order joined by commas, no spaces.
 std::string format_answer(const Assembly& assembly);

@@ -237,6 +237,17 @@ struct SearchTuning {
   double flip_threshold = 0.5;
   double flip_ridge = 1e-6;
   std::size_t flip_rounds = 12;
+  // Square blocks (solve.cpp): the weights' guess of which piece of a pair is the inp is checked
+  // by the data with a local search over the roles: flips, each judged by a search that keeps the
+  // pairs and stops after role_stuck_rounds rounds without a new best, candidates ranked on
+  // role_rows rows. A block of wrong roles computes another function altogether: on a PyTorch net
+  // of 24 square blocks whose guess had one pair backwards the search ended at MSE/var 0.03 in
+  // 60 s, not exact; flipped at its best after 30 s, exact 0.01 s later. Not before the search: at
+  // the bias path's order the flips were wrong (2 right pairs flipped on a net whose guess was all
+  // right, the one backwards pair not). Nor by a gain threshold at a stuck order: there a wrong
+  // flip can fit best, and the next check no longer finds the right ones.
+  std::size_t role_rows = 512;
+  std::size_t role_stuck_rounds = 2;
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };
@@ -246,7 +257,8 @@ enum class StopReason {
   exact,        // the subset and then every row reproduce pred at float rounding
   time_limit,   // SearchOptions::time_limit ran out
   interrupted,  // SearchOptions::stop was set
-  stuck,        // rounds without a new best (only without a time limit), or every assembly tried
+  stuck,        // rounds without a new best (only without a time limit, unless stop_when_stuck),
+                // or every assembly tried
 };
 const char* stop_reason_name(StopReason reason);  // "exact", "time limit", "interrupted", "stuck"
 
@@ -256,6 +268,8 @@ struct SearchOptions {
   ThreadPool* pool = nullptr;               // when set, every phase runs on it (threads is then unused)
   std::size_t rows = 0;                     // rows used to score moves; 0: min(all, 1024)
   double time_limit = 0;                    // seconds; 0: none
+  bool stop_when_stuck = false;             // stop after stuck_rounds rounds without a new best even
+                                            // with a time limit (solve's rounds for square blocks)
   bool repair_pairs = true;                 // also try moves that change the pairing
   const Pairing* pairing = nullptr;         // the score pairing, if already computed (it guides repairs)
   std::size_t starts_given = 0;             // the first this many starts are a caller's: the

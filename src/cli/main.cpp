@@ -304,6 +304,8 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"flip_threshold", Tunable::real, &tuning.flip_threshold},
       {"flip_ridge", Tunable::real, &tuning.flip_ridge},
       {"flip_rounds", Tunable::count, &tuning.flip_rounds},
+      {"role_rows", Tunable::count, &tuning.role_rows},
+      {"role_stuck_rounds", Tunable::count, &tuning.role_stuck_rounds},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
@@ -1042,6 +1044,8 @@ int command_inspect(const Options& options) {
   std::printf("puzzle %s\n", p.source.c_str());
   std::printf("  %zu pieces: %zu blocks, stream width d=%zu, hidden width h=%zu, %zu output(s)\n",
               p.pieces.size(), p.blocks(), p.dim, p.hidden, p.outputs);
+  if (p.square)
+    std::printf("  square blocks (d = h): the roles below are the weights' guess, not the shapes'\n");
   std::printf("\npiece  shape      role   ||W||_F    ||b||\n");
   for (std::size_t k = 0; k < p.pieces.size(); ++k) {
     const Layer& layer = p.pieces[k];
