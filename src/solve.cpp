@@ -110,7 +110,7 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
 }  // namespace
 
 // Square blocks (Puzzle::square): the roles are the weights' guess, and the search keeps the
-// roles it starts from, so the data check them before the search and after one that is not exact.
+// roles it starts from, so the data check them, by a local search over flips between searches.
 Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveOptions& options) {
   if (!given.square) return solve_roles_known(given, data, options);
   if (data) {
@@ -191,6 +191,9 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
     }
     puzzle = with_roles(given, *flipped);
   }
+  // A trial flip's search cut short by the time limit, or the last search, may end worse than the
+  // best roles' search did: the better one is the answer.
+  if (best && report && !report->fit.exact() && best->fit.mse_pred < report->fit.mse_pred) return *best;
   return report;
 }
 
