@@ -35,18 +35,25 @@ std::string shape_text(Shape shape) {
   return std::to_string(shape.first) + "x" + std::to_string(shape.second);
 }
 
-std::string piece_list(const std::vector<int>& pieces) {
+// "piece k", and the file's name when the pieces were numbered by their names (files[k]).
+std::string piece_label(int k, const std::vector<std::string>& files) {
+  std::string text = "piece " + std::to_string(k);
+  if (std::size_t(k) < files.size()) text += " (" + files[std::size_t(k)] + ")";
+  return text;
+}
+
+std::string piece_list(const std::vector<int>& pieces, const std::vector<std::string>& files) {
   std::string text;
   for (std::size_t i = 0; i < pieces.size() && i < 6; ++i) {
-    text += (i ? ", piece " : "piece ") + std::to_string(pieces[i]);
+    text += (i ? ", " : "") + piece_label(pieces[i], files);
   }
   if (pieces.size() > 6) text += ", ...";
   return text;
 }
 
-}  // namespace
-
-Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
+// make_puzzle, with the pieces' file names (or none) for its messages and Puzzle::files.
+Result<Puzzle> classify_pieces(std::vector<Layer> pieces, std::string source,
+                               std::vector<std::string> files) {
   if (pieces.size() < 3) {
     return Status::failure(source + ": " + std::to_string(pieces.size()) +
                            " pieces cannot form a network (at least one inp, one out and the last "
@@ -56,18 +63,19 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
   for (std::size_t k = 0; k < pieces.size(); ++k) {
     const Layer& layer = pieces[k];
     if (layer.bias.size() != layer.rows || layer.weight.size() != layer.rows * layer.cols) {
-      return Status::failure(source + ": piece " + std::to_string(k) + " has a bias of " +
+      return Status::failure(source + ": " + piece_label(int(k), files) + " has a bias of " +
                              std::to_string(layer.bias.size()) + " values for " + std::to_string(layer.rows) +
                              " weight rows");
     }
     if (std::string bad = describe_non_finite(layer.weight, layer.cols, layer.bias); !bad.empty()) {
-      return Status::failure(source + ": piece " + std::to_string(k) + ": " + bad + ": layer values must be finite");
+      return Status::failure(source + ": " + piece_label(int(k), files) + ": " + bad +
+                             ": layer values must be finite");
     }
     // A layer without a bias computes with zeros; anything else would run a network that cannot
     // be written back as it ran.
     if (!layer.has_bias &&
         std::any_of(layer.bias.begin(), layer.bias.end(), [](float b) { return b != 0; })) {
-      return Status::failure(source + ": piece " + std::to_string(k) +
+      return Status::failure(source + ": " + piece_label(int(k), files) +
                              " has no bias, but nonzero bias values");
     }
     by_shape[{layer.rows, layer.cols}].push_back(int(k));
@@ -104,6 +112,7 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
       std::sort(puzzle.out_pieces.begin(), puzzle.out_pieces.end());
       puzzle.roles[std::size_t(puzzle.last_piece)] = Role::last;
       puzzle.pieces = std::move(pieces);
+      puzzle.files = std::move(files);
       return puzzle;
     }
   }
@@ -155,7 +164,7 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
   if (last_list.size() != 1) {
     return Status::failure(source + ": " + std::to_string(last_list.size()) +
                            " pieces have the last layer's shape " + shape_text(last) + " (" +
-                           piece_list(last_list) + "); expected exactly one");
+                           piece_list(last_list, files) + "); expected exactly one");
   }
   if (last.first >= last.second) {
     return Status::failure(source + ": the last layer " + shape_text(last) +
@@ -173,7 +182,14 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
   for (int k : puzzle.out_pieces) puzzle.roles[std::size_t(k)] = Role::out;
   puzzle.roles[std::size_t(puzzle.last_piece)] = Role::last;
   puzzle.pieces = std::move(pieces);
+  puzzle.files = std::move(files);
   return puzzle;
+}
+
+}  // namespace
+
+Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source) {
+  return classify_pieces(std::move(pieces), std::move(source), {});
 }
 
 namespace {
@@ -210,16 +226,87 @@ long piece_number(const std::string& file) {
 // Directories with more pieces than this are rejected as likely not a puzzle.
 constexpr long kMaxPieces = 1 << 16;
 
+// The length of the run of decimal digits at s[i..].
+std::size_t digit_run(const std::string& s, std::size_t i) {
+  std::size_t j = i;
+  while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+  return j - i;
+}
+
+// Natural name order, as file managers sort: runs of digits compare by their value ("layer_2"
+// before "layer_10"), everything else byte by byte; names equal so far ("7" and "007") fall back to
+// plain byte order, so the order is total and does not depend on the directory's listing.
+bool natural_less(const std::string& a, const std::string& b) {
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const std::size_t m = digit_run(a, i), n = digit_run(b, j);
+    if (m > 0 && n > 0) {
+      std::size_t za = 0, zb = 0;  // leading zeros, which do not change the value
+      while (za + 1 < m && a[i + za] == '0') ++za;
+      while (zb + 1 < n && b[j + zb] == '0') ++zb;
+      const std::size_t la = m - za, lb = n - zb;
+      if (la != lb) return la < lb;
+      const int c = a.compare(i + za, la, b, j + zb, lb);
+      if (c != 0) return c < 0;
+      i += m;
+      j += n;
+      continue;
+    }
+    if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+    ++i;
+    ++j;
+  }
+  if ((i < a.size()) != (j < b.size())) return j < b.size();
+  return a < b;
+}
+
+// Reads the layer files `paths` (piece k is paths[k]) on every thread; the first error in piece
+// order is the one reported. `files`: the pieces' names when they number them, else empty.
+Result<Puzzle> read_layer_files(const std::vector<std::string>& paths, const std::string& source,
+                                std::vector<std::string> files, int threads) {
+  std::vector<Result<Layer>> layers(paths.size(), Status::failure("not read"));
+  ThreadPool(threads).run(paths.size(), [&](std::size_t k, int) { layers[k] = read_layer(paths[k]); });
+  std::vector<Layer> pieces;
+  pieces.reserve(paths.size());
+  for (auto& layer : layers) {
+    if (!layer) return layer.status();
+    pieces.push_back(std::move(*layer));
+  }
+  return classify_pieces(std::move(pieces), source, std::move(files));
+}
+
+// A directory whose layer files are not named piece_<k>: every file with a piece suffix is a
+// piece, numbered in natural name order (hidden files, such as macOS's "._name.pth", left out).
+Result<Puzzle> read_named_layer_files(const std::string& path, std::vector<std::string> names, int threads) {
+  if (names.empty()) {
+    return Status::failure(path + ": no layer files (.pth, .pt or .safetensors) in this directory");
+  }
+  if (long(names.size()) > kMaxPieces) {
+    return Status::failure(path + ": " + std::to_string(names.size()) + " layer files, above the limit of " +
+                           std::to_string(kMaxPieces));
+  }
+  std::sort(names.begin(), names.end(), natural_less);
+  std::vector<std::string> paths;
+  paths.reserve(names.size());
+  for (const std::string& name : names) paths.push_back((std::filesystem::path(path) / name).string());
+  return read_layer_files(paths, path, std::move(names), threads);
+}
+
 Result<Puzzle> read_pieces_directory(const std::string& path, int threads) {
   std::error_code error;
   std::filesystem::directory_iterator it(path, error), end;
   if (error) return Status::failure(path + ": cannot list directory: " + error.message());
   std::map<long, std::string> files;
+  std::vector<std::string> others;  // layer files of other names, used when no piece_<k> is there
   for (; it != end; it.increment(error)) {
     if (error) return Status::failure(path + ": cannot list directory: " + error.message());
     std::string file = it->path().filename().string();
     long k = piece_number(file);
-    if (k < 0) continue;
+    if (k < 0) {
+      if (!piece_suffix(file).empty() && file[0] != '.' && long(others.size()) <= kMaxPieces)
+        others.push_back(std::move(file));
+      continue;
+    }
     if (k >= kMaxPieces) {
       return Status::failure(it->path().string() + ": piece number " + std::to_string(k) +
                              " is above the limit of " + std::to_string(kMaxPieces));
@@ -234,9 +321,9 @@ Result<Puzzle> read_pieces_directory(const std::string& path, int threads) {
                              std::filesystem::path(second).filename().string());
     }
   }
-  if (files.empty()) {
-    return Status::failure(path + ": no piece_<k>.pth (or .pt or .safetensors) files in this directory");
-  }
+  // piece_<k> names are the puzzle's own numbering (the published answer's SHA-256 depends on it);
+  // only without them do the names' order number the pieces.
+  if (files.empty()) return read_named_layer_files(path, std::move(others), threads);
   long count = files.rbegin()->first + 1;
   if (long(files.size()) != count) {
     for (long k = 0; k < count; ++k) {
@@ -248,18 +335,10 @@ Result<Puzzle> read_pieces_directory(const std::string& path, int threads) {
       }
     }
   }
-  // The files are independent: read on every thread, the first error in piece order reported.
-  std::vector<const std::string*> paths;
-  for (const auto& entry : files) paths.push_back(&entry.second);
-  std::vector<Result<Layer>> layers(paths.size(), Status::failure("not read"));
-  ThreadPool(threads).run(paths.size(), [&](std::size_t k, int) { layers[k] = read_layer(*paths[k]); });
-  std::vector<Layer> pieces;
-  pieces.reserve(std::size_t(count));
-  for (auto& layer : layers) {
-    if (!layer) return layer.status();
-    pieces.push_back(std::move(*layer));
-  }
-  return make_puzzle(std::move(pieces), path);
+  std::vector<std::string> paths;
+  paths.reserve(files.size());
+  for (const auto& entry : files) paths.push_back(entry.second);
+  return read_layer_files(paths, path, {}, threads);
 }
 
 }  // namespace

@@ -152,6 +152,11 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
   json.integer("hidden", puzzle.hidden);
   json.integer("outputs", puzzle.outputs);
   json.integer("last_piece", unsigned(puzzle.last_piece));
+  if (!puzzle.files.empty()) {  // the pieces were numbered by their file names
+    json.open("files", '[');
+    for (const std::string& file : puzzle.files) json.string(nullptr, file);
+    json.close(']');
+  }
   json.close('}');
 
   if (context.data_source.empty()) {
@@ -174,6 +179,15 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
   } else {
     json.string("answer", report.answer);
     json.string("sha256", report.sha256);
+    if (!puzzle.files.empty()) {  // the answer as file names, in execution order
+      json.open("answer_files", '[');
+      for (const Block& block : report.assembly.blocks) {
+        json.string(nullptr, puzzle.files[std::size_t(block.inp)]);
+        json.string(nullptr, puzzle.files[std::size_t(block.out)]);
+      }
+      json.string(nullptr, puzzle.files[std::size_t(report.assembly.last)]);
+      json.close(']');
+    }
   }
   if (context.expected_sha256.empty()) {
     json.null("expected_sha256");

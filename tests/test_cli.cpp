@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -276,6 +277,45 @@ TEST_CASE("cli: a generated puzzle: solve prints only the answer, proves it; ver
   auto inspect = test::run_cli("inspect " + pieces);
   CHECK(inspect.exit_code == 0);
   CHECK(inspect.out.find("17 pieces: 8 blocks, stream width d=8, hidden width h=16") != std::string::npos);
+}
+
+TEST_CASE("cli: layer files of any names are numbered by name, and the answer is given as files too",
+          "[cli]") {
+  // The small puzzle's pieces under names whose natural order (w7 before w12) is not their piece
+  // order: piece k becomes "w<(k * 7) % 17 + 1>.pth", so the answer maps through the names.
+  const std::string dir = test::scratch_dir("cli-named") + "/layers";
+  std::filesystem::create_directories(dir);
+  const std::string answer = small_answer();
+  auto original = humpty::parse_answer(answer, *humpty::read_puzzle(small() + "/pieces"), "answer");
+  REQUIRE(original.ok());
+  std::vector<std::string> name(17);
+  for (int k = 0; k < 17; ++k) {
+    name[std::size_t(k)] = "w" + std::to_string((k * 7) % 17 + 1) + ".pth";
+    std::filesystem::copy_file(small() + "/pieces/piece_" + std::to_string(k) + ".pth",
+                               dir + "/" + name[std::size_t(k)]);
+  }
+  std::string expected_files;  // the right answer as file names
+  for (const humpty::Block& block : original->blocks)
+    expected_files += "\"" + name[std::size_t(block.inp)] + "\",\"" + name[std::size_t(block.out)] + "\",";
+  expected_files += "\"" + name[std::size_t(original->last)] + "\"";
+
+  const std::string json = dir + "/../report.json";
+  auto solved = test::run_cli("solve " + dir + " --data " + small() + "/historical_data.csv --json " + json);
+  CHECK(solved.exit_code == 0);
+  CHECK(solved.out != answer + "\n");  // other numbers: the files' natural order, not piece_<k>
+  CHECK(
+      solved.err.find("pieces numbered by file name in natural order, piece 0 w1.pth .. piece 16 w17.pth") !=
+      std::string::npos);
+  auto report = test::read_bytes(json);
+  const std::string text(report.begin(), report.end());
+  CHECK(text.find("\"answer_files\":[" + expected_files + "]") != std::string::npos);
+  CHECK(text.find("\"files\":[\"w1.pth\",\"w2.pth\",") != std::string::npos);
+  auto verified = test::run_cli("verify -q " + dir + " --data " + small() + "/historical_data.csv --answer " +
+                                first_line(solved.out));
+  CHECK(verified.exit_code == 0);
+  auto inspect = test::run_cli("inspect " + dir);
+  CHECK(inspect.out.find("pieces numbered by file name in natural order") != std::string::npos);
+  CHECK(inspect.out.find("  w17.pth\n") != std::string::npos);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 
 #include "catch.hpp"
 #include "pth.hpp"
+#include "safetensors.hpp"
 #include "support.hpp"
 
 namespace {
@@ -78,9 +79,9 @@ TEST_CASE("a pieces directory must number its pieces 0..2N without gaps", "[puzz
   auto complete = humpty::read_puzzle(dir);
   REQUIRE(complete.ok());
   CHECK(complete->blocks() == 1);
-  CHECK(humpty::read_puzzle(test::scratch_dir("empty"))
-            .message()
-            .find("no piece_<k>.pth (or .pt or .safetensors) files") != std::string::npos);
+  const std::string empty = test::scratch_dir("empty");
+  CHECK(humpty::read_puzzle(empty).message() ==
+        empty + ": no layer files (.pth, .pt or .safetensors) in this directory");
   CHECK(humpty::read_puzzle(dir + "/nothing-here").message() ==
         dir + "/nothing-here: no such file or directory");
 }
@@ -99,6 +100,46 @@ TEST_CASE("pieces may be named piece_<k>.pt, but not twice", "[puzzle]") {
   test::write_bytes(dir + "/piece_1.pt", humpty::write_pth(pieces[1], "archive"));
   CHECK(humpty::read_puzzle(dir).message() == dir + ": two files for piece 1: piece_1.pt and piece_1.pth");
   CHECK(humpty::read_puzzle(dir + "/piece_1.pt").message().find("neither a directory") != std::string::npos);
+}
+
+TEST_CASE("layer files of other names are numbered in natural name order", "[puzzle]") {
+  std::string dir = test::scratch_dir("named");
+  auto pieces = pieces_for("iolio");
+  // Digits compare by value ("layer_2" before "layer_10"), leading zeros only break ties.
+  const std::vector<std::string> names = {"layer_2.pth", "layer_10.pth", "layer_010.pth",
+                                          "layer_9.safetensors", "z.pt"};
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const std::string path = dir + "/" + names[k];
+    if (names[k].find(".safetensors") != std::string::npos) {
+      test::write_bytes(path, humpty::write_safetensors(pieces[k]));
+    } else {
+      test::write_bytes(path, humpty::write_pth(pieces[k], "archive"));
+    }
+  }
+  test::write_text(dir + "/notes.txt", "not a piece");
+  test::write_text(dir + "/._layer_2.pth", "a macOS resource fork, hidden");
+  auto puzzle = humpty::read_puzzle(dir, 2);
+  REQUIRE(puzzle.ok());
+  CHECK(puzzle->files == std::vector<std::string>{"layer_2.pth", "layer_9.safetensors", "layer_010.pth",
+                                                  "layer_10.pth", "z.pt"});
+  CHECK(puzzle->pieces[1].weight == pieces[3].weight);  // layer_9
+  CHECK(puzzle->pieces[2].weight == pieces[2].weight);  // layer_010 before layer_10 (a tie by value)
+  CHECK(puzzle->last_piece == 2);
+  // Messages name the file with the piece.
+  test::write_bytes(dir + "/zz.pth", humpty::write_pth(pieces[2], "archive"));  // a second last layer
+  CHECK(
+      humpty::read_puzzle(dir).message() ==
+      dir +
+          ": 2 pieces have the last layer's shape 1x4 (piece 2 (layer_010.pth), piece 5 (zz.pth)); expected "
+          "exactly one");
+  // piece_<k> files number the pieces whenever there are any; other files are then ignored.
+  std::filesystem::remove(dir + "/zz.pth");
+  for (std::size_t k = 0; k < 3; ++k)
+    test::write_bytes(dir + "/piece_" + std::to_string(k) + ".pth", humpty::write_pth(pieces[k], "archive"));
+  auto numbered = humpty::read_puzzle(dir);
+  REQUIRE(numbered.ok());
+  CHECK(numbered->blocks() == 1);
+  CHECK(numbered->files.empty());
 }
 
 TEST_CASE("a broken piece file is reported by its path", "[puzzle]") {

@@ -45,6 +45,9 @@ struct Puzzle {
   std::size_t outputs = 0;      // o: rows of the last layer
   std::vector<int> inp_pieces;  // ascending piece indices
   std::vector<int> out_pieces;  // ascending piece indices
+  // Piece k's file name when a directory's layer files are not named piece_<k> and so are
+  // numbered by their names in natural order ("layer_2" before "layer_10"); empty otherwise.
+  std::vector<std::string> files;
   int last_piece = -1;
   // d == h: every block piece is d x d, so the roles above are the weights' guess (roles.cpp),
   // not the shapes' verdict; an assembly may use any of those pieces in either role.
@@ -67,8 +70,9 @@ Result<Puzzle> make_puzzle(std::vector<Layer> pieces, std::string source);
 
 // Reads a puzzle: a directory of piece_<k>.pth files (or .pt or .safetensors, each read by
 // read_layer; piece k is file k; other files are ignored; read on `threads` threads, <= 0: one
-// per core), or a .humpty file. Errors name the file and the place in it (the first failing
-// piece, in piece order).
+// per core), or a .humpty file. A directory without piece_<k> files takes every .pth, .pt and
+// .safetensors file but hidden ones, numbered in natural name order (Puzzle::files). Errors name the file and
+// the place in it (the first failing piece, in piece order).
 Result<Puzzle> read_puzzle(const std::string& path, int threads = 0);
 
 // Reads one PyTorch nn.Linear state dict (`torch.save(layer.state_dict(), path)`): a ZIP of stored

@@ -102,7 +102,8 @@ const CommandHelp kCommands[] = {
 
 const char* const kUsageTail =
     "\n"
-    "PIECES is a directory of piece_<k>.pth (or .pt or .safetensors) files or a .humpty file\n"
+    "PIECES is a directory of piece_<k>.pth (or .pt or .safetensors) files (without them: every such\n"
+    "layer file, numbered in natural name order) or a .humpty file\n"
     "(whose data, if any, is used when --data is not given). `humpty COMMAND --help` shows one\n"
     "command.\n"
     "exit codes: 0 success, 1 not proven (MSE above float rounding, too few rows to prove it,\n"
@@ -482,6 +483,23 @@ Logger make_logger(bool quiet) {
   };
 }
 
+// Says how pieces read from files of other names than piece_<k> are numbered (Puzzle::files).
+void log_piece_files(const Logger& log, const Puzzle& puzzle) {
+  if (!log || puzzle.files.empty()) return;
+  log("load", "the files are not named piece_<k>: pieces numbered by file name in natural order, piece 0 " +
+                  puzzle.files.front() + " .. piece " + std::to_string(puzzle.files.size() - 1) + " " +
+                  puzzle.files.back() + " (`humpty inspect` lists them)");
+}
+
+// The assembly's pieces as their file names in execution order, when names number them.
+std::string answer_files(const Puzzle& puzzle, const Assembly& assembly) {
+  std::string text;
+  for (const Block& block : assembly.blocks) {
+    text += puzzle.files[std::size_t(block.inp)] + "," + puzzle.files[std::size_t(block.out)] + ",";
+  }
+  return text + puzzle.files[std::size_t(assembly.last)];
+}
+
 // An answer given inline or as @FILE.
 Result<Assembly> read_assembly(const std::string& text, const Puzzle& puzzle) {
   if (!text.empty() && text[0] == '@') return read_answer(text.substr(1), puzzle);
@@ -694,6 +712,7 @@ int command_solve(const Options& options) {
     log("load", std::to_string(puzzle->pieces.size()) + " pieces: " + std::to_string(puzzle->blocks()) +
                     " blocks of d=" + std::to_string(puzzle->dim) + ", h=" + std::to_string(puzzle->hidden) +
                     ", last layer piece " + std::to_string(puzzle->last_piece));
+    log_piece_files(log, *puzzle);
     if (data) {
       log("load",
           std::to_string(data->rows) + " rows of data from " + data->source +
@@ -749,6 +768,7 @@ int command_solve(const Options& options) {
       stages += text;
     }
     log("time", stages);
+    if (!puzzle->files.empty()) log("answer", "as files: " + answer_files(*puzzle, report->assembly));
     log("answer", "sha256 " + report->sha256);
   }
   if (!options.quiet && report->searched && report->search.stopped != StopReason::exact) {
@@ -798,6 +818,7 @@ int command_verify(const Options& options) {
     throw UsageError{"verify needs data: --data CSV, or a .humpty file that carries data"};
   const Puzzle* puzzle = &inputs->puzzle;
   const Dataset* data = &inputs->data;
+  log_piece_files(log, *puzzle);
   auto assembly = read_assembly(options.answer, *puzzle);
   if (!assembly) return fail_input(assembly.message());
   auto evaluated = evaluate(*puzzle, *assembly, *data, options.threads);
@@ -1046,7 +1067,9 @@ int command_inspect(const Options& options) {
               p.pieces.size(), p.blocks(), p.dim, p.hidden, p.outputs);
   if (p.square)
     std::printf("  square blocks (d = h): the roles below are the weights' guess, not the shapes'\n");
-  std::printf("\npiece  shape      role   ||W||_F    ||b||\n");
+  if (!p.files.empty())
+    std::printf("  the files are not named piece_<k>: pieces numbered by file name in natural order\n");
+  std::printf("\npiece  shape      role   ||W||_F    ||b||%s\n", p.files.empty() ? "" : "  file");
   for (std::size_t k = 0; k < p.pieces.size(); ++k) {
     const Layer& layer = p.pieces[k];
     double w = 0, b = 0;
@@ -1054,12 +1077,14 @@ int command_inspect(const Options& options) {
     for (float v : layer.bias) b += double(v) * v;
     char shape[32];
     std::snprintf(shape, sizeof shape, "%zux%zu", layer.rows, layer.cols);
+    char bias[32];
     if (layer.has_bias) {
-      std::printf("%5zu  %-9s  %-5s  %9.4f  %7.4f\n", k, shape, role_name(p.roles[k]), std::sqrt(w),
-                  std::sqrt(b));
+      std::snprintf(bias, sizeof bias, "%7.4f", std::sqrt(b));
     } else {
-      std::printf("%5zu  %-9s  %-5s  %9.4f  %7s\n", k, shape, role_name(p.roles[k]), std::sqrt(w), "none");
+      std::snprintf(bias, sizeof bias, "%7s", "none");
     }
+    std::printf("%5zu  %-9s  %-5s  %9.4f  %s%s%s\n", k, shape, role_name(p.roles[k]), std::sqrt(w), bias,
+                p.files.empty() ? "" : "  ", p.files.empty() ? "" : printable(p.files[k]).c_str());
   }
   Pairing pairing = pair_layers(p);
   std::printf("\npairing by |trace(W_out W_in)| / ||W_out W_in||_F (Hungarian assignment):\n");
