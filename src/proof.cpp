@@ -6,6 +6,7 @@
 
 #include "humpty/solve.hpp"
 #include "network.hpp"
+#include "storage.hpp"
 
 namespace humpty {
 
@@ -14,6 +15,16 @@ double rounding_tolerance(const Dataset& data) {
   for (double p : data.pred) mean_square += p * p;
   mean_square /= double(std::max<std::size_t>(data.rows, 1));
   return 1e-10 * std::max(mean_square, 1e-12);
+}
+
+const char* tolerance_name(const Fit& fit) {
+  return fit.stored_bits == 23   ? "rounding level"
+         : fit.stored_bits == 10 ? "float16 storage level"
+                                 : "bfloat16 storage level";
+}
+
+const char* stored_format(const Fit& fit) {
+  return fit.stored_bits == 23 ? "float32" : fit.stored_bits == 10 ? "float16" : "bfloat16";
 }
 
 double pred_variance(const Dataset& data) {
@@ -25,9 +36,13 @@ double pred_variance(const Dataset& data) {
 }
 
 std::size_t rows_to_prove(std::size_t blocks, const Dataset& data) {
+  return rows_to_prove(blocks, data, rounding_tolerance(data));
+}
+
+std::size_t rows_to_prove(std::size_t blocks, const Dataset& data, double tolerance) {
   if (blocks < 2) return 1;  // one assembly: nothing to tell it from
   const double spread = std::sqrt(std::max(pred_variance(data), 0.0));
-  const double scatter = 0.01 * spread, rounding = std::sqrt(rounding_tolerance(data));
+  const double scatter = 0.01 * spread, rounding = std::sqrt(tolerance);
   // Odds that a normal scatter lands within the rounding error of pred: 2 e / (s sqrt(2 pi)).
   const double bits = std::log2(scatter * std::sqrt(2 * std::acos(-1.0)) / (2 * rounding));
   if (!(bits >= 1)) return SIZE_MAX;
@@ -61,8 +76,11 @@ Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Datas
   if (Status status = check_data(puzzle, data); !status) return status;
   if (Status status = check_assembly(puzzle, assembly); !status) return status;
   const PackedPuzzle net = pack_puzzle(puzzle);
-  if (data.outputs == 1)
-    return fit_outputs(network_outputs(net, assembly, data, pool), data, assembly.blocks.size());
+  if (data.outputs == 1) {
+    Fit fit = fit_outputs(network_outputs(net, assembly, data, pool), data, assembly.blocks.size());
+    allow_for_storage(fit, puzzle, assembly, data, pool);
+    return fit;
+  }
   // The search fits output 0; the others are checked here too, each against its own rounding,
   // from the same pass over the rows.
   std::vector<float> first, rest;
@@ -82,6 +100,7 @@ Result<Fit> evaluate(const Puzzle& puzzle, const Assembly& assembly, const Datas
   // Against the targets, every output counts, as in the loss nn.MSELoss reports for them.
   if (data.has_truth())
     fit.mse_true = (fit.mse_true * double(data.rows) + sum_true) / double(data.rows * data.outputs);
+  allow_for_storage(fit, puzzle, assembly, data, pool);
   return fit;
 }
 

@@ -98,6 +98,7 @@ void write_fit(Json& json, const Fit& fit) {
   }
   json.number("max_error", fit.max_error);
   json.number("tolerance", fit.tolerance);
+  if (fit.stored_bits != 23) json.string("stored_as", stored_format(fit));  // tolerance includes its rounding
   json.boolean("exact", fit.exact());
   if (fit.rows_needed == SIZE_MAX) {
     json.null("rows_needed");

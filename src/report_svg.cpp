@@ -214,7 +214,11 @@ void mse_plot(Svg& svg, double x, double y, double w, double h, const SolveRepor
     svg.add(format_text("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#2a2\" "
                         "stroke-dasharray=\"6 4\"/>",
                         x, ty, x + w, ty));
-    svg.label(x + w - 4, ty - 4, "float rounding: exact below this line", "end", 10, " fill=\"#2a2\"");
+    svg.label(x + w - 4, ty - 4,
+              report.fit.stored_bits == 23
+                  ? std::string("float rounding: exact below this line")
+                  : std::string(stored_format(report.fit)) + " storage: exact below this line",
+              "end", 10, " fill=\"#2a2\"");
   }
   std::string points;
   for (std::size_t k = 0; k < trace.size(); ++k) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "storage.hpp"
 #include "text.hpp"
 
 namespace humpty {
@@ -272,11 +273,13 @@ bool Engine::end_epoch() {
 // The proof on every data row. The subset rows are not run again when the assembly is the one
 // they hold.
 Fit Engine::fit_all_rows(const Assembly& assembly) {
-  if (assembly.blocks == fine_.blocks()) {
-    return fit_outputs(network_outputs(net_, assembly, data_, pool_, fine_.row_indices(), fine_.outputs()),
-                       data_, assembly.blocks.size());
-  }
-  return fit_outputs(network_outputs(net_, assembly, data_, pool_), data_, assembly.blocks.size());
+  Fit fit =
+      assembly.blocks == fine_.blocks()
+          ? fit_outputs(network_outputs(net_, assembly, data_, pool_, fine_.row_indices(), fine_.outputs()),
+                        data_, assembly.blocks.size())
+          : fit_outputs(network_outputs(net_, assembly, data_, pool_), data_, assembly.blocks.size());
+  allow_for_storage(fit, puzzle_, assembly, data_, pool_);
+  return fit;
 }
 
 double start_fit_ratio(double start_sse, std::vector<double> shuffled_sse) {
@@ -332,6 +335,28 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     fit_ratio = start_fit_ratio(best_start, std::move(shuffled));
   }
   const bool informed = fit_ratio < tuning_.start_informed;
+  if (stored_mantissa_bits(puzzle_) < 23) {
+    // Half-precision pieces: no assembly reproduces pred at float rounding, so exact means within
+    // what the rounding of the weights explains. Taken at the start (the level is of the same order
+    // at every assembly); where the search stops, fit_all_rows takes it again there. A level too
+    // coarse to prove anything (rows_to_prove) would stop the search at the first assembly near
+    // the answer: then the search runs on to its best fit instead.
+    const StorageLevel level = storage_level(puzzle_, {best_, puzzle_.last_piece}, data_, pool_);
+    const double widened = tolerance_ + level.mse;
+    const bool provable = rows_to_prove(best_.size(), data_, widened) <= data_.rows;
+    if (provable) tolerance_ = widened;
+    if (options_.log) {
+      const char* format = level.bits == 7 ? "bfloat16" : "float16";
+      options_.log("search",
+                   provable ? format_text("pieces stored as %s: exact means mse <= %.3g, what rounding "
+                                          "the weights to it explains (x%g)",
+                                          format, tolerance_, kStorageMargin)
+                            : format_text("pieces stored as %s: what rounding the weights to it explains "
+                                          "(mse %.3g) cannot prove an assembly on these rows; searching "
+                                          "for the best fit",
+                                          format, widened));
+    }
+  }
   own_pairs_ = options_.starts_given == 0 && std::all_of(best_.begin(), best_.end(),
                            [&](const Block& b) { return score_partner_[std::size_t(b.inp)] == b.out; });
   commit(best_, 0);

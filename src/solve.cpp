@@ -29,8 +29,8 @@ class Stopwatch {
 };
 
 std::string describe_fit(const Fit& fit) {
-  std::string text = format_text("mse vs pred %.3e over %zu rows (rounding level %.1e: %s)", fit.mse_pred,
-                                 fit.rows, fit.tolerance, fit.exact() ? "exact" : "NOT exact");
+  std::string text = format_text("mse vs pred %.3e over %zu rows (%s %.1e: %s)", fit.mse_pred, fit.rows,
+                                 tolerance_name(fit), fit.tolerance, fit.exact() ? "exact" : "NOT exact");
   if (fit.mse_true >= 0) text += format_text(", mse vs true %.6g", fit.mse_true);
   return text;
 }

@@ -27,10 +27,20 @@ struct Fit {
   // columns and its rounding tolerance (as `tolerance`, from their mean square); -1 otherwise.
   // max_error then covers every output.
   double mse_rest = -1, tolerance_rest = 0;
+  // 23, unless the pieces were stored at half precision (the coarsest: 10 float16, 7 bfloat16) and
+  // the fit misses pred by more than float rounding: then the tolerances also hold what rounding
+  // the weights to that precision explains (storage.hpp), as pred came from the weights before.
+  int stored_bits = 23;
   bool exact() const { return mse_pred <= tolerance && mse_rest <= tolerance_rest; }
   // Exact on enough rows to prove the assembly: on too few, some wrong assembly may fit them too.
   bool proves() const { return exact() && rows >= rows_needed; }
 };
+
+// What `fit.tolerance` is: "rounding level", or "float16 storage level" / "bfloat16 storage
+// level" for pieces stored at half precision (Fit::stored_bits).
+const char* tolerance_name(const Fit& fit);
+// The format the pieces were stored in: "float32", "float16" or "bfloat16".
+const char* stored_format(const Fit& fit);
 
 // The MSE that float32 rounding alone can explain: 1e-10 times the mean square of `pred`.
 // A wrong assembly is many orders of magnitude above it.
@@ -50,5 +60,8 @@ double pred_variance(const Dataset& data);
 // assembly when the (blocks!)^2 pairings and orders, times these odds over all rows, stay below
 // 2^-64. About 30 rows for 32 blocks, 48 for 48 and 66 for 64 when pred is centred.
 std::size_t rows_to_prove(std::size_t blocks, const Dataset& data);
+// The same for a fit whose MSE tolerance is `tolerance` (wider than rounding's for pieces stored
+// at half precision).
+std::size_t rows_to_prove(std::size_t blocks, const Dataset& data, double tolerance);
 
 }  // namespace humpty

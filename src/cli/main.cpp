@@ -547,8 +547,12 @@ Result<Inputs> load_inputs(const std::string& pieces, const std::string& data_pa
 // Why an exact fit proves nothing: the rows are too few (Fit::rows_needed).
 std::string too_few_rows(const Fit& fit) {
   if (fit.rows_needed == SIZE_MAX) {
-    return fit.rows < 2 ? "one row cannot prove an assembly"
-                        : "pred is the same on every row, so no number of rows can prove an assembly";
+    if (fit.rows < 2) return "one row cannot prove an assembly";
+    if (fit.stored_bits != 23) {
+      return std::string("that level (the rounding of weights stored as ") + stored_format(fit) +
+             ") is too coarse for pred's spread to rule out other assemblies";
+    }
+    return "pred is the same on every row, so no number of rows can prove an assembly";
   }
   char text[96];
   std::snprintf(text, sizeof text, "%zu rows are too few to prove it (%zu needed)", fit.rows, fit.rows_needed);
@@ -558,14 +562,14 @@ std::string too_few_rows(const Fit& fit) {
 void print_fit(const Logger& log, const Fit& fit) {
   if (!log) return;
   char text[256];
-  std::snprintf(text, sizeof text,
-                "mse vs pred %.3e over %zu rows (%s at rounding level %.1e), max |error| %.3e", fit.mse_pred,
-                fit.rows, fit.exact() ? "exact" : "NOT exact", fit.tolerance, fit.max_error);
+  std::snprintf(text, sizeof text, "mse vs pred %.3e over %zu rows (%s at %s %.1e), max |error| %.3e",
+                fit.mse_pred, fit.rows, fit.exact() ? "exact" : "NOT exact", tolerance_name(fit),
+                fit.tolerance, fit.max_error);
   std::string message = text;
   if (fit.exact() && !fit.proves()) message += "; " + too_few_rows(fit);
   if (fit.mse_rest >= 0) {
-    std::snprintf(text, sizeof text, "; the other outputs: mse %.3e (rounding level %.1e)", fit.mse_rest,
-                  fit.tolerance_rest);
+    std::snprintf(text, sizeof text, "; the other outputs: mse %.3e (%s %.1e)", fit.mse_rest,
+                  tolerance_name(fit), fit.tolerance_rest);
     message += text;
   }
   if (fit.mse_true >= 0) {
@@ -695,9 +699,20 @@ bool write_reports(const Options& options, const Puzzle& puzzle, const SolveRepo
 // One line that says what was proven.
 std::string verdict_of(const SolveReport& report) {
   if (!report.has_data) return "no data: a best guess from the weights alone, not proven";
-  if (report.fit.proves()) return "proven: the assembly reproduces pred at float rounding on every row";
-  if (report.fit.exact()) return "not proven: the assembly reproduces pred at float rounding, but " + too_few_rows(report.fit);
-  if (report.searched) return "not proven: the search stopped (" + std::string(stop_reason_name(report.search.stopped)) + ") above float rounding";
+  // Pieces stored at half precision are judged at what rounding their weights explains.
+  const std::string level =
+      report.fit.stored_bits == 23
+          ? std::string("at float rounding")
+          : std::string("within what storing the weights as ") + stored_format(report.fit) + " explains";
+  const std::string above = report.fit.stored_bits == 23 ? std::string("above float rounding")
+                                                         : std::string("above what storing the weights as ") +
+                                                               stored_format(report.fit) + " explains";
+  if (report.fit.proves()) return "proven: the assembly reproduces pred " + level + " on every row";
+  if (report.fit.exact())
+    return "not proven: the assembly reproduces pred " + level + ", but " + too_few_rows(report.fit);
+  if (report.searched)
+    return "not proven: the search stopped (" + std::string(stop_reason_name(report.search.stopped)) + ") " +
+           above;
   return "not proven: the assembly does not reproduce pred";
 }
 
@@ -778,7 +793,8 @@ int command_solve(const Options& options) {
         stop_reason_name(report->search.stopped));
   }
   if (!options.quiet && report->has_data && report->fit.exact() && !report->fit.proves()) {
-    std::fprintf(stderr, "humpty: the answer above reproduces pred at float rounding, but %s\n",
+    std::fprintf(stderr, "humpty: the answer above reproduces pred at %s, but %s\n",
+                 report->fit.stored_bits == 23 ? "float rounding" : tolerance_name(report->fit),
                  too_few_rows(report->fit).c_str());
   }
   if (!options.expect_sha256.empty() && report->sha256 != options.expect_sha256) {
