@@ -116,3 +116,18 @@ TEST_CASE("storage: half-precision weights that ran as they are stay proven at f
   CHECK(fit->stored_bits == 23);
   CHECK(fit->tolerance == humpty::rounding_tolerance(data));
 }
+
+TEST_CASE("storage: the published puzzle saved as float16 and as bfloat16 is still proven",
+          "[storage][published]") {
+  for (float (*round)(float) : {to_float16, to_bfloat16}) {
+    const humpty::Puzzle half = rounded(test::published_puzzle(), round);
+    humpty::SolveOptions options;
+    options.order = humpty::OrderMethod::search;
+    options.search.threads = 2;
+    auto report = humpty::solve(half, &test::published_data(), options);
+    REQUIRE(report.ok());
+    CHECK(report->sha256 == test::kPublishedSha256);
+    CHECK(report->fit.stored_bits == (round == to_float16 ? 10 : 7));
+    CHECK(report->fit.proves());
+  }
+}
