@@ -10,14 +10,6 @@
 
 namespace humpty {
 
-// The mantissa bits a layer's values were stored with, told from the values themselves (so a
-// .humpty file or a converted directory keeps it): 7 when every weight and bias is a bfloat16, 10
-// when every one is a float16, else 23 (float32, or float64 converted).
-int stored_mantissa_bits(const Layer& layer);
-
-// The coarsest of the pieces'.
-int stored_mantissa_bits(const Puzzle& puzzle);
-
 // What rounding to the stored precision explains, at one assembly.
 struct StorageLevel {
   int bits = 23;        // stored_mantissa_bits(puzzle)

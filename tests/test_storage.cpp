@@ -93,6 +93,22 @@ TEST_CASE("storage: float16 pieces are proven within what their rounding explain
   CHECK(report->assembly == g.answer);
   CHECK(report->fit.proves());
   CHECK(report->search.stopped == humpty::StopReason::exact);
+  // The same through files and the command line: inspect says so, solve proves it and says how.
+  const std::string dir = test::scratch_dir("storage-f16");
+  test::write_pieces(half, dir + "/pieces");
+  test::write_csv(g.data, dir + "/data.csv");
+  CHECK(test::run_cli("inspect " + dir + "/pieces").out.find("stored at half precision (float16)") !=
+        std::string::npos);
+  auto solved =
+      test::run_cli("solve " + dir + "/pieces --data " + dir + "/data.csv --json " + dir + "/r.json");
+  CHECK(solved.exit_code == 0);
+  CHECK(solved.out == humpty::format_answer(g.answer) + "\n");
+  CHECK(solved.err.find("(exact at float16 storage level") != std::string::npos);
+  auto json = test::read_bytes(dir + "/r.json");
+  const std::string text(json.begin(), json.end());
+  CHECK(text.find("\"verdict\":\"proven: the assembly reproduces pred within what storing the weights as "
+                  "float16 explains on every row\"") != std::string::npos);
+  CHECK(text.find("\"stored_as\":\"float16\"") != std::string::npos);
 }
 
 TEST_CASE("storage: half-precision weights that ran as they are stay proven at float rounding", "[storage]") {

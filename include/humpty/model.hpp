@@ -62,6 +62,14 @@ struct Puzzle {
   }
 };
 
+// The mantissa bits a layer's values were stored with, told from the values themselves (so a
+// .humpty file or a converted directory keeps it): 7 when every weight and bias is a bfloat16, 10
+// when every one is a float16, else 23 (float32, or float64 converted). A layer with fewer than 32
+// nonzero values counts as float32: zeros and a few round numbers tell nothing. For a puzzle, the
+// coarsest of its pieces'. Proofs allow for it (Fit::stored_bits).
+int stored_mantissa_bits(const Layer& layer);
+int stored_mantissa_bits(const Puzzle& puzzle);
+
 // Classifies pieces by shape (inp h x d, out d x h, last o x d with o < d) and checks that they
 // form one network. Square blocks (d == h) get their roles from the weights (Puzzle::square). Errors name
 // what does not fit: "48 inp layers (96x48) but 47 out layers (48x96)", "2 pieces have the last layer's shape

@@ -1083,6 +1083,11 @@ int command_inspect(const Options& options) {
               p.pieces.size(), p.blocks(), p.dim, p.hidden, p.outputs);
   if (p.square)
     std::printf("  square blocks (d = h): the roles below are the weights' guess, not the shapes'\n");
+  if (const int bits = stored_mantissa_bits(p); bits != 23) {
+    std::printf(
+        "  stored at half precision (%s): a proof allows for the weights' rounding where pred needs it\n",
+        bits == 10 ? "float16" : "bfloat16");
+  }
   if (!p.files.empty())
     std::printf("  the files are not named piece_<k>: pieces numbered by file name in natural order\n");
   std::printf("\npiece  shape      role   ||W||_F    ||b||%s\n", p.files.empty() ? "" : "  file");
