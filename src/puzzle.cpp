@@ -435,8 +435,15 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
     int k = -1;
     auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), k);
     if (field.empty() || ec != std::errc() || ptr != field.data() + field.size()) {
-      return Status::failure(name + ":" + std::to_string(at + 1) + ": expected a piece number, got " +
-                             (field.empty() ? std::string("nothing") : quoted(field.substr(0, 20))));
+      // Pieces numbered by their file names may be named by them too (every name has a suffix,
+      // so no name reads as a number).
+      const auto file = std::find(puzzle.files.begin(), puzzle.files.end(), field);
+      if (field.empty() || file == puzzle.files.end()) {
+        return Status::failure(name + ":" + std::to_string(at + 1) + ": expected a piece number" +
+                               (puzzle.files.empty() ? "" : " or file name") + ", got " +
+                               (field.empty() ? std::string("nothing") : quoted(field.substr(0, 40))));
+      }
+      k = int(file - puzzle.files.begin());
     }
     if (k < 0 || std::size_t(k) >= puzzle.pieces.size()) {
       return Status::failure(name + ":" + std::to_string(at + 1) + ": piece " + std::to_string(k) +

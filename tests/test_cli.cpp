@@ -313,6 +313,17 @@ TEST_CASE("cli: layer files of any names are numbered by name, and the answer is
   auto verified = test::run_cli("verify -q " + dir + " --data " + small() + "/historical_data.csv --answer " +
                                 first_line(solved.out));
   CHECK(verified.exit_code == 0);
+  // The answer as file names (solve's log line) is an answer too, and gives the same SHA-256.
+  const std::size_t as_files = solved.err.find("as files: ");
+  REQUIRE(as_files != std::string::npos);
+  const std::string names = first_line(solved.err.substr(as_files + 10));
+  auto by_name =
+      test::run_cli("verify " + dir + " --data " + small() + "/historical_data.csv --answer " + names);
+  CHECK(by_name.exit_code == 0);
+  CHECK(by_name.out.find("sha256 " + humpty::sha256_hex(first_line(solved.out))) == 0);
+  CHECK(
+      test::run_cli("verify " + dir + " --data " + small() + "/historical_data.csv --answer w1.pth,nope.pth")
+          .err.find("expected a piece number or file name, got 'nope.pth'") != std::string::npos);
   auto inspect = test::run_cli("inspect " + dir);
   CHECK(inspect.out.find("pieces numbered by file name in natural order") != std::string::npos);
   CHECK(inspect.out.find("  w17.pth\n") != std::string::npos);

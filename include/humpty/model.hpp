@@ -163,7 +163,8 @@ Puzzle with_roles(Puzzle puzzle, const Assembly& assembly);
 std::string format_answer(const Assembly& assembly);
 
 // Parses an answer string (surrounding whitespace allowed) and checks that it is a permutation of
-// the puzzle's pieces with each role in its place. `name` is used in messages.
+// the puzzle's pieces with each role in its place. Pieces numbered by their file names
+// (Puzzle::files) may be given by those names too, as `solve` logs them. `name` is used in messages.
 Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const std::string& name);
 
 // Checks that an assembly uses each of the puzzle's pieces once, each in its role. Errors name the
