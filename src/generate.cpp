@@ -138,10 +138,10 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
   if (options.outputs == 0 || options.outputs > kMaxOutputs)
     return Status::failure("outputs must be 1 to " + std::to_string(kMaxOutputs));
   // The last layer (outputs x dim) is told from the others by its shape, as the pieces are read.
-  if (options.outputs >= options.dim || options.outputs == options.hidden) {
-    return Status::failure(
-        "outputs must be below dim and differ from hidden: the last layer is told apart by "
-        "its shape");
+  // (An outputs x dim last layer with outputs == hidden has the inp layers' shape; with square
+  // blocks, outputs == dim == hidden too.)
+  if (options.outputs == options.hidden) {
+    return Status::failure("outputs must differ from hidden: the last layer is told apart by its shape");
   }
   if (options.rows == 0 || options.rows > kMaxRows)
     return Status::failure("rows must be 1 to " + std::to_string(kMaxRows));

@@ -87,15 +87,14 @@ Result<Puzzle> classify_pieces(std::vector<Layer> pieces, std::string source,
     }
     return text;
   };
-  // Square blocks (d == h): every piece but the last is d x d, the last o x d with o < d. The
+  // Square blocks (d == h): every piece but the last is d x d, the last o x d with o != d. The
   // shapes cannot tell inp from out, so the weights give the roles, a guess (roles.hpp).
   if (by_shape.size() == 2 && pieces.size() % 2 == 1) {
     const auto square = std::find_if(by_shape.begin(), by_shape.end(), [](const auto& entry) {
       return entry.first.first == entry.first.second;
     });
     const auto other = square == by_shape.begin() ? std::next(by_shape.begin()) : by_shape.begin();
-    if (square != by_shape.end() && other->second.size() == 1 && other->first.second == square->first.first &&
-        other->first.first < other->first.second) {
+    if (square != by_shape.end() && other->second.size() == 1 && other->first.second == square->first.first) {
       Puzzle puzzle;
       puzzle.source = std::move(source);
       puzzle.dim = puzzle.hidden = square->first.first;
@@ -116,7 +115,8 @@ Result<Puzzle> classify_pieces(std::vector<Layer> pieces, std::string source,
       return puzzle;
     }
   }
-  // The last layer is o x d with o < d; inp layers are h x d, out layers d x h, as many of each.
+  // The last layer is o x d (any o but h, whose layer would have the inp layers' shape); inp layers
+  // are h x d, out layers d x h, as many of each.
   const std::size_t blocks = (pieces.size() - 1) / 2;
   Shape inp{}, out{}, last{};
   bool found = false;
@@ -136,6 +136,17 @@ Result<Puzzle> classify_pieces(std::vector<Layer> pieces, std::string source,
   }
   if (!found) {
     // Say what is wrong in the most common ways before giving up with the shape census.
+    for (const auto& [shape, list] : by_shape) {
+      Shape mirrored{shape.second, shape.first};
+      if (by_shape.size() == 2 && by_shape.count(mirrored) &&
+          list.size() == by_shape.at(mirrored).size() + 1) {
+        return Status::failure(
+            source + ": " + std::to_string(list.size()) + " layers of " + shape_text(shape) + " and " +
+            std::to_string(by_shape.at(mirrored).size()) + " of " + shape_text(mirrored) +
+            ": a last layer with as many outputs as the hidden width (" + std::to_string(shape.first) +
+            ") has the inp layers' shape, so it cannot be told apart by shape");
+      }
+    }
     for (const auto& [shape, list] : by_shape) {
       Shape mirrored{shape.second, shape.first};
       if (shape.first == shape.second) {
@@ -165,10 +176,6 @@ Result<Puzzle> classify_pieces(std::vector<Layer> pieces, std::string source,
     return Status::failure(source + ": " + std::to_string(last_list.size()) +
                            " pieces have the last layer's shape " + shape_text(last) + " (" +
                            piece_list(last_list, files) + "); expected exactly one");
-  }
-  if (last.first >= last.second) {
-    return Status::failure(source + ": the last layer " + shape_text(last) +
-                           " has as many outputs as inputs or more; expected o x d with o < d");
   }
   Puzzle puzzle;
   puzzle.source = std::move(source);

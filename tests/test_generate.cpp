@@ -87,12 +87,26 @@ TEST_CASE("generate: a network of several outputs regresses a target each and is
   CHECK(bytes[0] == bytes[1]);
   options.outputs = 0;
   CHECK(humpty::generate_puzzle(options).message() == "outputs must be 1 to 256");
-  for (std::size_t hidden : {std::size_t(24), std::size_t(6)}) {  // dim 12: o x d would be d x d, or h x d
+  {
+    // o = h: the last layer would have the inp layers' shape (h x d), so it is refused.
     humpty::GenerateOptions shaped = options;
-    shaped.hidden = hidden;
-    shaped.outputs = hidden == 24 ? 12 : 6;
-    CHECK(humpty::generate_puzzle(shaped).message().find(
-              "outputs must be below dim and differ from hidden") == 0);
+    shaped.outputs = 24;
+    CHECK(humpty::generate_puzzle(shaped).message() ==
+          "outputs must differ from hidden: the last layer is told apart by its shape");
+    // o = d and o > d are told apart (d x d, 16 x d among h x d and d x h), read back and solved.
+    for (std::size_t outputs : {std::size_t(12), std::size_t(16)}) {
+      humpty::GenerateOptions wide = options_for(4, 12, 24, 400, 10, 5);
+      wide.outputs = outputs;
+      auto made = humpty::generate_puzzle(wide);
+      REQUIRE(made.ok());
+      auto read = humpty::make_puzzle(made->puzzle.pieces, "wide");
+      REQUIRE(read.ok());
+      CHECK(read->outputs == outputs);
+      auto report = humpty::solve(*read, &made->data, {});
+      REQUIRE(report.ok());
+      CHECK(report->assembly == made->answer);
+      CHECK(report->fit.proves());
+    }
   }
   options.outputs = 2;
   options.data = &one->data;  // one target, two outputs asked for

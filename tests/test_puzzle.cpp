@@ -61,6 +61,22 @@ TEST_CASE("inconsistent piece sets are rejected with what is wrong", "[puzzle]")
     layer.bias.assign(layer.rows, 0.0f);
   }
   CHECK(message(no_bias_but_values) == "accepted");
+  // A last layer of h outputs has the inp layers' shape: said so, not guessed.
+  std::vector<humpty::Layer> hidden_wide = pieces_for("ioio");
+  hidden_wide.push_back(test::random_layer(6, 4, 9));
+  CHECK(
+      message(hidden_wide) ==
+      "set: 3 layers of 6x4 and 2 of 4x6: a last layer with as many outputs as the hidden width (6) has the "
+      "inp layers' shape, so it cannot be told apart by shape");
+  // Any other width of the last layer is told apart: as wide as the stream, or wider.
+  for (std::size_t outputs : {std::size_t(4), std::size_t(9)}) {
+    std::vector<humpty::Layer> wide = pieces_for("ioio");
+    wide.push_back(test::random_layer(outputs, 4, 9));
+    auto puzzle = humpty::make_puzzle(std::move(wide), "wide");
+    REQUIRE(puzzle.ok());
+    CHECK(puzzle->outputs == outputs);
+    CHECK(puzzle->last_piece == 4);
+  }
   auto stray = pieces_for("iiioool");
   stray.push_back(test::random_layer(2, 3, 9));
   CHECK(message(stray).find("set: shapes that fit no role") == 0);

@@ -3,7 +3,7 @@
 // A puzzle is a shuffled residual MLP:
 //
 //     for k in 0..N-1:  x = x + out_k(relu(inp_k(x)))    inp_k: Linear(d->h), out_k: Linear(h->d)
-//     y = last(x)                                       last:  Linear(d->o), o < d
+//     y = last(x)                                       last:  Linear(d->o), o != h
 //
 // cut into 2N+1 linear layers ("pieces"), numbered 0..2N. An assembly says which inp and out
 // piece form each block and in which order the blocks run; its answer string is the piece
@@ -70,7 +70,7 @@ struct Puzzle {
 int stored_mantissa_bits(const Layer& layer);
 int stored_mantissa_bits(const Puzzle& puzzle);
 
-// Classifies pieces by shape (inp h x d, out d x h, last o x d with o < d) and checks that they
+// Classifies pieces by shape (inp h x d, out d x h, last o x d with o != h) and checks that they
 // form one network. Square blocks (d == h) get their roles from the weights (Puzzle::square). Errors name
 // what does not fit: "48 inp layers (96x48) but 47 out layers (48x96)", "2 pieces have the last layer's shape
 // 1x48 (piece 85, piece 90)", ...
