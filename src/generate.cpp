@@ -131,9 +131,8 @@ Result<GeneratedPuzzle> generate_puzzle(const GenerateOptions& given) {
   if (options.blocks == 0 || options.blocks > kMaxBlocks) {
     return Status::failure("blocks must be 1 to " + std::to_string(kMaxBlocks));
   }
-  if (options.dim < 2 || options.dim > kMaxWidth || options.hidden == 0 || options.hidden > kMaxWidth) {
-    return Status::failure("dim must be 2 to " + std::to_string(kMaxWidth) + " and hidden 1 to " +
-                           std::to_string(kMaxWidth));
+  if (options.dim == 0 || options.dim > kMaxWidth || options.hidden == 0 || options.hidden > kMaxWidth) {
+    return Status::failure("dim and hidden must be 1 to " + std::to_string(kMaxWidth));
   }
   if (options.outputs == 0 || options.outputs > kMaxOutputs)
     return Status::failure("outputs must be 1 to " + std::to_string(kMaxOutputs));

@@ -45,6 +45,17 @@ TEST_CASE("generate: bad options are refused", "[generate]") {
   humpty::GenerateOptions options;
   options.blocks = 0;
   CHECK(!humpty::generate_puzzle(options).ok());
+  options.blocks = 2;
+  options.dim = 0;
+  CHECK(humpty::generate_puzzle(options).message() == "dim and hidden must be 1 to 4096");
+  // A stream of width 1 is a network too (its last layer as wide as the stream).
+  options.dim = 1;
+  options.hidden = 3;
+  options.rows = 50;
+  options.epochs = 1;
+  auto narrow = humpty::generate_puzzle(options);
+  REQUIRE(narrow.ok());
+  CHECK(narrow->puzzle.dim == 1);
 }
 
 TEST_CASE("generate: a network of several outputs regresses a target each and is solved from its data",
