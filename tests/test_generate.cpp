@@ -49,11 +49,7 @@ TEST_CASE("generate: bad options are refused", "[generate]") {
   options.dim = 0;
   CHECK(humpty::generate_puzzle(options).message() == "dim and hidden must be 1 to 4096");
   // A stream of width 1 is a network too (its last layer as wide as the stream).
-  options.dim = 1;
-  options.hidden = 3;
-  options.rows = 50;
-  options.epochs = 1;
-  auto narrow = humpty::generate_puzzle(options);
+  auto narrow = humpty::generate_puzzle(options_for(2, 1, 3, 50, 1, 8));
   REQUIRE(narrow.ok());
   CHECK(narrow->puzzle.dim == 1);
 }

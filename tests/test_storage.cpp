@@ -36,6 +36,20 @@ humpty::Puzzle rounded(humpty::Puzzle puzzle, float (*round)(float)) {
   return puzzle;
 }
 
+// The generated puzzle with its pieces rounded by `round` (which must read back as `bits`), and
+// its right answer's fit against the float32 network's pred: the rounding shows, the level is taken.
+humpty::Fit rounded_fit(const humpty::GeneratedPuzzle& g, float (*round)(float), int bits,
+                        humpty::Puzzle& half) {
+  half = rounded(g.puzzle, round);
+  REQUIRE(humpty::stored_mantissa_bits(half) == bits);
+  auto fit = humpty::evaluate(half, g.answer, g.data, 2);
+  REQUIRE(fit.ok());
+  CHECK(fit->mse_pred > humpty::rounding_tolerance(g.data));
+  CHECK(fit->stored_bits == bits);
+  CHECK(fit->tolerance > humpty::rounding_tolerance(g.data));
+  return *fit;
+}
+
 }  // namespace
 
 TEST_CASE("storage: a layer's precision is told from its values", "[storage]") {
@@ -64,14 +78,10 @@ TEST_CASE("storage: a layer's precision is told from its values", "[storage]") {
 
 TEST_CASE("storage: float16 pieces are proven within what their rounding explains", "[storage]") {
   const humpty::GeneratedPuzzle& g = test::generated(12, 12, 24, 1000, 30, 6);
-  const humpty::Puzzle half = rounded(g.puzzle, to_float16);
-  REQUIRE(humpty::stored_mantissa_bits(half) == 10);
-  auto fit = humpty::evaluate(half, g.answer, g.data, 2);
-  REQUIRE(fit.ok());
-  CHECK(fit->mse_pred > humpty::rounding_tolerance(g.data));  // the rounding moved pred
-  CHECK(fit->stored_bits == 10);
-  CHECK(fit->mse_pred < fit->tolerance / 4);  // the level's margin is 16 times its estimate
-  CHECK(fit->proves());
+  humpty::Puzzle half;
+  const humpty::Fit fit = rounded_fit(g, to_float16, 10, half);
+  CHECK(fit.mse_pred < fit.tolerance / 4);  // the level's margin is 16 times its estimate
+  CHECK(fit.proves());
   // A wrong assembly is far outside it.
   humpty::Assembly wrong = g.answer;
   std::swap(wrong.blocks[3], wrong.blocks[4]);
@@ -113,14 +123,8 @@ TEST_CASE("storage: float16 pieces are proven within what their rounding explain
 
 TEST_CASE("storage: half-precision weights that ran as they are stay proven at float rounding", "[storage]") {
   const humpty::GeneratedPuzzle& g = test::generated(6, 8, 16, 500, 10, 4);
-  const humpty::Puzzle brain = rounded(g.puzzle, to_bfloat16);
-  REQUIRE(humpty::stored_mantissa_bits(brain) == 7);
-  // Against the float32 network's pred, the rounding shows and the fit takes its level.
-  auto against_original = humpty::evaluate(brain, g.answer, g.data, 1);
-  REQUIRE(against_original.ok());
-  CHECK(against_original->mse_pred > humpty::rounding_tolerance(g.data));
-  CHECK(against_original->stored_bits == 7);
-  CHECK(against_original->tolerance > humpty::rounding_tolerance(g.data));
+  humpty::Puzzle brain;
+  rounded_fit(g, to_bfloat16, 7, brain);  // against the float32 network's pred the level is needed
   // pred computed from the rounded weights themselves: the stronger claim holds, nothing widened.
   humpty::Dataset data = g.data;
   humpty::ThreadPool pool(1);
