@@ -97,6 +97,10 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
         ++p;
       }
       const char* field = p;
+      // A number may be quoted ("1.5"), as R's write.csv quotes row names and Python's csv
+      // QUOTE_ALL every field; p then steps over the opening quote.
+      const bool in_quotes = p < line.end && *p == '"';
+      if (in_quotes) ++p;
       std::from_chars_result parsed{};
       double value = 0;
       bool overflow = false;
@@ -112,11 +116,16 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
         p = comma ? comma : line.end;
         continue;
       }
-      if (overflow && (parsed.ptr == line.end || *parsed.ptr == ',')) {
-        return Status::failure(where(field) + "column " + quoted(columns[c]) + ": " + preview(field, parsed.ptr) +
+      // Where the field ends: after the closing quote, if it was quoted.
+      const char* after = parsed.ptr;
+      const bool closed = !in_quotes || (after < line.end && *after == '"');
+      if (in_quotes && closed) ++after;
+      const bool ends = closed && (after == line.end || *after == ',');
+      if (overflow && ends) {
+        return Status::failure(where(field) + "column " + quoted(columns[c]) + ": " + preview(field, after) +
                                " is out of range for " + (c < pred ? "float32" : "float64"));
       }
-      if (parsed.ec != std::errc() || (parsed.ptr != line.end && *parsed.ptr != ',')) {
+      if (parsed.ec != std::errc() || !ends) {
         const char* field_end =
             static_cast<const char*>(std::memchr(field, ',', std::size_t(line.end - field)));
         return Status::failure(where(field) + "column " + quoted(columns[c]) + ": expected a number, got '" +
@@ -130,7 +139,7 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
       if (c > pred && c < pred + data.outputs) data.pred_rest[(c - pred - 1) * data.rows + row] = value;
       if (c == truth) data.truth[row] = value;
       if (c > truth && c < truth + data.outputs) data.truth_rest[(c - truth - 1) * data.rows + row] = value;
-      p = parsed.ptr;
+      p = after;
     }
     if (p != line.end) {
       return Status::failure(where(p) + "expected " + std::to_string(columns.size()) + " fields, got more");
@@ -141,13 +150,16 @@ Status parse_rows(const Part& part, const char* file_end, const std::vector<std:
 }
 
 // pandas' DataFrame.to_csv writes the row index first, under an empty name, unless told
-// index=False: a column of 0, 1, 2, ... that no network takes as an input. A measurement column
-// would have a name, and would not count the rows.
-void drop_pandas_index(Dataset& data) {
+// index=False: a column of 0, 1, 2, ... that no network takes as an input. R's write.csv does the
+// same with its row names, "1", "2", ..., under the name "" (quoted: `r_style`). A measurement
+// column would have a name, and would not count the rows.
+void drop_row_index(Dataset& data, bool r_style) {
   const std::size_t width = data.features;
   if (width < 2 || data.feature_names.empty() || !data.feature_names[0].empty()) return;
+  const std::size_t first = r_style ? 1 : 0;
   for (std::size_t r = 0; r < data.rows; ++r) {
-    if (data.x[r * width] != float(r) || float(r) != double(r)) return;  // (exact up to 2^24 rows)
+    const std::size_t k = r + first;
+    if (data.x[r * width] != float(k) || float(k) != double(k)) return;  // (exact up to 2^24 rows)
   }
   for (std::size_t r = 0; r < data.rows; ++r) {
     std::copy_n(data.x.begin() + std::ptrdiff_t(r * width + 1), width - 1,
@@ -164,6 +176,8 @@ void drop_pandas_index(Dataset& data) {
 Result<Dataset> parse_csv(std::string_view text, const std::string& name, int threads) {
   const char* at = text.data();
   const char* end = text.data() + text.size();
+  // A UTF-8 byte order mark (Excel's "CSV UTF-8", Python's utf-8-sig) is not part of the first name.
+  if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) at += 3;
   if (text.empty()) return Status::failure(name + ":1:1: empty file; expected a header row");
   // A file whose lines end in CR alone (classic Mac) would read as one long header line.
   if (const auto cr = text.find('\r'); cr != std::string_view::npos && text.find('\n') == std::string_view::npos &&
@@ -172,13 +186,22 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
   }
   Line header = next_line(at, end);
   std::vector<std::string> columns;
+  bool first_quoted = false;
   for (const char* field = header.begin;;) {
     const char* comma = static_cast<const char*>(std::memchr(field, ',', std::size_t(header.end - field)));
     const char* field_end = comma ? comma : header.end;
-    columns.emplace_back(field, field_end);
+    // A name in quotes ("measurement_0", as Python's csv and R quote them) is the name inside;
+    // one with a quote or a comma inside it is not read.
+    const bool in_quotes = field_end - field >= 2 && *field == '"' && field_end[-1] == '"';
+    if (in_quotes) {
+      columns.emplace_back(field + 1, field_end - 1);
+    } else {
+      columns.emplace_back(field, field_end);
+    }
+    if (columns.size() == 1) first_quoted = in_quotes;
     if (columns.back().find('"') != std::string::npos) {
       return Status::failure(name + ":1:" + std::to_string(field - header.begin + 1) +
-                             ": quoted fields are not supported");
+                             ": a quoted name with a comma or a quote inside it is not supported");
     }
     if (!comma) break;
     field = comma + 1;
@@ -272,7 +295,7 @@ Result<Dataset> parse_csv(std::string_view text, const std::string& name, int th
   for (const Status& error : errors) {
     if (!error) return error;  // the first in the file
   }
-  drop_pandas_index(data);
+  drop_row_index(data, first_quoted && data.feature_names[0].empty());
   return data;
 }
 

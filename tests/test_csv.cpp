@@ -78,6 +78,40 @@ TEST_CASE("CSV: pandas' unnamed index column is left out, and only that", "[csv]
   }
 }
 
+TEST_CASE("CSV: quoted names and numbers, R's row names and a byte order mark are read", "[csv]") {
+  // Python's csv.writer with QUOTE_NONNUMERIC quotes the names, QUOTE_ALL the numbers too.
+  auto plain = parse_csv("a,b,pred,true\n1,2.5,3,4\n-1e-3,7,0.125,-2\n", "p.csv");
+  REQUIRE(plain.ok());
+  for (const char* text :
+       {"\"a\",\"b\",\"pred\",\"true\"\n1,2.5,3,4\n-1e-3,7,0.125,-2\n",
+        "\"a\",\"b\",\"pred\",\"true\"\r\n\"1\",\"2.5\",\"3\",\"4\"\r\n\"-1e-3\",7,0.125,\"-2\"\r\n",
+        "\xEF\xBB\xBF"
+        "a,b,pred,true\n1,2.5,3,4\n-1e-3,7,0.125,-2\n"}) {
+    INFO(text);
+    auto read = parse_csv(text, "q.csv");
+    REQUIRE(read.ok());
+    CHECK(read->feature_names == plain->feature_names);
+    CHECK(read->x == plain->x);
+    CHECK(read->pred == plain->pred);
+    CHECK(read->truth == plain->truth);
+  }
+  // R's write.csv: row names "1", "2", ... under the name "": left out, as pandas' index is.
+  auto r = parse_csv("\"\",\"a\",\"b\",\"pred\"\n\"1\",1,2.5,3\n\"2\",-1e-3,7,0.125\n", "r.csv");
+  REQUIRE(r.ok());
+  CHECK(r->index_dropped);
+  CHECK(r->feature_names == std::vector<std::string>{"a", "b"});
+  CHECK(r->x == std::vector<float>{1.0f, 2.5f, -1e-3f, 7.0f});
+  // An unquoted unnamed column counting from 1 is not R's: kept (the test above), and a BOM before
+  // pandas' index leaves it recognised.
+  auto bom = parse_csv(
+      "\xEF\xBB\xBF"
+      ",a,pred\n0,1,2\n1,3,4\n",
+      "b.csv");
+  REQUIRE(bom.ok());
+  CHECK(bom->index_dropped);
+  CHECK(bom->features == 1);
+}
+
 TEST_CASE("CSV errors name file, line and column", "[csv]") {
   CHECK(parse_csv("", "e.csv").message() == "e.csv:1:1: empty file; expected a header row");
   CHECK(parse_csv("a,b\n1,2\n", "e.csv").message().find("e.csv:1: no 'pred' column") == 0);
@@ -90,7 +124,14 @@ TEST_CASE("CSV errors name file, line and column", "[csv]") {
   CHECK(parse_csv("a,pred\n1,nan\n", "e.csv").message() ==
         "e.csv:2:3: column 'pred': nan is not a finite number");
   CHECK(parse_csv("a,pred\n1,2\n\n3,4\n", "e.csv").message() == "e.csv:3:1: empty line");
-  CHECK(parse_csv("\"a\",pred\n1,2\n", "e.csv").message() == "e.csv:1:1: quoted fields are not supported");
+  CHECK(parse_csv("\"a,b\",pred\n1,2\n", "e.csv").message() ==
+        "e.csv:1:1: a quoted name with a comma or a quote inside it is not supported");
+  CHECK(parse_csv("a,\"pr\"\"ed\"\n1,2\n", "e.csv").message() ==
+        "e.csv:1:3: a quoted name with a comma or a quote inside it is not supported");
+  CHECK(parse_csv("a,pred\n\"1,2\n", "e.csv").message() ==
+        "e.csv:2:1: column 'a': expected a number, got '\"1'");
+  CHECK(parse_csv("a,pred\n\"1\"x,2\n", "e.csv").message() ==
+        "e.csv:2:1: column 'a': expected a number, got '\"1\"x'");
   CHECK(humpty::read_csv("/nonexistent.csv").message() ==
         "/nonexistent.csv: cannot open: No such file or directory");
 }

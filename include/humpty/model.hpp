@@ -122,19 +122,21 @@ struct Dataset {
   std::vector<double> truth;      // rows (output 0's target), or empty when there is no `true` column
   std::vector<double>
       truth_rest;              // with truth and outputs > 1: outputs 1 .. outputs-1's targets, as pred_rest
-  bool index_dropped = false;  // the CSV's first column was a pandas index, left out (read_csv)
+  bool index_dropped = false;  // the CSV's first column was a row index (pandas', R's), left out (read_csv)
   bool has_truth() const { return !truth.empty(); }
 };
 
-// Reads a CSV file: a header row, then one row of numbers per line (LF or CRLF), no quoting.
+// Reads a CSV file: a header row, then one row of numbers per line (LF or CRLF). Names and
+// numbers may stand in double quotes (as Python's csv module and R quote them), without a quote or
+// a comma inside; a UTF-8 byte order mark before the header is skipped.
 // The network's output is the column `pred`, or the columns pred_0, pred_1, ... side by side for
 // several outputs; then optionally the target, `true`, or true_0, true_1, ... side by side (all
 // of them) for several outputs. Other columns after the features are ignored (`true` too with
 // several outputs), and so is a first column without a name
-// whose values count 0, 1, 2, ... (the index pandas' to_csv writes by default); index_dropped then
-// says so. Errors read `path:line:column: ...` and name
-// the first problem in the file. Large files are parsed on `threads` threads (<= 0: one per core);
-// the result does not depend on it.
+// whose values count 0, 1, 2, ... (the index pandas' to_csv writes by default), or one named ""
+// counting 1, 2, ... (R's write.csv row names); index_dropped then says so. Errors read `path:line:column:
+// ...` and name the first problem in the file. Large files are parsed on `threads` threads (<= 0: one per
+// core); the result does not depend on it.
 Result<Dataset> read_csv(const std::string& path, int threads = 0);
 Result<Dataset> parse_csv(std::string_view text, const std::string& name, int threads = 0);
 

@@ -731,8 +731,8 @@ int command_solve(const Options& options) {
     if (data) {
       log("load",
           std::to_string(data->rows) + " rows of data from " + data->source +
-              (data->index_dropped ? " (its first column, unnamed and counting 0, 1, 2, ..., is a pandas "
-                                     "index: left out)"
+              (data->index_dropped ? " (its first column, unnamed and counting the rows, is a row index as "
+                                     "pandas or R write it: left out)"
                                    : ""));
     }
   }
