@@ -1,10 +1,11 @@
 #include "pickle.hpp"
-#include "text.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
 #include "io.hpp"
+#include "text.hpp"
 
 namespace humpty {
 
@@ -284,6 +285,7 @@ class Machine {
   Result<std::vector<std::uint64_t>> int_tuple(std::size_t index, const char* what) const;
   Result<StateDict> finish(std::size_t top) const;
   Result<StateDict> module_parameters(std::size_t module) const;
+  Result<StateDict> scripted_parameters(const Value& attributes) const;
 
   const std::uint8_t* data_;
   std::size_t size_;
@@ -326,6 +328,19 @@ Status Machine::read_text(std::size_t length, std::string& out) {
   return Status();
 }
 
+// The class torch.jit.save gives a scripted or traced nn.Linear: __torch__.torch.nn.modules.linear
+// .Linear, or with a mangled module (.___torch_mangle_7) when one process made several.
+bool is_scripted_linear(const std::string& module, const std::string& name) {
+  const std::string base = "__torch__.torch.nn.modules.linear";
+  if (name != "Linear" || module.compare(0, base.size(), base) != 0) return false;
+  if (module.size() == base.size()) return true;
+  const std::string mangle = ".___torch_mangle_";
+  if (module.compare(base.size(), mangle.size(), mangle) != 0 || module.size() == base.size() + mangle.size())
+    return false;
+  return std::all_of(module.begin() + std::ptrdiff_t(base.size() + mangle.size()), module.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
 Status Machine::make_global(const std::string& module, const std::string& name) {
   Value value;
   value.kind = Value::is_global;
@@ -347,6 +362,9 @@ Status Machine::make_global(const std::string& module, const std::string& name) 
     value.callable = Callable::rebuild_parameter;
   } else if (value.str == "torch.nn.modules.linear.Linear") {
     value.callable = Callable::linear_class;
+  } else if (is_scripted_linear(module, name)) {
+    value.callable = Callable::linear_class;
+    value.integer = 1;  // TorchScript's: its attributes hold the parameters themselves
   } else if (value.str == "__builtin__.set" || value.str == "builtins.set") {
     value.callable = Callable::set_type;
   } else {
@@ -532,6 +550,7 @@ Result<StateDict> Machine::finish(std::size_t top) const {
 Result<StateDict> Machine::module_parameters(std::size_t module) const {
   if (values_[module].items.empty()) return fail("nn.Linear module without attributes (no BUILD)");
   const Value& attributes = values_[values_[module].items[0]];
+  if (values_[module].integer == 1) return scripted_parameters(attributes);
   const Value* parameters = nullptr;
   for (std::size_t i = 0; i + 1 < attributes.items.size(); i += 2) {
     const Value& key = values_[attributes.items[i]];
@@ -555,6 +574,29 @@ Result<StateDict> Machine::module_parameters(std::size_t module) const {
     if (value.kind == Value::is_none) continue;  // nn.Linear(..., bias=False): bias is None
     if (value.kind != Value::is_tensor) {
       return fail("module parameter " + quoted(key.str) + " is a " + kind_name(value.kind) +
+                  ", not a tensor");
+    }
+    tensors.emplace_back(key.str, value.tensor);
+  }
+  return tensors;
+}
+
+// A TorchScript nn.Linear's parameters: its attributes are `weight` and `bias` (None for
+// bias=False) beside `training` and hook flags; any other tensor (a buffer) is not a plain Linear.
+Result<StateDict> Machine::scripted_parameters(const Value& attributes) const {
+  StateDict tensors;
+  for (std::size_t i = 0; i + 1 < attributes.items.size(); i += 2) {
+    const Value& key = values_[attributes.items[i]];
+    const Value& value = values_[attributes.items[i + 1]];
+    if (key.kind != Value::is_text)
+      return fail("scripted nn.Linear attribute with a name that is not a string");
+    const bool parameter = key.str == "weight" || key.str == "bias";
+    if (!parameter && value.kind == Value::is_tensor) {
+      return fail("scripted nn.Linear with the tensor " + quoted(key.str) + "; not a plain Linear layer");
+    }
+    if (!parameter || value.kind == Value::is_none) continue;
+    if (value.kind != Value::is_tensor) {
+      return fail("scripted nn.Linear attribute " + quoted(key.str) + " is a " + kind_name(value.kind) +
                   ", not a tensor");
     }
     tensors.emplace_back(key.str, value.tensor);
@@ -850,6 +892,7 @@ Result<std::size_t> Machine::run_to_stop() {
         }
         Value module;
         module.kind = Value::is_module;
+        module.integer = type.integer;  // 1: TorchScript's Linear
         push(std::move(module));
         break;
       }

@@ -247,6 +247,7 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
     return Status::failure(name + ": not a PyTorch file: the ZIP archive has no '<folder>/data.pkl'");
   }
   if (const ZipEntry* order = zip->find(folder + "byteorder")) {
+    if (auto status = require_stored(*order, name); !status) return status;
     std::string text(reinterpret_cast<const char*>(data + order->data_offset), std::size_t(order->size));
     if (text != "little") {
       return Status::failure(name + ": storages are stored " + quoted(text) +
@@ -267,6 +268,7 @@ Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::s
                                  quoted(ref.storage_key) + ", but the archive has no entry " +
                                  quoted(entry_name) + "");
         }
+        if (auto status = require_stored(*entry, name); !status) return status;
         if (entry->size == ref.storage_elements * dtype_size(ref.dtype)) {
           if (auto status = check_zip_crc(data, *entry, name); !status) return status;
         }

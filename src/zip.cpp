@@ -156,12 +156,7 @@ Result<ZipArchive> read_zip(const std::uint8_t* data, std::size_t size, const st
     if (flags & 1) {
       return Status::failure(at(name, pos) + "entry " + quoted(entry.name) + " is encrypted");
     }
-    if (method != 0) {
-      return Status::failure(at(name, pos) + "entry " + quoted(entry.name) + " uses compression method " +
-                             std::to_string(method) + " (" + method_name(method) +
-                             "); only stored entries are supported");
-    }
-    if (packed_size != unpacked_size) {
+    if (method == 0 && packed_size != unpacked_size) {
       return Status::failure(at(name, pos) + "stored entry " + quoted(entry.name) + " has packed size " +
                              std::to_string(packed_size) + " but unpacked size " +
                              std::to_string(unpacked_size));
@@ -173,9 +168,9 @@ Result<ZipArchive> read_zip(const std::uint8_t* data, std::size_t size, const st
     }
     std::uint64_t data_offset = local_offset + kLocalHeaderSize + load_u16le(data + local_offset + 26) +
                                 load_u16le(data + local_offset + 28);
-    if (data_offset > size || unpacked_size > size - data_offset) {
+    if (data_offset > size || packed_size > size - data_offset) {
       return Status::failure(at(name, local_offset) + "entry " + quoted(entry.name) + " of " +
-                             std::to_string(unpacked_size) + " bytes runs past the end of the file");
+                             std::to_string(packed_size) + " bytes runs past the end of the file");
     }
     if (!seen.insert(entry.name).second) {
       return Status::failure(at(name, pos) + "duplicate entry " + quoted(entry.name) + "");
@@ -183,13 +178,23 @@ Result<ZipArchive> read_zip(const std::uint8_t* data, std::size_t size, const st
     entry.data_offset = data_offset;
     entry.size = unpacked_size;
     entry.crc32 = crc;
+    entry.method = method;
+    entry.directory_offset = pos;
     archive.entries.push_back(std::move(entry));
     pos += kCentralHeaderSize + name_length + extra_length + comment_length;
   }
   return archive;
 }
 
+Status require_stored(const ZipEntry& entry, const std::string& name) {
+  if (entry.method == 0) return Status();
+  return Status::failure(at(name, entry.directory_offset) + "entry " + quoted(entry.name) +
+                         " uses compression method " + std::to_string(entry.method) + " (" +
+                         method_name(entry.method) + "); only stored entries are supported");
+}
+
 Status check_zip_crc(const std::uint8_t* data, const ZipEntry& entry, const std::string& name) {
+  if (Status stored = require_stored(entry, name); !stored) return stored;
   std::uint32_t actual = crc32(data + entry.data_offset, std::size_t(entry.size));
   if (kVerifyChecksums && actual != entry.crc32) {
     char text[64];

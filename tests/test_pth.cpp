@@ -123,6 +123,46 @@ TEST_CASE("a whole nn.Linear module (torch.save(layer)) reads as its state dict"
                                "PyTorch state dict or nn.Linear module; refusing it") != std::string::npos);
 }
 
+TEST_CASE("a TorchScript nn.Linear (torch.jit.save of a scripted or traced layer) reads as its state dict",
+          "[pth]") {
+  // tests/data/scripted_torch.pt: torch 1.13's torch.jit.save(torch.jit.script(layer)) of the
+  // nn.Linear(3, 2) above; traced_nobias_torch.pt: torch.jit.trace of the same without a bias, whose
+  // class has a mangled module (___torch_mangle_0). Both archives deflate their source code, which is
+  // never read; their weights are stored.
+  auto scripted = humpty::read_layer("tests/data/scripted_torch.pt");
+  REQUIRE(scripted.ok());
+  CHECK(scripted->rows == 2);
+  CHECK(scripted->cols == 3);
+  CHECK(scripted->weight == std::vector<float>{0.5f, -1.25f, 2.0f, 0.125f, 3.0f, -0.75f});
+  CHECK(scripted->bias == std::vector<float>{1.5f, -0.5f});
+  auto traced = humpty::read_layer("tests/data/traced_nobias_torch.pt");
+  REQUIRE(traced.ok());
+  CHECK(traced->weight == scripted->weight);
+  CHECK(!traced->has_bias);
+  // Only nn.Linear's scripted class is taken: another name (or a mangle that is not a number) is refused.
+  auto bytes = test::read_bytes("tests/data/scripted_torch.pt");
+  auto zip = humpty::read_zip(bytes.data(), bytes.size(), "s.pt");
+  REQUIRE(zip.ok());
+  std::string text;
+  for (const auto& entry : zip->entries) {
+    if (entry.name.size() > 8 && entry.name.compare(entry.name.size() - 8, 8, "data.pkl") == 0)
+      text.assign(reinterpret_cast<const char*>(bytes.data() + entry.data_offset), std::size_t(entry.size));
+  }
+  const std::string linear = "__torch__.torch.nn.modules.linear\nLinear\n";
+  REQUIRE(text.find(linear) != std::string::npos);
+  for (const std::string other :
+       {"__torch__.torch.nn.modules.linea2\nLinear\n", "__torch__.torch.nn.modules.linear\nConv2d\n"}) {
+    std::string renamed = text;
+    renamed.replace(renamed.find(linear), linear.size(), other);
+    std::vector<std::uint8_t> pickle(renamed.begin(), renamed.end());
+    auto refused = humpty::read_state_dict_pickle(pickle.data(), pickle.size(), "s.pkl");
+    REQUIRE(!refused.ok());
+    CHECK(refused.message().find(
+              "which is not part of a PyTorch state dict or nn.Linear module; refusing it") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("the legacy format (torch.save before 1.6, or without the zip file) reads as the zip one",
           "[pth]") {
   // tests/data/legacy_torch.pth: torch 1.13's torch.save(..., _use_new_zipfile_serialization=False)

@@ -1,5 +1,6 @@
 #include "catch.hpp"
 #include "crc32.hpp"
+#include "humpty/model.hpp"
 #include "io.hpp"
 #include "support.hpp"
 #include "zip.hpp"
@@ -74,10 +75,19 @@ TEST_CASE("read_zip rejects broken archives with a message naming the file and o
     }
     REQUIRE(central > 0);
     humpty::store_u16le(bytes.data() + central + 10, 8);
-    auto bad = read_zip(bytes.data(), bytes.size(), "deflate.zip");
-    REQUIRE(!bad.ok());
-    CHECK(bad.message().find("deflate.zip:" + std::to_string(central) +
-                             ": entry 'x/data.pkl' uses compression method 8 (deflate)") == 0);
+    // Listed (TorchScript deflates entries a reader of weights never needs), refused when read.
+    auto listed = read_zip(bytes.data(), bytes.size(), "deflate.zip");
+    REQUIRE(listed.ok());
+    CHECK(listed->entries[0].method == 8);
+    const humpty::Status stored = humpty::require_stored(listed->entries[0], "deflate.zip");
+    REQUIRE(!stored.ok());
+    CHECK(stored.message().find("deflate.zip:" + std::to_string(central) +
+                                ": entry 'x/data.pkl' uses compression method 8 (deflate)") == 0);
+    CHECK(!humpty::check_zip_crc(bytes.data(), listed->entries[0], "deflate.zip").ok());
+    auto piece = humpty::parse_pth(bytes.data(), bytes.size(), "deflate.pth");
+    REQUIRE(!piece.ok());
+    CHECK(piece.message().find("uses compression method 8 (deflate); only stored entries are supported") !=
+          std::string::npos);
   }
   SECTION("a damaged byte fails the CRC check") {
     auto bytes = good;

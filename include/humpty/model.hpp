@@ -86,7 +86,8 @@ Result<Puzzle> read_puzzle(const std::string& path, int threads = 0);
 // Reads one PyTorch nn.Linear state dict (`torch.save(layer.state_dict(), path)`): a ZIP of stored
 // entries holding a protocol-2 pickle and raw little-endian storages. float32, float64, float16 and
 // bfloat16 tensors are converted to float32. The pickle is never executed: only the calls PyTorch
-// writes for tensors are understood, anything else is rejected by name. A state dict without
+// writes for tensors are understood, anything else is rejected by name. A whole nn.Linear module
+// (torch.save(layer)) and a TorchScript one (torch.jit.save) read as their state dicts. A state dict without
 // 'bias' (nn.Linear(..., bias=False)) gives a layer with has_bias false.
 Result<Layer> read_pth(const std::string& path);
 Result<Layer> parse_pth(const std::uint8_t* data, std::size_t size, const std::string& name);
