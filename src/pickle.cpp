@@ -41,8 +41,26 @@ namespace {
 
 // A legacy file's first pickle: PROTO 2, LONG1 of 10 bytes holding torch's magic number
 // 0x1950a86a20f9469cfc6c, STOP.
-const std::uint8_t kLegacyMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
-                                     0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
+// The magic number pickle's body (LONG1 of 10 bytes, STOP); torch.save writes it with
+// PROTO 2 by default, and with any protocol a caller asks for (pickle_protocol=4 adds a FRAME).
+const std::uint8_t kLegacyMagic[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+                                     0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
+// The protocol version pickle's body: BININT2 1001, STOP (the only version torch.save has written).
+const std::uint8_t kVersion1001[] = {'M', 0xe9, 0x03, '.'};
+
+// The length of a pickle `body` that data starts with: PROTO 2 to 5, for 4 and 5 a FRAME of the
+// body's length, then the body; 0 if data does not start so.
+std::size_t pickled_length(const std::uint8_t* data, std::size_t size, const std::uint8_t* body,
+                           std::size_t body_size) {
+  if (size < 2 || data[0] != 0x80 || data[1] < 2 || data[1] > 5) return 0;
+  std::size_t pos = 2;
+  if (data[1] >= 4) {
+    if (size - pos < 9 || data[pos] != 0x95 || load_u64le(data + pos + 1) != body_size) return 0;
+    pos += 9;
+  }
+  if (size - pos < body_size || std::memcmp(data + pos, body, body_size) != 0) return 0;
+  return pos + body_size;
+}
 
 // Opcode names (Python's pickletools), so that a rejected opcode is reported by name.
 const char* opcode_name(std::uint8_t op) {
@@ -741,9 +759,10 @@ Result<std::size_t> Machine::run_to_stop() {
       }
       case ')':
       case ']':
-      case '}': {
+      case '}':
+      case 0x8f: {  // EMPTY_SET (protocol 4: a module's _non_persistent_buffers_set), kept as a list
         Value value;
-        value.kind = op == ')' ? Value::is_tuple : op == ']' ? Value::is_list : Value::is_dict;
+        value.kind = op == ')' ? Value::is_tuple : op == '}' ? Value::is_dict : Value::is_list;
         push(std::move(value));
         break;
       }
@@ -770,7 +789,8 @@ Result<std::size_t> Machine::run_to_stop() {
         break;
       }
       case 'a':
-      case 'e': {
+      case 'e':
+      case 0x90: {  // ADDITEMS: to a set, which EMPTY_SET made a list
         std::vector<std::size_t> items;
         if (op == 'a') {
           auto item = pop();
@@ -1017,7 +1037,7 @@ Result<StateDict> read_state_dict_pickle(const std::uint8_t* data, std::size_t s
 }
 
 bool is_legacy_pth(const std::uint8_t* data, std::size_t size) {
-  return size >= sizeof kLegacyMagic && std::memcmp(data, kLegacyMagic, sizeof kLegacyMagic) == 0;
+  return pickled_length(data, size, kLegacyMagic, sizeof kLegacyMagic) > 0;
 }
 
 Result<LegacyPickles> read_legacy_pickles(const std::uint8_t* data, std::size_t size,
@@ -1026,13 +1046,13 @@ Result<LegacyPickles> read_legacy_pickles(const std::uint8_t* data, std::size_t 
     return Status::failure(name + ":0: not a legacy PyTorch file (no magic number pickle)");
   }
   // The protocol version, pickled alone: BININT2 1001 is the only one torch.save has written.
-  static const std::uint8_t kVersion1001[] = {0x80, 0x02, 'M', 0xe9, 0x03, '.'};
-  std::size_t pos = sizeof kLegacyMagic;
-  if (size - pos < sizeof kVersion1001 || std::memcmp(data + pos, kVersion1001, sizeof kVersion1001) != 0) {
+  std::size_t pos = pickled_length(data, size, kLegacyMagic, sizeof kLegacyMagic);
+  const std::size_t version = pickled_length(data + pos, size - pos, kVersion1001, sizeof kVersion1001);
+  if (version == 0) {
     return Status::failure(name + ":" + std::to_string(pos) +
                            ": legacy PyTorch file: protocol version is not 1001, the only one supported");
   }
-  pos += sizeof kVersion1001;
+  pos += version;
   Machine info(data + pos, size - pos, name, pos);
   auto info_top = info.run_to_stop();
   if (!info_top) return info_top.status();

@@ -123,6 +123,21 @@ TEST_CASE("a whole nn.Linear module (torch.save(layer)) reads as its state dict"
                                "PyTorch state dict or nn.Linear module; refusing it") != std::string::npos);
 }
 
+TEST_CASE("torch.save with pickle_protocol 4 or 5 reads as with the default 2", "[pth]") {
+  // tests/data/module_protocol4_torch.pth: torch.save(layer, f, pickle_protocol=4) of the nn.Linear
+  // above (FRAME, MEMOIZE, STACK_GLOBAL, and EMPTY_SET/ADDITEMS for its set of buffer names);
+  // legacy_protocol5_torch.pth: its state dict with pickle_protocol=5 in the legacy format, whose
+  // magic number and version pickles then carry a FRAME.
+  for (const char* path :
+       {"tests/data/module_protocol4_torch.pth", "tests/data/legacy_protocol5_torch.pth"}) {
+    INFO(path);
+    auto layer = humpty::read_layer(path);
+    REQUIRE(layer.ok());
+    CHECK(layer->weight == std::vector<float>{0.5f, -1.25f, 2.0f, 0.125f, 3.0f, -0.75f});
+    CHECK(layer->bias == std::vector<float>{1.5f, -0.5f});
+  }
+}
+
 TEST_CASE("a TorchScript nn.Linear (torch.jit.save of a scripted or traced layer) reads as its state dict",
           "[pth]") {
   // tests/data/scripted_torch.pt: torch 1.13's torch.jit.save(torch.jit.script(layer)) of the
