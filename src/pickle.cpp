@@ -39,10 +39,9 @@ std::size_t dtype_size(DType dtype) {
 
 namespace {
 
-// A legacy file's first pickle: PROTO 2, LONG1 of 10 bytes holding torch's magic number
-// 0x1950a86a20f9469cfc6c, STOP.
-// The magic number pickle's body (LONG1 of 10 bytes, STOP); torch.save writes it with
-// PROTO 2 by default, and with any protocol a caller asks for (pickle_protocol=4 adds a FRAME).
+// A legacy file's first pickle holds torch's magic number 0x1950a86a20f9469cfc6c: this is its body
+// (LONG1 of 10 bytes, STOP), after PROTO 2 by default, or another protocol a caller asks for
+// (pickle_protocol=4 and 5 put a FRAME before it).
 const std::uint8_t kLegacyMagic[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
                                      0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
 // The protocol version pickle's body: BININT2 1001, STOP (the only version torch.save has written).
