@@ -10,6 +10,24 @@
 
 namespace {
 
+// Why the pickle (<folder>/data.pkl) of the torch-written archive at `path` is refused once its
+// global `from` is renamed `to` (GLOBAL's "module\nname\n"), or "" if it is not.
+std::string refusal_with_global(const std::string& path, const std::string& from, const std::string& to) {
+  auto bytes = test::read_bytes(path);
+  auto zip = humpty::read_zip(bytes.data(), bytes.size(), path);
+  REQUIRE(zip.ok());
+  std::string text;
+  for (const auto& entry : zip->entries) {
+    if (entry.name.size() > 8 && entry.name.compare(entry.name.size() - 8, 8, "data.pkl") == 0)
+      text.assign(reinterpret_cast<const char*>(bytes.data() + entry.data_offset), std::size_t(entry.size));
+  }
+  REQUIRE(text.find(from) != std::string::npos);
+  text.replace(text.find(from), from.size(), to);
+  std::vector<std::uint8_t> renamed(text.begin(), text.end());
+  auto refused = humpty::read_state_dict_pickle(renamed.data(), renamed.size(), "renamed.pkl");
+  return refused.ok() ? std::string() : refused.message();
+}
+
 // The pickle of a Linear state dict (weight rows x cols, bias_rows bias values).
 std::vector<std::uint8_t> linear_pickle(std::uint64_t rows, std::uint64_t cols, std::uint64_t bias_rows) {
   return humpty::write_state_dict_pickle(test::linear_state_dict(rows, cols, bias_rows));
@@ -105,22 +123,12 @@ TEST_CASE("a whole nn.Linear module (torch.save(layer)) reads as its state dict"
   CHECK(legacy->weight == module->weight);
   CHECK(!legacy->has_bias);
   // Any other class stays refused by name (its pickle, the class renamed).
-  auto bytes = test::read_bytes("tests/data/module_torch.pth");
-  auto zip = humpty::read_zip(bytes.data(), bytes.size(), "m.pth");
-  REQUIRE(zip.ok());
-  std::string text;
-  for (const auto& entry : zip->entries) {
-    if (entry.name.size() > 8 && entry.name.compare(entry.name.size() - 8, 8, "data.pkl") == 0)
-      text.assign(reinterpret_cast<const char*>(bytes.data() + entry.data_offset), std::size_t(entry.size));
-  }
-  const std::string linear = "torch.nn.modules.linear\nLinear\n", other = "torch.nn.modules.linear\nLinea2\n";
-  REQUIRE(text.find(linear) != std::string::npos);
-  text.replace(text.find(linear), linear.size(), other);
-  std::vector<std::uint8_t> renamed(text.begin(), text.end());
-  auto refused = humpty::read_state_dict_pickle(renamed.data(), renamed.size(), "m.pkl");
-  REQUIRE(!refused.ok());
-  CHECK(refused.message().find("pickle refers to 'torch.nn.modules.linear.Linea2', which is not part of a "
-                               "PyTorch state dict or nn.Linear module; refusing it") != std::string::npos);
+  CHECK(
+      refusal_with_global("tests/data/module_torch.pth", "torch.nn.modules.linear\nLinear\n",
+                          "torch.nn.modules.linear\nLinea2\n")
+          .find(
+              "pickle refers to 'torch.nn.modules.linear.Linea2', which is not part of a PyTorch state dict "
+              "or nn.Linear module; refusing it") != std::string::npos);
 }
 
 TEST_CASE("torch.save with pickle_protocol 4 or 5 reads as with the default 2", "[pth]") {
@@ -154,26 +162,12 @@ TEST_CASE("a TorchScript nn.Linear (torch.jit.save of a scripted or traced layer
   REQUIRE(traced.ok());
   CHECK(traced->weight == scripted->weight);
   CHECK(!traced->has_bias);
-  // Only nn.Linear's scripted class is taken: another name (or a mangle that is not a number) is refused.
-  auto bytes = test::read_bytes("tests/data/scripted_torch.pt");
-  auto zip = humpty::read_zip(bytes.data(), bytes.size(), "s.pt");
-  REQUIRE(zip.ok());
-  std::string text;
-  for (const auto& entry : zip->entries) {
-    if (entry.name.size() > 8 && entry.name.compare(entry.name.size() - 8, 8, "data.pkl") == 0)
-      text.assign(reinterpret_cast<const char*>(bytes.data() + entry.data_offset), std::size_t(entry.size));
-  }
-  const std::string linear = "__torch__.torch.nn.modules.linear\nLinear\n";
-  REQUIRE(text.find(linear) != std::string::npos);
+  // Only nn.Linear's scripted class is taken: another module or class name is refused by name.
   for (const std::string other :
        {"__torch__.torch.nn.modules.linea2\nLinear\n", "__torch__.torch.nn.modules.linear\nConv2d\n"}) {
-    std::string renamed = text;
-    renamed.replace(renamed.find(linear), linear.size(), other);
-    std::vector<std::uint8_t> pickle(renamed.begin(), renamed.end());
-    auto refused = humpty::read_state_dict_pickle(pickle.data(), pickle.size(), "s.pkl");
-    REQUIRE(!refused.ok());
-    CHECK(refused.message().find(
-              "which is not part of a PyTorch state dict or nn.Linear module; refusing it") !=
+    CHECK(refusal_with_global("tests/data/scripted_torch.pt", "__torch__.torch.nn.modules.linear\nLinear\n",
+                              other)
+              .find("which is not part of a PyTorch state dict or nn.Linear module; refusing it") !=
           std::string::npos);
   }
 }
