@@ -3,6 +3,7 @@
 // row sample, with random moves of every kind; descent resumes from the best point it found.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "search_engine.hpp"
 
@@ -91,6 +92,7 @@ void Engine::anneal() {
   walk_.set(best_);
   double energy = walk_.sse();
   std::vector<Block> walk_best = best_;
+  std::size_t held = sure_held(walk_.blocks());
   double walk_best_energy = energy;
   // Proposals are drawn in batches scored in parallel; the batch does not depend on the number of
   // threads, or the random draws (and so the walk) would.
@@ -109,6 +111,7 @@ void Engine::anneal() {
       trial[k] = walk_.blocks();
       change.apply(trial[k]);
       from[k] = change.first();
+      if (sure_held(trial[k]) < held) trial[k] = walk_.blocks();  // a held sure pair broken: no move
     }
     std::vector<double> sse(trial.size());
     pool_.run(trial.size(), [&](std::size_t k, int worker) {
@@ -139,8 +142,15 @@ void Engine::anneal() {
       from[k] = change.first();
       // Metropolis: accept when the new energy is below energy - T ln u, u uniform in (0, 1].
       limit[k] = energy - temperature * std::log(1.0 - rng_.uniform());
+      // A move that breaks a held sure pair is drawn (the walk stays the same for any keep_sure) but
+      // never accepted.
+      if (sure_held(trial[k]) < held) limit[k] = -std::numeric_limits<double>::infinity();
     }
     pool_.run(batch, [&](std::size_t k, int worker) {
+      if (limit[k] == -std::numeric_limits<double>::infinity()) {
+        sse[k] = std::numeric_limits<double>::infinity();
+        return;
+      }
       sse[k] = walk_.score(trial[k], from[k], 0, walk_.chunks(), scratch_[std::size_t(worker)], limit[k]);
     });
     stats_.moves += batch;
@@ -152,6 +162,7 @@ void Engine::anneal() {
       if (sse[k] < limit[k]) {
         ++stats_.anneal_accepted;
         walk_.set(trial[k], from[k]);
+        held = sure_held(walk_.blocks());
         energy = walk_.sse();
         if (energy < walk_best_energy) {
           walk_best_energy = energy;

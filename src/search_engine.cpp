@@ -87,6 +87,9 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   for (std::size_t i = 0; i < n; ++i) {
     if (pairing.is_sure[i]) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
   }
+  // Sure pairs stay once held, except where every pair is sure: then a search only runs because
+  // the data disagree with the pairing (descend), and only repairs can answer that.
+  keep_sure_ = tuning_.keep_sure && pairing.sure < n;
   score_partner_.assign(puzzle.pieces.size(), -1);
   for (const Block& b : pairing.blocks) score_partner_[std::size_t(b.inp)] = b.out;
   // How far each score pair leads its rivals (none is confident if a hand-made Pairing says not).
@@ -110,6 +113,12 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   const double spread = std::sqrt(square / double(std::max<std::size_t>(score.size(), 1)));
   pair_logit_.assign(score.size(), 0.0);
   for (std::size_t k = 0; k < score.size(); ++k) pair_logit_[k] = spread > 0 ? score[k] / spread : 0;
+}
+
+std::size_t Engine::sure_held(const std::vector<Block>& blocks) const {
+  std::size_t held = 0;
+  for (const Block& b : blocks) held += keeps_sure(b);
+  return held;
 }
 
 // The blocks with every pair the pairing score is sure of put right, inp positions kept.
@@ -365,7 +374,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
                                        best_sse_ / double(fine_.rows()), double(fine_.rows()),
                                        double(starts.size()), double(pool_.size())));
   }
-  std::size_t rounds_without_best = 0;
+  std::size_t rounds_without_best = 0, rounds_stale = 0;
   bool kicked_last = false;
   // A start this far off is not worth a descent: on 64 blocks the first descent took seconds to
   // reach a basin the relaxation then had to leave anyway.
@@ -395,6 +404,15 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     if (should_stop()) break;
     if (best_sse_ < before) {
       rounds_without_best = 0;
+      rounds_stale = 0;
+    } else if (keep_sure_ && ++rounds_stale >= tuning_.keep_sure_rounds) {
+      // So many rounds without a new best: the sure pairs themselves are in question. (None of
+      // the suites' sure pairs was wrong; a hand-made wrong one is repaired this way, test_search.)
+      keep_sure_ = false;
+      if (options_.log) {
+        options_.log("search", format_text("%zu rounds without a new best: repairs may now break sure pairs",
+                                           rounds_stale));
+      }
     } else if (((options_.time_limit <= 0 || options_.stop_when_stuck) &&
                 ++rounds_without_best >= tuning_.stuck_rounds) ||
                unconfirmed_) {

@@ -153,6 +153,10 @@ class Engine {
   bool end_epoch();
   Fit fit_all_rows(const Assembly& assembly);
   std::vector<Block> with_sure_pairs(std::vector<Block> blocks) const;
+  // Whether block b holds the pair the score is sure of, while repairs keep such pairs
+  // (SearchTuning::keep_sure); and how many blocks of an assembly do.
+  bool keeps_sure(const Block& b) const { return keep_sure_ && sure_partner_[std::size_t(b.inp)] == b.out; }
+  std::size_t sure_held(const std::vector<Block>& blocks) const;
   void check_invariants() const;
 
   // search_table.cpp: the predicted candidates of one descent step, best first.
@@ -197,6 +201,7 @@ class Engine {
   double pred_variance_ = 0;  // of the subset rows: relaxation is for the far-off
   std::vector<std::vector<int>> rivals_;  // rivals_[inp piece]: its best-scoring out pieces
   std::vector<int> sure_partner_;         // sure_partner_[inp piece]: its sure out piece, or -1
+  bool keep_sure_ = false;                // repairs leave held sure pairs alone (keeps_sure)
   std::vector<double> pair_logit_;        // per inp piece x out piece (by table index): the
                                           // pairing score over its spread, soft pairing's start
   std::vector<std::size_t> table_index_;  // per piece: its row (inp) or column (out) in the table

@@ -135,6 +135,7 @@ void MoveTable::add_repair_probes() {
   for (std::size_t i = 0; i < n_; ++i) {
     for (std::size_t j = i + 1; j < n_; ++j) {
       if (!is_rival(blocks_[i].inp, blocks_[j].out) && !is_rival(blocks_[j].inp, blocks_[i].out)) continue;
+      if (e_.keeps_sure(blocks_[i]) || e_.keeps_sure(blocks_[j])) continue;
       Block x{blocks_[i].inp, blocks_[j].out}, y{blocks_[j].inp, blocks_[i].out};
       const long k = long(probes_.size());
       repair_pairs_.push_back({i, j, k, k + 1, k + 2, k + 3});

@@ -81,6 +81,46 @@ TEST_CASE("the search finds a 12-block network of generated pieces from shuffled
   }
 }
 
+TEST_CASE("repairs keep a sure pair until rounds without a new best put it in question", "[search]") {
+  // A hand-made pairing that is sure of one wrong pair (two blocks' outs exchanged), as the suites'
+  // scores never were: with keep_sure the search leaves it alone until keep_sure_rounds rounds
+  // found nothing better, says so, and then repairs it; never lifted, the wrong pair stays and the
+  // search cannot finish.
+  std::vector<std::size_t> positions = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 23};
+  test::SubPuzzle sub = test::sub_puzzle(positions, 2000, 5);
+  humpty::Pairing pairing = humpty::pair_layers(sub.puzzle);
+  humpty::Assembly start = sub.answer;
+  std::swap(start.blocks[3].out, start.blocks[8].out);
+  const humpty::Block wrong = start.blocks[3];
+  pairing.blocks = start.blocks;
+  std::sort(pairing.blocks.begin(), pairing.blocks.end(),
+            [](const humpty::Block& a, const humpty::Block& b) { return a.inp < b.inp; });
+  pairing.is_sure.assign(pairing.blocks.size(), false);
+  pairing.is_sure[std::size_t(std::find(pairing.blocks.begin(), pairing.blocks.end(), wrong) -
+                              pairing.blocks.begin())] = true;
+  pairing.sure = 1;
+  pairing.leads.clear();  // no pair confident
+  humpty::Rng rng(3);
+  rng.shuffle(start.blocks);
+  for (std::size_t rounds : {std::size_t(2), std::size_t(1000)}) {
+    humpty::SearchOptions options;
+    options.pairing = &pairing;
+    options.tuning.keep_sure_rounds = rounds;
+    options.tuning.stuck_rounds = 4;  // a search without time limit stops after these
+    bool lifted = false;
+    options.log = [&](const std::string&, const std::string& line) {
+      lifted = lifted || line.find("repairs may now break sure pairs") != std::string::npos;
+    };
+    humpty::SearchResult result = *humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+    const bool held = std::count(result.assembly.blocks.begin(), result.assembly.blocks.end(), wrong) > 0;
+    INFO("keep_sure_rounds " << rounds << ": stopped " << humpty::stop_reason_name(result.stopped));
+    CHECK(lifted == (rounds == 2));
+    CHECK(held == (rounds != 2));
+    CHECK(result.fit.exact() == (rounds == 2));
+    if (rounds == 2) CHECK(result.assembly == sub.answer);
+  }
+}
+
 TEST_CASE("a caller's start is judged against the median of random orders of its blocks", "[search]") {
   CHECK(humpty::start_fit_ratio(1, {10, 2, 20}) == 0.1);         // the median, 10
   CHECK(humpty::start_fit_ratio(1, {2, 3, 100}) == 1.0 / 3);     // a mean would make it 0.03
