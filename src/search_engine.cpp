@@ -84,12 +84,19 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   repairs_ = options.repair_pairs && pairing.sure < n;
   order_phase_ = tuning_.order_first;
   sure_partner_.assign(puzzle.pieces.size(), -1);
+  // A pair is sure for the search when the trace score is sure of it and the combined score also
+  // leads by sure_lead (SearchTuning; a hand-made Pairing without leads: the trace alone).
+  const bool with_leads = pairing.leads.size() == pairing.blocks.size();
   for (std::size_t i = 0; i < n; ++i) {
-    if (pairing.is_sure[i]) sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
+    if (pairing.is_sure[i] && (!with_leads || pairing.leads[i] >= tuning_.sure_lead)) {
+      sure_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
+    }
   }
   // Sure pairs stay once held, except where every pair is sure: then a search only runs because
   // the data disagree with the pairing (descend), and only repairs can answer that.
-  keep_sure_ = tuning_.keep_sure && pairing.sure < n;
+  const std::size_t sure =
+      std::size_t(std::count_if(sure_partner_.begin(), sure_partner_.end(), [](int o) { return o >= 0; }));
+  keep_sure_ = tuning_.keep_sure && sure < n;
   score_partner_.assign(puzzle.pieces.size(), -1);
   for (const Block& b : pairing.blocks) score_partner_[std::size_t(b.inp)] = b.out;
   // How far each score pair leads its rivals (none is confident if a hand-made Pairing says not).

@@ -245,6 +245,7 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"repair_rivals", Tunable::count, &tuning.repair_rivals},
       {"keep_sure", Tunable::flag, &tuning.keep_sure},
       {"keep_sure_rounds", Tunable::count, &tuning.keep_sure_rounds},
+      {"sure_lead", Tunable::real, &tuning.sure_lead},
       {"shortlist_per_3_blocks", Tunable::count, &tuning.shortlist_per_3_blocks},
       {"relocated_pairs_per_block", Tunable::count, &tuning.relocated_pairs_per_block},
       {"screen_batch", Tunable::count, &tuning.screen_batch},
