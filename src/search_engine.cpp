@@ -253,7 +253,7 @@ bool Engine::descent_step(std::size_t window, bool repairs) {
   const std::vector<Block> blocks = screen_.blocks();  // ahead of fine_ during an epoch
   if (window >= blocks.size()) ++stats_.wide_steps;
   const std::vector<Candidate> candidates = predict_moves(blocks, window, repairs);
-  if (candidates.empty()) return false;
+  if (candidates.empty() || should_stop()) return false;
   return screen_candidates(blocks, candidates, window);
 }
 

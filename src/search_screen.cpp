@@ -53,6 +53,8 @@ bool Engine::screen_candidates(const std::vector<Block>& blocks, const std::vect
   // list (in a wide step, up to deep_screen moves) before calling this a local optimum.
   const std::size_t limit = std::min(candidates.size(), local ? tuning_.screen_batch : tuning_.deep_screen);
   for (std::size_t next = 0, batch = tuning_.screen_batch; next < limit; next += batch, batch *= 2) {
+    // A wide step at 128 blocks screens for seconds: the time limit is looked at every batch.
+    if (next > 0 && should_stop()) return false;
     for (std::size_t k = next; k < std::min(limit, next + batch); ++k) {
       trial.push_back(blocks);
       candidates[k].apply(trial.back());
