@@ -412,20 +412,25 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     if (best_sse_ < before) {
       rounds_without_best = 0;
       rounds_stale = 0;
-    } else if (keep_sure_ && ++rounds_stale >= tuning_.keep_sure_rounds) {
-      // So many rounds without a new best: the sure pairs themselves are in question. (None of
-      // the suites' sure pairs was wrong; a hand-made wrong one is repaired this way, test_search.)
-      keep_sure_ = false;
-      if (options_.log) {
-        options_.log("search", format_text("%zu rounds without a new best: repairs may now break sure pairs",
-                                           rounds_stale));
+    } else {
+      if (keep_sure_ && ++rounds_stale >= tuning_.keep_sure_rounds) {
+        // So many rounds without a new best: the sure pairs themselves are in question. (No sure
+        // pair of the suites' nets is wrong, by SearchTuning::sure_lead; a hand-made wrong one is
+        // repaired this way, test_search.)
+        keep_sure_ = false;
+        if (options_.log) {
+          options_.log(
+              "search",
+              format_text("%zu rounds without a new best: repairs may now break sure pairs", rounds_stale));
+        }
       }
-    } else if (((options_.time_limit <= 0 || options_.stop_when_stuck) &&
-                ++rounds_without_best >= tuning_.stuck_rounds) ||
-               unconfirmed_) {
-      // Without a time limit the search stops once rounds stop paying; with one, it uses it.
-      stopped_ = StopReason::stuck;
-      break;
+      if (((options_.time_limit <= 0 || options_.stop_when_stuck) &&
+           ++rounds_without_best >= tuning_.stuck_rounds) ||
+          unconfirmed_) {
+        // Without a time limit the search stops once rounds stop paying; with one, it uses it.
+        stopped_ = StopReason::stuck;
+        break;
+      }
     }
     // A stuck round ends in a relaxation (a new start from the soft order: it moves many blocks
     // at once, but keeps the pairs) or in annealing (which also repairs pairs): relaxations

@@ -128,7 +128,8 @@ struct SearchTuning {
   // pair is sure (then only repairs can answer data that disagree). Why: on b96-adamw-120 (the
   // score pairs all 96 right, 73 sure) the full search broke two sure pairs while the order was
   // still wrong, fitting the wrong order better, and sat at MSE/var 0.0029 from 56 s to 120 s;
-  // keeping them it is exact in 62-67 s. No sure pair of the suites' 19 nets is wrong.
+  // keeping them it is exact in 62-67 s. No pair sure for the search (sure_lead) of the suites'
+  // 20 nets is wrong.
   bool keep_sure = true;
   std::size_t keep_sure_rounds = 8;
   // Which of the pairing's sure pairs (Pairing::is_sure, by the trace score) the search takes as
