@@ -207,6 +207,13 @@ void Engine::note_best() {
   }
 }
 
+void Engine::heartbeat(const std::function<std::string()>& what) {
+  const double elapsed = seconds_since(start_);
+  if (!options_.log || elapsed - last_progress_ < tuning_.progress_seconds) return;
+  last_progress_ = elapsed;
+  options_.log("search", what() + format_text(", %.2fs", elapsed));
+}
+
 void Engine::progress(bool force) {
   double elapsed = seconds_since(start_);
   if (!options_.log || (!force && elapsed - last_progress_ < tuning_.progress_seconds)) return;

@@ -147,6 +147,9 @@ class Engine {
   std::vector<std::size_t> telling_rows(std::size_t count) const;
   void note_best();
   void progress(bool force);
+  // A line at most every progress_seconds from a phase that runs long without moves (a relaxation
+  // round, a flip chain: 15-60 s each at 96-128 blocks); `what` makes it only when it is due.
+  void heartbeat(const std::function<std::string()>& what);
   bool descend();
   bool descent_step(std::size_t window, bool repairs);
   void take_on_screen(const std::vector<Block>& blocks, std::size_t from);

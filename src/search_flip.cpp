@@ -252,7 +252,12 @@ bool Engine::flip() {
     const std::size_t rows = std::min(tuning_.flip_rows, data_.rows);
     flip_eval_ = std::make_unique<Evaluator>(net_, data_, spread_rows(data_.rows, rows), pool_);
   }
-  const FlipChain chain = flip_chain(net_, *flip_eval_, pool_, best_, tuning_, tolerance_, [this] { return should_stop(); });
+  std::size_t round = 0;  // the chain asks once a round, before it
+  const FlipChain chain = flip_chain(net_, *flip_eval_, pool_, best_, tuning_, tolerance_, [this, &round] {
+    ++round;
+    heartbeat([&] { return format_text("flips: round %zu of at most %zu", round, tuning_.flip_rounds); });
+    return should_stop();
+  });
   stats_.flip_rounds += chain.rounds;
   if (options_.log) {
     options_.log("search", format_text("flips: %zu rounds over %zu pairs (span %zu), %zu inversions picked; "

@@ -633,12 +633,26 @@ bool Engine::relax() {
   if (permutation) judge = [this](const std::vector<Block>& candidate) { return fine_.try_candidate(candidate, 0); };
   ++stats_.relax_rounds;
   const std::uint64_t steps_before = relax_stats_.steps;
-  const std::vector<Block> ordered =
-      relax_order(net_, data_, fine_.row_indices(), base, depth, schedule, rng_, pool_, relax_stats_,
-                  [this] { return should_stop(); }, &puzzle_, pairing.blocks.size() > 1 ? &pairing : nullptr, judge);
+  const std::vector<Block> ordered = relax_order(
+      net_, data_, fine_.row_indices(), base, depth, schedule, rng_, pool_, relax_stats_,
+      [&] {
+        if (relax_stats_.steps == steps_before) return should_stop();  // no loss to show yet
+        heartbeat([&] {
+          return format_text(
+              "relaxation round %llu (%s): step %llu of %zu, soft mse %.3g",
+              (unsigned long long)stats_.relax_rounds, permutation ? "soft permutation" : "depths",
+              (unsigned long long)(relax_stats_.steps - steps_before), schedule.steps, relax_stats_.loss);
+        });
+        return should_stop();
+      },
+      &puzzle_, pairing.blocks.size() > 1 ? &pairing : nullptr, judge);
   stats_.relax_steps += relax_stats_.steps - steps_before;
   commit(ordered, 0);
-  if (options_.log) {
+  if (options_.log && relax_stats_.steps == steps_before) {
+    options_.log("search", format_text("relaxation round %llu (%s): stopped before its first step",
+                                       (unsigned long long)stats_.relax_rounds,
+                                       permutation ? "soft permutation" : "depths"));
+  } else if (options_.log) {
     options_.log("search", format_text("relaxation round %llu (%s): soft mse %.3g, rounded order mse %.3g on %.0f rows",
                                        (unsigned long long)stats_.relax_rounds,
                                        permutation ? "soft permutation" : "depths", relax_stats_.loss, fine_.mse(),

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -128,6 +129,37 @@ TEST_CASE(
     CHECK(result.fit.exact() == (variant != kept));
     if (variant != kept) CHECK(result.assembly == sub.answer);
   }
+}
+
+TEST_CASE("a relaxation round says how far it got while it runs", "[search]") {
+  // With progress_seconds 0 every step of the first round (from a shuffled start it relaxes at
+  // once) logs its step and soft mse; the steps count up from 1 and the round's own line follows.
+  std::vector<std::size_t> positions = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 23};
+  test::SubPuzzle sub = test::sub_puzzle(positions, 2000, 5);
+  humpty::Assembly start = sub.answer;
+  humpty::Rng rng(1);
+  rng.shuffle(start.blocks);
+  humpty::SearchOptions options;
+  options.tuning.progress_seconds = 0;
+  std::vector<std::string> lines;
+  options.log = [&](const std::string&, const std::string& line) { lines.push_back(line); };
+  humpty::SearchResult result = *humpty::search_assembly(sub.puzzle, sub.data, {start}, options);
+  REQUIRE(result.relax_rounds >= 1);
+  std::vector<int> steps;
+  std::size_t done_at = lines.size();
+  for (std::size_t k = 0; k < lines.size(); ++k) {
+    int step = 0, of = 0;
+    if (std::sscanf(lines[k].c_str(), "relaxation round 1 (depths): step %d of %d", &step, &of) == 2) {
+      steps.push_back(of == 400 ? step : -1);  // -1: the round's length misreported
+    } else if (lines[k].rfind("relaxation round 1 (depths): soft mse", 0) == 0 && done_at == lines.size()) {
+      done_at = k;
+    }
+  }
+  REQUIRE(!steps.empty());
+  CHECK(steps.front() == 1);  // and none -1, as they are sorted
+  CHECK(std::is_sorted(steps.begin(), steps.end()));
+  CHECK(steps.back() >= 399);
+  CHECK(done_at < lines.size());
 }
 
 TEST_CASE("a caller's start is judged against the median of random orders of its blocks", "[search]") {
