@@ -94,9 +94,9 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
   }
   // Sure pairs stay once held, except where every pair is sure: then a search only runs because
   // the data disagree with the pairing (descend), and only repairs can answer that.
-  const std::size_t sure =
+  sure_pairs_ =
       std::size_t(std::count_if(sure_partner_.begin(), sure_partner_.end(), [](int o) { return o >= 0; }));
-  keep_sure_ = tuning_.keep_sure && sure < n;
+  keep_sure_ = tuning_.keep_sure && sure_pairs_ < n;
   score_partner_.assign(puzzle.pieces.size(), -1);
   for (const Block& b : pairing.blocks) score_partner_[std::size_t(b.inp)] = b.out;
   // How far each score pair leads its rivals (none is confident if a hand-made Pairing says not).
@@ -425,6 +425,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
         // pair of the suites' nets is wrong, by SearchTuning::sure_lead; a hand-made wrong one is
         // repaired this way, test_search.)
         keep_sure_ = false;
+        sure_lifted_ = true;
         if (options_.log) {
           options_.log(
               "search",
@@ -487,6 +488,8 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   result.relax_steps = stats_.relax_steps;
   result.kicks = stats_.kicks;
   result.flip_rounds = stats_.flip_rounds;
+  result.sure_pairs = sure_pairs_;
+  result.sure_lifted = sure_lifted_;
   result.trace = trace_;
   progress(true);
   return result;

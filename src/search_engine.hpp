@@ -205,6 +205,8 @@ class Engine {
   std::vector<std::vector<int>> rivals_;  // rivals_[inp piece]: its best-scoring out pieces
   std::vector<int> sure_partner_;         // sure_partner_[inp piece]: its sure out piece, or -1
   bool keep_sure_ = false;                // repairs leave held sure pairs alone (keeps_sure)
+  std::size_t sure_pairs_ = 0;            // how many pairs sure_partner_ holds
+  bool sure_lifted_ = false;              // keep_sure_ was turned off by stale rounds
   std::vector<double> pair_logit_;        // per inp piece x out piece (by table index): the
                                           // pairing score over its spread, soft pairing's start
   std::vector<std::size_t> table_index_;  // per piece: its row (inp) or column (out) in the table

@@ -125,6 +125,8 @@ TEST_CASE(
     const bool held = std::count(result.assembly.blocks.begin(), result.assembly.blocks.end(), wrong) > 0;
     INFO("variant " << int(variant) << ": stopped " << humpty::stop_reason_name(result.stopped));
     CHECK(lifted == (variant == lifted_later));
+    CHECK(result.sure_lifted == lifted);
+    CHECK(result.sure_pairs == (variant == not_sure ? 0 : 1));
     CHECK(held == (variant == kept));
     CHECK(result.fit.exact() == (variant != kept));
     if (variant != kept) CHECK(result.assembly == sub.answer);
