@@ -39,7 +39,10 @@
 // flip_near = 1e-3 only once a search (flip_far_chains): on b64-adam-40's full solve a chain from
 // every new best climbed for most of its 12 rounds each time (three chains, 36 rounds, in a 50 s
 // solve at seed 2), and the solve took 33, 25 and 50 s at seeds 24301, 1 and 2, with one far
-// chain 28, 24 and 40 s, with none 21, 16 and 17 s; b48-sgd-t3-40-s2 needs its one.
+// chain 28, 24 and 40 s, with none 21, 16 and 17 s; b48-sgd-t3-40-s2 needs its one. That one
+// ran at MSE/var 0.16; b64-adam-40's (at 0.06, 8.5 s) and b96-adamw-120's order-only (at 0.02,
+// 13.6 s of a 60 s run) found no new best, and the descent still moved there: so a far chain
+// starts only at or above flip_far_above = 0.1, where the MSE no longer tells orders apart.
 //
 // Cost per round: per pair 3 block evaluations on each flip row, a Gram matrix (pairs^2 x rows
 // / 2) and a Cholesky factorisation (pairs^3 / 6). The pairs are those at most `span` positions
@@ -235,7 +238,9 @@ FlipGate flip_gate(double level, std::size_t far_run, const SearchTuning& tuning
   if (!tuning.flip || level > tuning.flip_below) return FlipGate::closed;
   if (level <= tuning.flip_near) return FlipGate::near;
   // Far from the answer a chain may climb for all its rounds (b64-adam-40), and again from each
-  // new best the descent finds nearby: there the first chain is the one measured to pay.
+  // new best the descent finds nearby: there the first chain is the one measured to pay, and only
+  // where the MSE no longer tells orders apart (flip_far_above; below it the descent still moves).
+  if (level < tuning.flip_far_above) return FlipGate::closed;
   return far_run < tuning.flip_far_chains ? FlipGate::far : FlipGate::closed;
 }
 

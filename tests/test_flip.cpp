@@ -40,16 +40,24 @@ TEST_CASE("blocks are ranked by how many others they run before once pairs are i
   CHECK(humpty::order_with_flips(b, {{0, 3}, {1, 3}, {2, 3}}) == std::vector<humpty::Block>{b[3], b[0], b[1], b[2]});
 }
 
-TEST_CASE("flip chains run below flip_below, far ones (above flip_near) only flip_far_chains times", "[flip]") {
+TEST_CASE(
+    "flip chains run below flip_below, far ones (flip_far_above to flip_near) only flip_far_chains times",
+    "[flip]") {
   humpty::SearchTuning tuning;
   tuning.flip_below = 0.3;
   tuning.flip_near = 1e-3;
+  tuning.flip_far_above = 0.1;
   tuning.flip_far_chains = 1;
   using humpty::FlipGate;
   CHECK(humpty::flip_gate(0.5, 0, tuning) == FlipGate::closed);
   CHECK(humpty::flip_gate(0.3, 0, tuning) == FlipGate::far);  // at the gate: open
   CHECK(humpty::flip_gate(0.1, 0, tuning) == FlipGate::far);
   CHECK(humpty::flip_gate(0.1, 1, tuning) == FlipGate::closed);  // the one far chain ran
+  CHECK(humpty::flip_gate(0.06, 0, tuning) == FlipGate::closed);  // the descent still moves there
+  CHECK(humpty::flip_gate(2e-3, 0, tuning) == FlipGate::closed);
+  tuning.flip_far_above = 0;  // the gate as it was: every far level
+  CHECK(humpty::flip_gate(0.06, 0, tuning) == FlipGate::far);
+  CHECK(humpty::flip_gate(2e-3, 0, tuning) == FlipGate::far);
   CHECK(humpty::flip_gate(1e-3, 1, tuning) == FlipGate::near);   // near chains: once per best, always
   CHECK(humpty::flip_gate(1e-9, 7, tuning) == FlipGate::near);
   tuning.flip_far_chains = 0;

@@ -242,10 +242,14 @@ struct SearchTuning {
   // chain is far from its answer: such chains run at most flip_far_chains times a search (later
   // ones, once per best, only below flip_near), as on b64-adam-40's full solve (seeds 24301, 1,
   // 2) chains far from the answer from every new best took 33, 25 and 50 s, one chain 28, 24 and
-  // 40 s, none 21, 16 and 17 s; b48-sgd-t3-40-s2's order (exact in 14 s) needs its one.
+  // 40 s, none 21, 16 and 17 s; b48-sgd-t3-40-s2's order (exact in 14 s) needs its one. And a far
+  // chain starts only at or above flip_far_above: below it the MSE still guides the descent, and
+  // the chains measured there never paid (b64-adam-40's full solve at 0.06: 8.5 s; b96-adamw-120's
+  // order at 0.02: 13.6 s, 12 rounds, no new best), where b48-sgd-t3-40-s2's ran at 0.16.
   bool flip = true;
   double flip_below = 0.3;
   double flip_near = 1e-3;
+  double flip_far_above = 0.1;
   std::size_t flip_far_chains = 1;
   std::size_t flip_rows = 2048;
   double flip_pair_share = 0.5;
