@@ -40,9 +40,11 @@
 // every new best climbed for most of its 12 rounds each time (three chains, 36 rounds, in a 50 s
 // solve at seed 2), and the solve took 33, 25 and 50 s at seeds 24301, 1 and 2, with one far
 // chain 28, 24 and 40 s, with none 21, 16 and 17 s; b48-sgd-t3-40-s2 needs its one. That one
-// ran at MSE/var 0.16; b64-adam-40's (at 0.06, 8.5 s) and b96-adamw-120's order-only (at 0.02,
-// 13.6 s of a 60 s run) found no new best, and the descent still moved there: so a far chain
-// starts only at or above flip_far_above = 0.1, where the MSE no longer tells orders apart.
+// ran at MSE/var 0.16; b64-adam-40's (at 0.06, 8.5 s) found no new best, and the descent still
+// moved there: so a far chain starts only at or above flip_far_above = 0.1, where the MSE no
+// longer tells orders apart (b64-adam-40 then 25.6, 15.3 and 14.5 s at those seeds). The level
+// alone does not say when a chain pays: b96-adamw-120's full solve had one at 0.013 that did
+// (exact in 60.4 s with it, 110.5 s without; at seed 1 neither in 120 s).
 //
 // Cost per round: per pair 3 block evaluations on each flip row, a Gram matrix (pairs^2 x rows
 // / 2) and a Cholesky factorisation (pairs^3 / 6). The pairs are those at most `span` positions

@@ -243,9 +243,11 @@ struct SearchTuning {
   // ones, once per best, only below flip_near), as on b64-adam-40's full solve (seeds 24301, 1,
   // 2) chains far from the answer from every new best took 33, 25 and 50 s, one chain 28, 24 and
   // 40 s, none 21, 16 and 17 s; b48-sgd-t3-40-s2's order (exact in 14 s) needs its one. And a far
-  // chain starts only at or above flip_far_above: below it the MSE still guides the descent, and
-  // the chains measured there never paid (b64-adam-40's full solve at 0.06: 8.5 s; b96-adamw-120's
-  // order at 0.02: 13.6 s, 12 rounds, no new best), where b48-sgd-t3-40-s2's ran at 0.16.
+  // chain starts only at or above flip_far_above (its chain ran at 0.16): below it the descent
+  // still moves. b64-adam-40's full solve (chain at 0.06, 8.5 s, no new best) at seeds 24301, 1
+  // and 2: 25.6, 15.3 and 14.5 s (33, 24 and 40-50 s with it). A mixed case: b96-adamw-120's full
+  // solve (120 s limit), whose chain at 0.013 did find a new best: 110.5 s (60.4 s with it); at
+  // seed 1 neither exact (MSE/var 0.0068 with the gate, 0.011 without).
   bool flip = true;
   double flip_below = 0.3;
   double flip_near = 1e-3;
