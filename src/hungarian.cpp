@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include "assert.hpp"
+
 namespace humpty {
 
 std::vector<std::size_t> hungarian_min_cost(const std::vector<double>& cost, std::size_t n) {
@@ -63,6 +65,20 @@ std::vector<std::size_t> hungarian_min_cost(const std::vector<double>& cost, std
   }
   std::vector<std::size_t> column(n);
   for (std::size_t j = 1; j <= n; ++j) column[row_of[j] - 1] = j - 1;
+#ifdef HUMPTY_ASSERTIONS
+  // The certificate of optimality: the result is a permutation, every reduced cost is
+  // non-negative (the potentials are a feasible dual) and the chosen ones are zero (complementary
+  // slackness), so no other assignment costs less. Tolerances scale with the costs' size, as
+  // the potentials are sums of up to n of them.
+  const double slack = 1e-9 * (replacement + 1) * double(n + 1);
+  std::vector<char> taken(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    HUMPTY_ASSERT(column[i] < n && !taken[column[i]]);
+    taken[column[i]] = 1;
+    for (std::size_t j = 0; j < n; ++j) HUMPTY_ASSERT(at(i, j) - u[i + 1] - v[j + 1] >= -slack);
+    HUMPTY_ASSERT(std::fabs(at(i, column[i]) - u[i + 1] - v[column[i] + 1]) <= slack);
+  }
+#endif
   return column;
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "assert.hpp"
+
 namespace humpty {
 
 std::size_t first_changed(const Move& move) {
@@ -19,7 +21,31 @@ std::size_t last_changed(const Move& move) {
   return last;
 }
 
+#ifdef HUMPTY_ASSERTIONS
+namespace {
+// The layers an assembly uses, as one sorted list: a move rearranges them and never adds, drops
+// or duplicates one.
+std::vector<int> layers_of(const std::vector<Block>& blocks) {
+  std::vector<int> layers;
+  layers.reserve(2 * blocks.size());
+  for (const Block& block : blocks) {
+    layers.push_back(block.inp);
+    layers.push_back(block.out);
+  }
+  std::sort(layers.begin(), layers.end());
+  return layers;
+}
+}  // namespace
+#endif
+
 void apply_move(std::vector<Block>& blocks, const Move& move) {
+  HUMPTY_ASSERT(last_changed(move) < blocks.size());
+  // A three-way rotation of fewer than three places would duplicate one block's layers.
+  HUMPTY_ASSERT((move.kind != MoveKind::rotate_out && move.kind != MoveKind::rotate_blocks) ||
+                (move.a != move.b && move.b != move.c && move.a != move.c));
+#ifdef HUMPTY_ASSERTIONS
+  const std::vector<int> layers_before = layers_of(blocks);
+#endif
   auto at = [&](std::size_t k) { return blocks.begin() + std::ptrdiff_t(k); };
   switch (move.kind) {
     case MoveKind::insert:
@@ -56,6 +82,9 @@ void apply_move(std::vector<Block>& blocks, const Move& move) {
       break;
     }
   }
+#ifdef HUMPTY_ASSERTIONS
+  HUMPTY_ASSERT(layers_of(blocks) == layers_before);
+#endif
 }
 
 }  // namespace humpty

@@ -3,6 +3,7 @@
 // place for phases that look at the whole assembly at once (relaxations, portfolios of starts).
 #include <algorithm>
 
+#include "assert.hpp"
 #include "search_engine.hpp"
 
 namespace humpty {
@@ -58,7 +59,10 @@ Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, 
   }
   if (puzzle.blocks() < 3) return exhaustive_search(puzzle, data, options);
   Engine engine(puzzle, data, options);
-  return engine.run(starts);
+  SearchResult result = engine.run(starts);
+  // Whatever the moves did, the answer uses every piece once, in the roles the puzzle gave.
+  HUMPTY_ASSERT(check_assembly(puzzle, result.assembly));
+  return result;
 }
 
 }  // namespace humpty
