@@ -120,7 +120,8 @@ bench: $(BUILD)/humpty $(BUILD)/humpty_peak $(BUILD)/humpty_timeit $(BUILD)/hump
 # The hard suite (bench/hard.txt): see bench/hard.sh for HARD_LIMIT, HARD_ONLY, HARD_THREADS,
 # HARD_VARIANTS, HARD_SUITE, HARD_SEED and HARD_PYTHON (bench/hard-torch.txt: nets trained by PyTorch;
 # bench/hard-big.txt: 96 and 128 blocks, with HARD_LIMIT=120 HARD_ORDER_LIMIT=60;
-# bench/hard-nobias.txt: layers without biases).
+# bench/hard-nobias.txt: layers without biases; bench/hard-untrained.txt: untrained nets, 12-64
+# blocks).
 bench-hard: $(BUILD)/humpty
 	BUILD=$(BUILD) bench/hard.sh
 

@@ -474,15 +474,27 @@ double moved_share(const Layer& layer) {
   return double(moved) / double(std::max<std::size_t>(layer.weight.size() + biases, 1));
 }
 
-// Each block's place (0..N-1) when ranked by its inp's and out's moved shares, most moved first
-// (ties keep the given order).
-std::vector<double> moved_ranks(const Puzzle& puzzle, const std::vector<Block>& blocks) {
-  const std::size_t n = blocks.size();
-  std::vector<double> share(n);
-  for (std::size_t b = 0; b < n; ++b) {
+// Each block's inp's and out's moved shares, summed.
+std::vector<double> moved_shares(const Puzzle& puzzle, const std::vector<Block>& blocks) {
+  std::vector<double> share(blocks.size());
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
     share[b] = moved_share(puzzle.pieces[std::size_t(blocks[b].inp)]) +
                moved_share(puzzle.pieces[std::size_t(blocks[b].out)]);
   }
+  return share;
+}
+
+// How many different values the shares take: where most blocks tie (an untrained net's are all
+// 0), a ranking by them is the given order, not the weights'.
+std::size_t distinct_values(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return std::size_t(std::unique(values.begin(), values.end()) - values.begin());
+}
+
+// Each block's place (0..N-1) when ranked by its moved shares (moved_shares), most moved first
+// (ties keep the given order).
+std::vector<double> moved_ranks(const std::vector<double>& share) {
+  const std::size_t n = share.size();
   std::vector<std::size_t> by_share(n);
   std::iota(by_share.begin(), by_share.end(), std::size_t(0));
   std::stable_sort(by_share.begin(), by_share.end(), [&](std::size_t a, std::size_t b) { return share[a] > share[b]; });
@@ -562,8 +574,23 @@ bool Engine::relax() {
       // From the moved-weight ranking where it fits (moved_share), wider than from no order: on
       // b64-adam-40 given its pairs, 16 of 16 seeds exact within 20 s instead of 11 (at the
       // width from no order, 14).
-      const std::vector<double> ranks = moved_ranks(puzzle_, base);
-      if (prior_ < 0) prior_ = probe_prior(ranks, base);
+      const std::vector<double> shares = moved_shares(puzzle_, base);
+      const std::vector<double> ranks = moved_ranks(shares);
+      if (prior_ < 0) {
+        const std::size_t distinct = distinct_values(shares);
+        if (double(distinct) < tuning_.relax_prior_distinct * double(n)) {
+          prior_ = 0;
+          if (options_.log) {
+            options_.log("search", format_text("moved-weight prior: the %zu blocks' moved shares take %zu "
+                                               "distinct value%s (%s): not used",
+                                               n, distinct, distinct == 1 ? "" : "s",
+                                               distinct == 1 ? "the weights never left their initial range"
+                                                             : "mostly ties"));
+          }
+        } else {
+          prior_ = probe_prior(ranks, base);
+        }
+      }
       if (prior_ > 0) {
         for (std::size_t b = 0; b < n; ++b) depth[b] += ranks[b] - double(n - 1) / 2;  // the tie-breaking noise kept
         schedule.sigma_start.assign(n, std::max(tuning_.relax_prior_width * double(n), schedule.sigma_end));

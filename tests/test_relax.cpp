@@ -390,3 +390,37 @@ TEST_CASE("the moved-weight prior: probed once, used where its ranking fits, the
   CHECK(work[0] == work[1]);
   CHECK(work[0] != work[2]);  // the prior changed the trajectory
 }
+
+TEST_CASE("the moved-weight prior is left out where the weights never left their initial range", "[relax]") {
+  // An untrained net (0 epochs): every block's moved share is 0, so a ranking by them would be
+  // the start's own shuffled order (ties keep the given order), which can happen to fit better
+  // than no order (untrained 40-64-block nets did, and the 40-block one then failed).
+  const humpty::GeneratedPuzzle& g = test::generated(16, 24, 48, 2000, 0, 7);
+  humpty::Assembly start = g.answer;
+  humpty::Rng shuffle(2);
+  shuffle.shuffle(start.blocks);
+  for (double distinct : {0.5, 0.0}) {
+    std::vector<std::string> lines;
+    humpty::SolveOptions options;
+    options.order = humpty::OrderMethod::search;
+    options.starts.push_back(start);
+    options.search.threads = 2;
+    options.search.tuning.relax_prior_distinct = distinct;  // 0: probed whatever the ties
+    options.search.tuning.relax_first_above = 0;            // a first round, however near the start
+    options.search.log = [&](const std::string& stage, const std::string& line) {
+      if (stage == "search" && line.find("moved-weight prior") == 0) lines.push_back(line);
+    };
+    auto report = humpty::solve(g.puzzle, &g.data, options);
+    REQUIRE(report.ok());
+    INFO("relax_prior_distinct " << distinct);
+    CHECK(report->search.stopped == humpty::StopReason::exact);
+    REQUIRE(lines.size() == 1);
+    if (distinct > 0) {
+      CHECK(lines[0] ==
+            "moved-weight prior: the 16 blocks' moved shares take 1 distinct value (the weights never "
+            "left their initial range): not used");
+    } else {
+      CHECK(lines[0].find("from no order") != std::string::npos);
+    }
+  }
+}

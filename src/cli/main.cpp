@@ -287,6 +287,7 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax_prior_gain", Tunable::real, &tuning.relax_prior_gain},
       {"relax_prior_width", Tunable::positive, &tuning.relax_prior_width},
       {"relax_prior_rows", Tunable::count, &tuning.relax_prior_rows},
+      {"relax_prior_distinct", Tunable::real, &tuning.relax_prior_distinct},
       {"relax_perm_cool", Tunable::positive, &tuning.relax_perm_cool},
       {"relax_perm_rate", Tunable::real, &tuning.relax_perm_rate},
       {"relax_perm_check", Tunable::count, &tuning.relax_perm_check},
