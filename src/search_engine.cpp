@@ -419,7 +419,9 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     if (best_sse_ < before) {
       rounds_without_best = 0;
       rounds_stale = 0;
+      stale_rounds_ = 0;
     } else {
+      ++stale_rounds_;
       if (keep_sure_ && ++rounds_stale >= tuning_.keep_sure_rounds) {
         // So many rounds without a new best: the sure pairs themselves are in question. (No sure
         // pair of the suites' nets is wrong, by SearchTuning::sure_lead; a hand-made wrong one is

@@ -224,6 +224,7 @@ class Engine {
   std::unique_ptr<Evaluator> flip_eval_;  // the flip rows (made on the first flip)
   std::vector<Block> flip_from_;           // the best the last flip chain started from
   std::size_t far_chains_ = 0;             // chains run from above flip_near (search_flip.cpp)
+  std::size_t stale_rounds_ = 0;           // rounds in a row without a new best (search_engine.cpp)
   std::vector<Block> kick_base_;       // set for the round after a kick: relax from here, not best_
   double best_sse_ = std::numeric_limits<double>::infinity();
   bool confirmed_exact_ = false;
@@ -251,7 +252,7 @@ double start_fit_ratio(double start_sse, std::vector<double> shuffled_sse);
 // tuning.flip_far_chains chains run a search (`far_run` of them ran), and none below
 // tuning.flip_far_above; else `near`.
 enum class FlipGate { closed, far, near };
-FlipGate flip_gate(double level, std::size_t far_run, const SearchTuning& tuning);
+FlipGate flip_gate(double level, std::size_t far_run, std::size_t stale_rounds, const SearchTuning& tuning);
 
 // The blocks ranked by how many others each runs before once the pairs `flips` (positions p < q)
 // are inverted; ties keep the given order (search_flip.cpp).

@@ -44,7 +44,13 @@
 // moved there: so a far chain starts only at or above flip_far_above = 0.1, where the MSE no
 // longer tells orders apart (b64-adam-40 then 25.6, 15.3 and 14.5 s at those seeds). The level
 // alone does not say when a chain pays: b96-adamw-120's full solve had one at 0.013 that did
-// (exact in 60.4 s with it, 110.5 s without; at seed 1 neither in 120 s).
+// (exact in 60.4 s with it, 110.5 s without; at seed 1 neither in 120 s). Nor do the picks, early
+// on: round by round the chains that paid picked 21, 16, 16, 9, 8, 2, 2 (an untrained 48-block
+// net), 78, 71, 65, 46, 43, 51, 41 ... 10 (b48-sgd-t3-40-s2) and 86, 110, 89, 90, 79, 90, 87, 67
+// ... 31 (b96-adamw-120), the one that did not 50, 35, 26, 40, 38, 35 ... 30 (b64-adam-40). So
+// below flip_far_above the far chain waits for flip_far_stale = 2 rounds without a new best,
+// when the descent has stopped moving as well: the untrained 48-block net (MSE/var 0.031, 45
+// inversions, stuck from 5.7 s) is then exact in 14 s, b64-adam-40 never waits that long there.
 //
 // Cost per round: per pair 3 block evaluations on each flip row, a Gram matrix (pairs^2 x rows
 // / 2) and a Cholesky factorisation (pairs^3 / 6). The pairs are those at most `span` positions
@@ -236,13 +242,15 @@ FlipChain flip_chain(const PackedPuzzle& net, Evaluator& eval, ThreadPool& pool,
   return chain;
 }
 
-FlipGate flip_gate(double level, std::size_t far_run, const SearchTuning& tuning) {
+FlipGate flip_gate(double level, std::size_t far_run, std::size_t stale_rounds, const SearchTuning& tuning) {
   if (!tuning.flip || level > tuning.flip_below) return FlipGate::closed;
   if (level <= tuning.flip_near) return FlipGate::near;
   // Far from the answer a chain may climb for all its rounds (b64-adam-40), and again from each
   // new best the descent finds nearby: there the first chain is the one measured to pay, and only
   // where the MSE no longer tells orders apart (flip_far_above; below it the descent still moves).
-  if (level < tuning.flip_far_above) return FlipGate::closed;
+  // Below that, once the search has gone flip_far_stale rounds without a new best: the descent
+  // no longer moves either.
+  if (level < tuning.flip_far_above && stale_rounds < tuning.flip_far_stale) return FlipGate::closed;
   return far_run < tuning.flip_far_chains ? FlipGate::far : FlipGate::closed;
 }
 
@@ -250,7 +258,7 @@ bool Engine::flip() {
   const double mse = best_sse_ / double(fine_.rows());
   // A constant pred (variance 0) has only one level that is not infinitely far: zero.
   const double level = pred_variance_ > 0 ? mse / pred_variance_ : (mse > 0 ? HUGE_VAL : 0.0);
-  const FlipGate gate = flip_gate(level, far_chains_, tuning_);
+  const FlipGate gate = flip_gate(level, far_chains_, stale_rounds_, tuning_);
   if (gate == FlipGate::closed || best_.size() < 3) return false;
   if (best_ == flip_from_) return false;  // the chain from this best was run: it would run the same
   far_chains_ += gate == FlipGate::far;

@@ -41,7 +41,9 @@ TEST_CASE("blocks are ranked by how many others they run before once pairs are i
 }
 
 TEST_CASE(
-    "flip chains run below flip_below, far ones (flip_far_above to flip_near) only flip_far_chains times",
+    "flip chains run below flip_below, far ones (flip_far_above to flip_near, or after flip_far_stale rounds "
+    "without "
+    "a new best) only flip_far_chains times",
     "[flip]") {
   humpty::SearchTuning tuning;
   tuning.flip_below = 0.3;
@@ -49,22 +51,30 @@ TEST_CASE(
   tuning.flip_far_above = 0.1;
   tuning.flip_far_chains = 1;
   using humpty::FlipGate;
-  CHECK(humpty::flip_gate(0.5, 0, tuning) == FlipGate::closed);
-  CHECK(humpty::flip_gate(0.3, 0, tuning) == FlipGate::far);  // at the gate: open
-  CHECK(humpty::flip_gate(0.1, 0, tuning) == FlipGate::far);
-  CHECK(humpty::flip_gate(0.1, 1, tuning) == FlipGate::closed);  // the one far chain ran
-  CHECK(humpty::flip_gate(0.06, 0, tuning) == FlipGate::closed);  // the descent still moves there
-  CHECK(humpty::flip_gate(2e-3, 0, tuning) == FlipGate::closed);
+  CHECK(humpty::flip_gate(0.5, 0, 0, tuning) == FlipGate::closed);
+  CHECK(humpty::flip_gate(0.3, 0, 0, tuning) == FlipGate::far);  // at the gate: open
+  CHECK(humpty::flip_gate(0.1, 0, 0, tuning) == FlipGate::far);
+  CHECK(humpty::flip_gate(0.1, 1, 0, tuning) == FlipGate::closed);   // the one far chain ran
+  CHECK(humpty::flip_gate(0.06, 0, 0, tuning) == FlipGate::closed);  // the descent still moves there
+  CHECK(humpty::flip_gate(2e-3, 0, 0, tuning) == FlipGate::closed);
+  // Below flip_far_above once the search has gone flip_far_stale rounds without a new best.
+  tuning.flip_far_stale = 2;
+  CHECK(humpty::flip_gate(0.06, 0, 1, tuning) == FlipGate::closed);
+  CHECK(humpty::flip_gate(0.06, 0, 2, tuning) == FlipGate::far);
+  CHECK(humpty::flip_gate(2e-3, 0, 5, tuning) == FlipGate::far);
+  CHECK(humpty::flip_gate(0.06, 1, 5, tuning) == FlipGate::closed);  // the one far chain ran
+  CHECK(humpty::flip_gate(0.5, 0, 5, tuning) == FlipGate::closed);   // above flip_below: never
+  tuning.flip_far_stale = 1000000;
   tuning.flip_far_above = 0;  // the gate as it was: every far level
-  CHECK(humpty::flip_gate(0.06, 0, tuning) == FlipGate::far);
-  CHECK(humpty::flip_gate(2e-3, 0, tuning) == FlipGate::far);
-  CHECK(humpty::flip_gate(1e-3, 1, tuning) == FlipGate::near);   // near chains: once per best, always
-  CHECK(humpty::flip_gate(1e-9, 7, tuning) == FlipGate::near);
+  CHECK(humpty::flip_gate(0.06, 0, 0, tuning) == FlipGate::far);
+  CHECK(humpty::flip_gate(2e-3, 0, 0, tuning) == FlipGate::far);
+  CHECK(humpty::flip_gate(1e-3, 1, 0, tuning) == FlipGate::near);  // near chains: once per best, always
+  CHECK(humpty::flip_gate(1e-9, 7, 0, tuning) == FlipGate::near);
   tuning.flip_far_chains = 0;
-  CHECK(humpty::flip_gate(0.1, 0, tuning) == FlipGate::closed);
-  CHECK(humpty::flip_gate(1e-4, 0, tuning) == FlipGate::near);
+  CHECK(humpty::flip_gate(0.1, 0, 0, tuning) == FlipGate::closed);
+  CHECK(humpty::flip_gate(1e-4, 0, 0, tuning) == FlipGate::near);
   tuning.flip = false;
-  CHECK(humpty::flip_gate(1e-4, 0, tuning) == FlipGate::closed);
+  CHECK(humpty::flip_gate(1e-4, 0, 0, tuning) == FlipGate::closed);
 }
 
 TEST_CASE("the flip chain takes an order with far-apart blocks misplaced to the answer, the same for 1 and 2 threads",

@@ -255,11 +255,20 @@ struct SearchTuning {
   // still moves. b64-adam-40's full solve (chain at 0.06, 8.5 s, no new best) at seeds 24301, 1
   // and 2: 25.6, 15.3 and 14.5 s (33, 24 and 40-50 s with it). A mixed case: b96-adamw-120's full
   // solve (120 s limit), whose chain at 0.013 did find a new best: 110.5 s (60.4 s with it); at
-  // seed 1 neither exact (MSE/var 0.0068 with the gate, 0.011 without).
+  // seed 1 neither exact (MSE/var 0.0068 with the gate, 0.011 without). Below flip_far_above
+  // the far chain still runs once flip_far_stale rounds in a row found no new best: there the
+  // descent has stopped moving too. Why: an untrained 48-block net's order-only solve (d 24,
+  // h 48, bench/hard-untrained.txt) sat at MSE/var 0.031, 45 pairs of blocks inverted, from 5.7 s
+  // to its 20 s limit (and to 60 s); its chain picked 21, 16, 16, 9, 8, 2 and 2 inversions and
+  // reached the answer: exact in 14.0 s (stale 2) and 15.7 s (3). b64-adam-40's full solve never
+  // went 2 rounds without a new best below 0.1 (seeds 24301, 1, 2: the same moves as without);
+  // b96-adamw-120's chain did not run either (not exact in 120 s on a slow day; 110.5 s with the
+  // gate alone the session before).
   bool flip = true;
   double flip_below = 0.3;
   double flip_near = 1e-3;
   double flip_far_above = 0.1;
+  std::size_t flip_far_stale = 2;
   std::size_t flip_far_chains = 1;
   std::size_t flip_rows = 2048;
   double flip_pair_share = 0.5;

@@ -304,6 +304,7 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"flip_below", Tunable::real, &tuning.flip_below},
       {"flip_near", Tunable::real, &tuning.flip_near},
       {"flip_far_above", Tunable::real, &tuning.flip_far_above},
+      {"flip_far_stale", Tunable::count, &tuning.flip_far_stale},
       {"flip_far_chains", Tunable::count, &tuning.flip_far_chains},
       {"flip_rows", Tunable::count, &tuning.flip_rows},
       {"flip_pair_share", Tunable::positive, &tuning.flip_pair_share},
