@@ -250,7 +250,8 @@ double start_fit_ratio(double start_sse, std::vector<double> shuffled_sse);
 // Whether a flip chain may start from a best whose MSE / var(pred) is `level` (search_flip.cpp):
 // closed above tuning.flip_below or with flips off; `far` above tuning.flip_near, where only
 // tuning.flip_far_chains chains run a search (`far_run` of them ran), and none below
-// tuning.flip_far_above; else `near`.
+// tuning.flip_far_above until `stale_rounds` rounds in a row without a new best reach
+// tuning.flip_far_stale; else `near`.
 enum class FlipGate { closed, far, near };
 FlipGate flip_gate(double level, std::size_t far_run, std::size_t stale_rounds, const SearchTuning& tuning);
 

@@ -41,9 +41,8 @@ TEST_CASE("blocks are ranked by how many others they run before once pairs are i
 }
 
 TEST_CASE(
-    "flip chains run below flip_below, far ones (flip_far_above to flip_near, or after flip_far_stale rounds "
-    "without "
-    "a new best) only flip_far_chains times",
+    "flip chains run below flip_below, far ones (flip_far_above to flip_near, or after flip_far_stale "
+    "stale rounds) only flip_far_chains times",
     "[flip]") {
   humpty::SearchTuning tuning;
   tuning.flip_below = 0.3;
