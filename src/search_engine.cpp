@@ -93,10 +93,11 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
     }
   }
   // Sure pairs stay once held, except where every pair is sure: then a search only runs because
-  // the data disagree with the pairing (descend), and only repairs can answer that.
+  // the data disagree with the pairing (descend), and only repairs can answer that. Where none
+  // is sure there is nothing to keep, and stale rounds must not report lifting it.
   sure_pairs_ =
       std::size_t(std::count_if(sure_partner_.begin(), sure_partner_.end(), [](int o) { return o >= 0; }));
-  keep_sure_ = tuning_.keep_sure && sure_pairs_ < n;
+  keep_sure_ = tuning_.keep_sure && sure_pairs_ > 0 && sure_pairs_ < n;
   score_partner_.assign(puzzle.pieces.size(), -1);
   for (const Block& b : pairing.blocks) score_partner_[std::size_t(b.inp)] = b.out;
   // How far each score pair leads its rivals (none is confident if a hand-made Pairing says not).

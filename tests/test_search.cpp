@@ -114,7 +114,8 @@ TEST_CASE(
   for (Variant variant : {lifted_later, kept, not_sure}) {
     humpty::SearchOptions options;
     options.pairing = &pairing;
-    options.tuning.keep_sure_rounds = variant == lifted_later ? 2 : 1000;
+    // Not sure: no pair to keep, so stale rounds have nothing to lift (and must not say so).
+    options.tuning.keep_sure_rounds = variant == kept ? 1000 : 2;
     options.tuning.sure_lead = variant == not_sure ? 3 : 1;
     options.tuning.stuck_rounds = 4;  // a search without time limit stops after these
     bool lifted = false;
@@ -224,6 +225,44 @@ TEST_CASE("the search is deterministic: same seed, same result for 1 and 2 threa
   CHECK(results[0].block_rows == results[1].block_rows);
   CHECK(results[0].fit.mse_pred == results[1].fit.mse_pred);
   CHECK(results[0].stopped == results[1].stopped);
+}
+
+TEST_CASE("stale rounds lift nothing where no pair is sure, and say nothing about it", "[search]") {
+  // Data that no assembly fits (pred shuffled across rows): every round is stale, so a search
+  // with keep_sure_rounds 1 lifts its sure pairs at the first one - if it has any. With none
+  // (an untrained net's pairing, or a caller's), "repairs may now break sure pairs" would be a
+  // line about pairs that do not exist, and sure_lifted a flag about nothing.
+  std::vector<std::size_t> positions = {0, 3, 6, 9, 12, 15};
+  test::SubPuzzle sub = test::sub_puzzle(positions, 300, 9);
+  humpty::Rng rng(11);
+  rng.shuffle(sub.data.pred);
+  for (std::size_t sure : {std::size_t(0), std::size_t(1)}) {
+    humpty::Pairing pairing = humpty::pair_layers(sub.puzzle);
+    pairing.blocks = sub.answer.blocks;
+    std::sort(pairing.blocks.begin(), pairing.blocks.end(),
+              [](const humpty::Block& a, const humpty::Block& b) { return a.inp < b.inp; });
+    pairing.is_sure.assign(pairing.blocks.size(), false);
+    pairing.leads.assign(pairing.blocks.size(), 0.0);
+    if (sure > 0) {
+      pairing.is_sure[0] = true;
+      pairing.leads[0] = 2;
+    }
+    pairing.sure = sure;
+    humpty::SearchOptions options;
+    options.pairing = &pairing;
+    options.tuning.keep_sure_rounds = 1;
+    options.tuning.stuck_rounds = 2;  // without a time limit the search stops after these
+    bool lifted = false;
+    options.log = [&](const std::string&, const std::string& line) {
+      lifted = lifted || line.find("repairs may now break sure pairs") != std::string::npos;
+    };
+    humpty::SearchResult result = *humpty::search_assembly(sub.puzzle, sub.data, {sub.answer}, options);
+    INFO("sure pairs " << sure);
+    REQUIRE(result.stopped == humpty::StopReason::stuck);
+    CHECK(result.sure_pairs == sure);
+    CHECK(lifted == (sure > 0));
+    CHECK(result.sure_lifted == (sure > 0));
+  }
 }
 
 TEST_CASE("a search that cannot finish says so instead of claiming success", "[search]") {
