@@ -155,19 +155,22 @@ sanitize-fast:
 # The readers of untrusted bytes (.pth, .humpty, CSV, answers) under libFuzzer with ASan and
 # UBSan; checksums are not enforced in this build so that the fuzzer gets past them. One object per
 # source (coverage-instrumented, libFuzzer linked at the end), so that `make -j` builds it in
-# parallel: as one clang++ command it was about two minutes of the CI's run on one core.
+# parallel: as one clang++ command it was about two minutes of the CI's run on one core. The
+# objects depend on this Makefile, which holds their flags.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -std=c++17 -O1 -g -DHUMPTY_FUZZING -fsanitize=address,undefined \
   -fno-sanitize-recover=undefined -ffp-contract=off -pthread
 FUZZ_OBJ := $(LIB_SRC:src/%.cpp=build-fuzz/obj/%.o) build-fuzz/obj/fuzz_readers.o
 
-build-fuzz/obj/%.o: src/%.cpp
-	@mkdir -p $(@D)
-	clang++ $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Iinclude -Isrc -MMD -MP -c $< -o $@
+FUZZ_COMPILE = clang++ $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Iinclude -Isrc -MMD -MP -c $< -o $@
 
-build-fuzz/obj/fuzz_readers.o: fuzz/fuzz_readers.cpp
+build-fuzz/obj/%.o: src/%.cpp Makefile
 	@mkdir -p $(@D)
-	clang++ $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Iinclude -Isrc -MMD -MP -c $< -o $@
+	$(FUZZ_COMPILE)
+
+build-fuzz/obj/%.o: fuzz/%.cpp Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_COMPILE)
 
 build-fuzz/fuzz_readers: $(FUZZ_OBJ)
 	clang++ $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@
