@@ -138,7 +138,7 @@ sanitize:
 # moved-weight prior's 32-block solves (7 s unsanitized); [every-option] runs the command line
 # ~200 times (13 s sanitized, 1 s not). They run as two processes at once, each with its own log
 # printed when both are done: the search and relaxation tests (about half the sanitized time)
-# and the rest. Most tests run on one thread, so one process alone left a core idle.
+# and the rest: one process left a core idle much of the time (227-234 s against 184 s).
 SANITIZE_SKIP := ~[hard]~[readme]~[generate]~[report]~[slow]~[every-option]
 sanitize-fast:
 	$(MAKE) SANITIZE=1 build-sanitize/humpty_tests build-sanitize/humpty
