@@ -95,6 +95,18 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
   return outputs;
 }
 
+std::vector<float> network_streams(const PackedPuzzle& net, const std::vector<Block>& blocks,
+                                   const Dataset& data, ThreadPool& pool) {
+  HUMPTY_ASSERT(data.features == net.dim);
+  std::vector<float> streams(data.rows * net.dim);
+  std::vector<std::size_t> rows(data.rows);
+  for (std::size_t r = 0; r < data.rows; ++r) rows[r] = r;
+  run_rows(net, Assembly{blocks, -1}, data, rows, pool, [&](std::size_t row, const float* x) {
+    std::copy(x, x + net.dim, streams.begin() + std::ptrdiff_t(row * net.dim));
+  });
+  return streams;
+}
+
 void every_output(const PackedPuzzle& net, const Layer& last, const Assembly& assembly, const Dataset& data,
                   ThreadPool& pool, std::vector<float>& first, std::vector<float>& rest) {
   HUMPTY_ASSERT(last.rows > 1 && last.cols == net.dim);

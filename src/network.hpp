@@ -60,6 +60,12 @@ std::vector<float> network_outputs(const PackedPuzzle& net, const Assembly& asse
                                    ThreadPool& pool, const std::vector<std::size_t>& known_rows = {},
                                    const std::vector<float>& known_outputs = {});
 
+// The stream after `blocks` for every data row: rows x dim floats, row-major, as the kernels leave
+// it (the last layer not applied). Fed to the blocks that follow as a Dataset's features, it gives
+// their outputs bit for bit as running the whole assembly would (rows are independent).
+std::vector<float> network_streams(const PackedPuzzle& net, const std::vector<Block>& blocks,
+                                   const Dataset& data, ThreadPool& pool);
+
 // Every output of a last layer `last` of o > 1 outputs for every data row, in one pass: output 0
 // into `first` (as network_outputs computes it) and outputs 1 .. o-1 into `rest`, output by output
 // (rows values each, as Dataset::pred_rest), from the rows of `last` the packed network does not

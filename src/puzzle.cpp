@@ -27,6 +27,10 @@ const char* role_name(Role role) {
   return "?";
 }
 
+std::string role_layer(Role role) {
+  return role == Role::last ? "the last layer" : std::string("an ") + role_name(role) + " layer";
+}
+
 namespace {
 
 using Shape = std::pair<std::size_t, std::size_t>;
@@ -399,9 +403,8 @@ Status check_assembly(const Puzzle& puzzle, const Assembly& assembly) {
       return Status::failure(where + ": piece " + std::to_string(piece) + " does not exist");
     }
     if (!puzzle.can_play(piece, role)) {
-      return Status::failure(where + ": piece " + std::to_string(piece) + " is an " +
-                             role_name(puzzle.roles[std::size_t(piece)]) + " layer, not an " + role_name(role) +
-                             " layer");
+      return Status::failure(where + ": piece " + std::to_string(piece) + " is " +
+                             role_layer(puzzle.roles[std::size_t(piece)]) + ", not " + role_layer(role));
     }
     if (used[std::size_t(piece)]++) return Status::failure(where + ": piece " + std::to_string(piece) + " is used twice");
     return Status();
@@ -430,7 +433,11 @@ std::string format_answer(const Assembly& assembly) {
   return text + std::to_string(assembly.last);
 }
 
-Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const std::string& name) {
+namespace {
+
+// The pieces an answer string lists (numbers, or file names where pieces are numbered by their
+// names), each checked to exist; surrounding whitespace allowed.
+Result<std::vector<int>> parse_pieces(std::string_view text, const Puzzle& puzzle, const std::string& name) {
   auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
@@ -461,12 +468,14 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
     if (comma == std::string_view::npos) break;
     at = comma + 1;
   }
-  if (indices.size() != puzzle.pieces.size()) {
-    return Status::failure(name + ": the answer lists " + std::to_string(indices.size()) +
-                           " pieces, the puzzle has " + std::to_string(puzzle.pieces.size()));
-  }
+  return indices;
+}
+
+// Checks that no piece appears twice and that each plays its role at its position: inp, out,
+// inp, ..., and the last layer at the end when `ends_with_last`. Returns the blocks.
+Result<std::vector<Block>> blocks_of(const std::vector<int>& indices, const Puzzle& puzzle,
+                                     const std::string& name, bool ends_with_last) {
   std::vector<int> first_at(puzzle.pieces.size(), -1);
-  Assembly assembly;
   for (std::size_t i = 0; i < indices.size(); ++i) {
     int k = indices[i];
     if (first_at[std::size_t(k)] >= 0) {
@@ -475,19 +484,52 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
                              " (counting from 0)");
     }
     first_at[std::size_t(k)] = int(i);
-    Role expected = i + 1 == indices.size() ? Role::last : (i % 2 == 0 ? Role::inp : Role::out);
+    Role expected =
+        ends_with_last && i + 1 == indices.size() ? Role::last : (i % 2 == 0 ? Role::inp : Role::out);
     Role actual = puzzle.roles[std::size_t(k)];
     if (!puzzle.can_play(k, expected)) {
-      return Status::failure(name + ": position " + std::to_string(i) + " needs an " + role_name(expected) +
-                             " layer, but piece " + std::to_string(k) + " is an " + role_name(actual) +
-                             " layer");
+      return Status::failure(name + ": position " + std::to_string(i) + " needs " + role_layer(expected) +
+                             ", but piece " + std::to_string(k) + " is " + role_layer(actual));
     }
   }
-  for (std::size_t b = 0; b + 1 < indices.size(); b += 2) {
-    assembly.blocks.push_back({indices[b], indices[b + 1]});
+  std::vector<Block> blocks;
+  for (std::size_t b = 0; b + 1 < indices.size(); b += 2) blocks.push_back({indices[b], indices[b + 1]});
+  return blocks;
+}
+
+}  // namespace
+
+Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const std::string& name) {
+  auto indices = parse_pieces(text, puzzle, name);
+  if (!indices) return indices.status();
+  if (indices->size() != puzzle.pieces.size()) {
+    return Status::failure(name + ": the answer lists " + std::to_string(indices->size()) +
+                           " pieces, the puzzle has " + std::to_string(puzzle.pieces.size()));
   }
-  assembly.last = indices.back();
-  return assembly;
+  auto blocks = blocks_of(*indices, puzzle, name, true);
+  if (!blocks) return blocks.status();
+  return Assembly{std::move(*blocks), indices->back()};
+}
+
+Result<std::vector<Block>> parse_prefix(std::string_view text, const Puzzle& puzzle,
+                                        const std::string& name) {
+  auto indices = parse_pieces(text, puzzle, name);
+  if (!indices) return indices.status();
+  if (indices->size() % 2 != 0) {
+    return Status::failure(name +
+                           ": a prefix lists whole blocks (an inp piece, then its out piece), but this one "
+                           "lists " +
+                           std::to_string(indices->size()) + (indices->size() == 1 ? " piece" : " pieces"));
+  }
+  return blocks_of(*indices, puzzle, name, false);
+}
+
+Result<std::vector<Block>> read_prefix(const std::string& path, const Puzzle& puzzle) {
+  if (path.empty()) return Status::failure("a prefix file needs a name (@FILE)");
+  auto bytes = read_file(path, std::uint64_t(16) << 20);
+  if (!bytes) return bytes.status();
+  std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  return parse_prefix(text.substr(0, text.find('\n')), puzzle, path);
 }
 
 }  // namespace humpty

@@ -210,6 +210,7 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
   json.open("order", '{');
   json.string("method", context.order_method);
   json.string("found_by", report.searched ? "search" : report.used_chain ? "chain" : "given");
+  json.integer("prefix_blocks", report.prefix_blocks);
   if (report.used_chain) {
     json.open("chain", '{');
     json.string("evidence", report.chain.by_bias

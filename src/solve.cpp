@@ -10,6 +10,7 @@
 
 #include "assert.hpp"
 #include "network.hpp"
+#include "solve_prefix.hpp"
 #include "text.hpp"
 
 namespace humpty {
@@ -94,6 +95,12 @@ std::optional<Assembly> next_flip(const Puzzle& puzzle, const Assembly& assembly
   return best;
 }
 
+// How messages name piece k: by its file name where pieces are numbered by their names (or, in
+// the puzzle left after a prefix, by the whole puzzle's number or name), else by its number.
+std::string piece_label(const Puzzle& puzzle, int k) {
+  return puzzle.files.empty() ? std::to_string(k) : puzzle.files[std::size_t(k)];
+}
+
 // The starts whose blocks give their pieces the puzzle's roles.
 std::vector<Assembly> fitting_starts(const Puzzle& puzzle, const std::vector<Assembly>& starts) {
   std::vector<Assembly> fitting;
@@ -112,6 +119,7 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
 // Square blocks (Puzzle::square): the roles are the weights' guess, and the search keeps the
 // roles it starts from, so the data check them, by a local search over flips between searches.
 Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveOptions& options) {
+  if (!options.prefix.empty()) return solve_after_prefix(given, data, options);
   if (!given.square) return solve_roles_known(given, data, options);
   if (data) {
     if (auto status = check_data(given, *data); !status) return status;
@@ -186,7 +194,8 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
       if (best_puzzle.roles[std::size_t(block.inp)] != Role::inp) {
         tried[std::size_t(block.out)] = true;  // (marked by the piece that was the inp)
         if (log)
-          log("roles", format_text("pieces %d and %d trade roles; searching again", block.out, block.inp));
+          log("roles", "pieces " + piece_label(given, block.out) + " and " + piece_label(given, block.inp) +
+                           " trade roles; searching again");
       }
     }
     puzzle = with_roles(given, *flipped);

@@ -279,6 +279,39 @@ TEST_CASE("cli: a generated puzzle: solve prints only the answer, proves it; ver
   CHECK(inspect.out.find("17 pieces: 8 blocks, stream width d=8, hidden width h=16") != std::string::npos);
 }
 
+TEST_CASE("cli: solve --prefix keeps the known first blocks; a bad prefix exits 3 naming it",
+          "[cli][prefix]") {
+  const std::string bundle = small() + "/puzzle.humpty", answer = small_answer();
+  std::size_t cut = 0;
+  for (int field = 0; field < 4; ++field) cut = answer.find(',', cut) + 1;  // the first two blocks
+  const std::string prefix = answer.substr(0, cut - 1);
+  const std::string dir = test::scratch_dir("cli-prefix");
+  auto known =
+      test::run_cli("solve " + bundle + " --threads 2 --prefix " + prefix + " --json " + dir + "/r.json");
+  CHECK(known.exit_code == 0);
+  CHECK(known.out == answer + "\n");
+  CHECK(known.err.find(
+            "the first 2 blocks given, run on the data's rows and taken out of the puzzle; the solve "
+            "pairs and orders the other 6") != std::string::npos);
+  auto json = test::read_bytes(dir + "/r.json");
+  CHECK(std::string(json.begin(), json.end()).find("\"prefix_blocks\":2") != std::string::npos);
+  test::write_text(dir + "/prefix.txt", prefix + "\n");
+  auto from_file = test::run_cli("solve -q " + bundle + " --prefix @" + dir + "/prefix.txt");
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.out == known.out);
+  auto odd = test::run_cli("solve -q " + bundle + " --prefix " + answer.substr(0, answer.find(',')));
+  CHECK(odd.exit_code == 3);
+  CHECK(odd.err ==
+        "humpty: error: prefix: a prefix lists whole blocks (an inp piece, then its out piece), but this one "
+        "lists "
+        "1 piece\n");
+  CHECK(odd.out.empty());
+  auto missing = test::run_cli("solve -q " + bundle + " --prefix @" + dir + "/none.txt");
+  CHECK(missing.exit_code == 3);
+  CHECK(missing.err.find(dir + "/none.txt") != std::string::npos);
+  CHECK(test::run_cli("verify " + bundle + " --answer " + answer + " --prefix " + prefix).exit_code == 2);
+}
+
 TEST_CASE("cli: layer files of any names are numbered by name, and the answer is given as files too",
           "[cli]") {
   // The small puzzle's pieces under names whose natural order (w7 before w12) is not their piece

@@ -33,6 +33,8 @@ struct Layer {
 
 enum class Role { inp, out, last };
 const char* role_name(Role role);
+// "an inp layer", "an out layer", "the last layer": a role in a message.
+std::string role_layer(Role role);
 
 // The pieces of one network with the role each plays, found from the shapes (or, for square
 // blocks, the weights).
@@ -173,6 +175,13 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
 // Checks that an assembly uses each of the puzzle's pieces once, each in its role. Errors name the
 // first problem ("block 3: piece 17 is an out layer, not an inp layer").
 Status check_assembly(const Puzzle& puzzle, const Assembly& assembly);
+
+// Parses the beginning of an answer: whole blocks (an inp piece, then its out piece) in execution
+// order, without the last layer, as parse_answer checks them (each piece in its role, none twice).
+Result<std::vector<Block>> parse_prefix(std::string_view text, const Puzzle& puzzle, const std::string& name);
+
+// Reads a prefix (parse_prefix) from the first line of a regular file of at most 16 MiB.
+Result<std::vector<Block>> read_prefix(const std::string& path, const Puzzle& puzzle);
 
 // Reads an answer from the first line of a regular file of at most 16 MiB (an answer.txt from
 // `generate` carries the SHA-256 on its second line).

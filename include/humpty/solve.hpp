@@ -370,6 +370,10 @@ struct SolveOptions {
   SearchOptions search;          // seed, threads, rows, time limit, stop flag, logger
   std::vector<Assembly> starts;  // when given, the search starts from these instead of its own
                                  // seeds (e.g. to continue from a previous best)
+  // Blocks known to run first, in this order (e.g. from records of how the net was built). They
+  // are run on the data once and taken out of the puzzle: the solve pairs and orders the rest on
+  // the stream they leave, and the report is the whole assembly's. Starts must hold these blocks.
+  std::vector<Block> prefix;
 };
 
 struct SolveReport {
@@ -380,6 +384,7 @@ struct SolveReport {
   ChainOrder chain;  // when the chain order was computed
   bool used_chain = false;
   bool searched = false;
+  std::size_t prefix_blocks = 0;  // the first blocks were given (SolveOptions::prefix), not found
   SearchResult search;  // when searched
   bool has_data = false;
   Fit fit;                                              // when there is data

@@ -63,12 +63,14 @@ const CommandHelp kCommands[] = {
     {"solve",
      "solve PIECES [--data CSV] [--order auto|chain|search] [--seed N] [--threads N]\n"
      "             [--rows N] [--time-limit SEC] [--start ANSWER|@FILE] [--keep-pairs]\n"
-     "             [--tune NAME=VALUE] [--expect-sha256 HEX] [--json FILE] [--svg FILE] [-q]\n"
+     "             [--prefix BLOCKS|@FILE] [--tune NAME=VALUE] [--expect-sha256 HEX]\n"
+     "             [--json FILE] [--svg FILE] [-q]\n"
      "    Put the network back together; prints the answer (piece indices in execution order,\n"
      "    joined by commas) on stdout, what it found on stderr.\n"
      "    example: humpty solve puzzle/pieces --data puzzle/historical_data.csv --json r.json\n",
-     "--data --order --seed --threads --rows --time-limit --start --keep-pairs --tune --expect-sha256 --json "
-     "--svg -q"},
+     "--data --order --seed --threads --rows --time-limit --start --keep-pairs --prefix --tune "
+     "--expect-sha256 "
+     "--json --svg -q"},
     {"verify",
      "verify PIECES [--data CSV] --answer ANSWER|@FILE [--threads N] [--expect-sha256 HEX]\n"
      "              [--json FILE] [--svg FILE] [-q]\n"
@@ -186,7 +188,7 @@ struct UsageError {
 // Options shared by the commands, parsed from argv after the command name.
 struct Options {
   std::vector<std::string> positional;
-  std::string data, order = "auto", start, answer, expect_sha256, output, format, json, svg;
+  std::string data, order = "auto", start, prefix, answer, expect_sha256, output, format, json, svg;
   GenerateOptions generate;
   std::uint64_t seed = SearchOptions().seed;
   int threads = 0;
@@ -388,6 +390,8 @@ Options parse_options(int argc, char** argv, int first, const CommandHelp* comma
       options.time_limit = parse_number(arg, value());
     } else if (arg == "--start") {
       options.start = value();
+    } else if (arg == "--prefix") {
+      options.prefix = value();
     } else if (arg == "--answer") {
       options.answer = value();
     } else if (arg == "--expect-sha256") {
@@ -758,6 +762,12 @@ int command_solve(const Options& options) {
     auto start = read_assembly(options.start, *puzzle);
     if (!start) return fail_input(start.message());
     solve_options.starts.push_back(*start);
+  }
+  if (!options.prefix.empty()) {
+    auto prefix = options.prefix[0] == '@' ? read_prefix(options.prefix.substr(1), *puzzle)
+                                           : parse_prefix(options.prefix, *puzzle, "prefix");
+    if (!prefix) return fail_input(prefix.message());
+    solve_options.prefix = std::move(*prefix);
   }
   if (solve_options.order == OrderMethod::search && !data) {
     throw UsageError{"--order search needs --data CSV"};
