@@ -234,6 +234,7 @@ TEST_CASE("cli: an interrupted search prints its best and exits 1", "[cli][gener
   auto timed_out = test::run_cli("solve " + dir + "/puzzle.humpty --time-limit 0.5");
   CHECK(timed_out.exit_code == 1);
   CHECK(timed_out.err.find("humpty: the search stopped (time limit)") != std::string::npos);
+  CHECK(std::regex_search(timed_out.err, std::regex("\nhumpty: its MSE is [0-9.e+-]+ x var\\(pred\\)")));
   auto parts = humpty::parse_answer(timed_out.out, *humpty::read_puzzle(dir + "/puzzle.humpty"), "best");
   CHECK(parts.ok());  // a full, valid assembly
 }

@@ -807,6 +807,26 @@ int command_solve(const Options& options) {
         stderr,
         "humpty: the search stopped (%s) before reaching an exact assembly; the answer above is its best\n",
         stop_reason_name(report->search.stopped));
+    // What to try next, by how far the best is. Measured (docs/MEASUREMENTS.md): runs ending above
+    // a tenth of var(pred) were not exact with 4-15 times the time (b64-sgd-120's order at 300 s,
+    // b48-sgd-t3-40's full solve at 240 s), while other seeds of untrained 20-block nets were;
+    // closer in, longer runs finished (b64-adam-40 at 0.038: exact at 83 s).
+    const double spread = pred_variance(*data);
+    const double ratio = spread > 0 ? report->fit.mse_pred / spread : -1;  // pred constant: no scale
+    if (ratio > 0.1) {
+      std::fprintf(
+          stderr,
+          "humpty: its MSE is %.2g x var(pred), far from exact: more time seldom helps from there, other "
+          "--seed values sometimes do, and known parts shrink the search (--prefix; --start with "
+          "--keep-pairs)\n",
+          ratio);
+    } else if (ratio >= 0) {
+      std::fprintf(
+          stderr,
+          "humpty: its MSE is %.2g x var(pred): a longer --time-limit, or --start with this answer, may "
+          "finish it\n",
+          ratio);
+    }
   }
   if (!options.quiet && report->has_data && report->fit.exact() && !report->fit.proves()) {
     std::fprintf(stderr, "humpty: the answer above reproduces pred at %s, but %s\n",
