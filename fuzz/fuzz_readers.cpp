@@ -1,5 +1,5 @@
 // libFuzzer harness for every reader of untrusted bytes: the .pth reader (ZIP, pickle, storages),
-// the .humpty reader, the CSV reader, the answer parser, the safetensors reader (JSON header,
+// the .humpty reader, the CSV reader, the answer and prefix parsers, the safetensors reader (JSON header,
 // ranges) and the reader that tells layer formats apart. Build and run with `make fuzz`
 // (clang with -fsanitize=fuzzer); the first input byte picks the reader.
 #include <cstdint>
@@ -34,7 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         return *humpty::make_puzzle(std::move(pieces), "fuzz");
       }();
-      (void)humpty::parse_answer(std::string_view(reinterpret_cast<const char*>(bytes), length), puzzle, "fuzz");
+      const std::string_view text(reinterpret_cast<const char*>(bytes), length);
+      (void)humpty::parse_answer(text, puzzle, "fuzz");
+      (void)humpty::parse_prefix(text, puzzle, "fuzz");
       break;
     }
     case 4:
