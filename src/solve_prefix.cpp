@@ -21,6 +21,10 @@
 namespace humpty {
 namespace {
 
+double seconds_since(std::chrono::steady_clock::time_point then) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - then).count();
+}
+
 Status check_prefix(const Puzzle& puzzle, const std::vector<Block>& prefix) {
   if (prefix.size() > puzzle.blocks()) {
     return Status::failure("the prefix has " + std::to_string(prefix.size()) + " blocks, the puzzle " +
@@ -100,6 +104,10 @@ Result<SolveReport> solve_after_prefix(const Puzzle& puzzle, const Dataset* data
 
   SolveReport report;
   report.has_data = data != nullptr;
+  // The prefix's own time: the puzzle left and its stream, then the whole puzzle's pairing and
+  // fit; not the solve in between, whose stages its report times.
+  double setup = 0;
+  auto solved_at = begun;
   if (prefix.size() == puzzle.blocks()) {
     if (log)
       log("prefix", format_text("the prefix holds all %zu blocks: nothing is left to solve", prefix.size()));
@@ -119,8 +127,9 @@ Result<SolveReport> solve_after_prefix(const Puzzle& puzzle, const Dataset* data
       stream.x = network_streams(pack_puzzle(puzzle), prefix, *data, pool);
     }
     if (log) {
+      const std::string given = prefix.size() == 1 ? "block" : std::to_string(prefix.size()) + " blocks";
       log("prefix",
-          format_text("the first %zu blocks given%s; the solve pairs and orders the other %zu", prefix.size(),
+          format_text("the first %s given%s; the solve pairs and orders the other %zu", given.c_str(),
                       data ? ", run on the data's rows and taken out of the puzzle" : "", sub.blocks()));
     }
     SolveOptions rest_options = options;
@@ -128,10 +137,11 @@ Result<SolveReport> solve_after_prefix(const Puzzle& puzzle, const Dataset* data
     rest_options.starts = std::move(starts);
     rest_options.search.pool = &pool;
     if (options.search.time_limit > 0) {
-      const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
-      rest_options.search.time_limit = std::max(options.search.time_limit - spent, 1e-3);
+      rest_options.search.time_limit = std::max(options.search.time_limit - seconds_since(begun), 1e-3);
     }
+    setup = seconds_since(begun);
     auto solved = solve(sub, data ? &stream : nullptr, rest_options);
+    solved_at = std::chrono::steady_clock::now();
     if (!solved) return solved.status();
     report = std::move(*solved);
     report.assembly = {to_full_blocks(report.assembly.blocks), to_full[std::size_t(report.assembly.last)]};
@@ -151,10 +161,7 @@ Result<SolveReport> solve_after_prefix(const Puzzle& puzzle, const Dataset* data
   report.prefix_blocks = prefix.size();
   report.answer = format_answer(report.assembly);
   report.sha256 = sha256_hex(report.answer);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
-  double inner = 0;
-  for (const auto& stage : report.seconds) inner += stage.second;
-  report.seconds.insert(report.seconds.begin(), {"prefix", std::max(seconds - inner, 0.0)});
+  report.seconds.insert(report.seconds.begin(), {"prefix", setup + seconds_since(solved_at)});
   return report;
 }
 

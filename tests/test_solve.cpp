@@ -269,6 +269,23 @@ TEST_CASE("solve: square blocks (d == h), a block's roles settled by the data", 
     answers[threads - 1] = report->answer;
   }
   CHECK(answers[0] == answers[1]);
+  {
+    // With its first two blocks known, the same (the pieces left get their roles from their own
+    // weights, then the start's); the roles' trial searches are a stage of their own.
+    humpty::Assembly start = square.answer;
+    std::swap(start.blocks[2].inp, start.blocks[2].out);
+    humpty::SolveOptions options;
+    options.search.threads = 2;
+    options.starts = {start};
+    options.prefix = {square.answer.blocks[0], square.answer.blocks[1]};
+    auto report = humpty::solve(square.puzzle, &square.data, options);
+    REQUIRE(report.ok());
+    CHECK(report->fit.proves());
+    CHECK(report->assembly == square.answer);
+    REQUIRE(report->seconds.size() >= 2);
+    CHECK(report->seconds[0].first == "prefix");
+    CHECK(report->seconds[1].first == "roles");
+  }
   // Without data the answer is the weights' guess, unproven.
   auto no_data = humpty::solve(square.puzzle, nullptr, humpty::SolveOptions());
   REQUIRE(no_data.ok());
