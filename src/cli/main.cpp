@@ -821,11 +821,12 @@ int command_solve(const Options& options) {
           "--keep-pairs)\n",
           ratio);
     } else if (ratio >= 0) {
-      std::fprintf(
-          stderr,
-          "humpty: its MSE is %.2g x var(pred): a longer --time-limit, or --start with this answer, may "
-          "finish it\n",
-          ratio);
+      // Without a time limit the search ends when stuck; with one it goes on to the limit.
+      std::fprintf(stderr,
+                   "humpty: its MSE is %.2g x var(pred): %s, or --start with this answer, may finish it\n",
+                   ratio,
+                   options.time_limit > 0 ? "a longer --time-limit"
+                                          : "a --time-limit (the search then goes on when stuck)");
     }
   }
   if (!options.quiet && report->has_data && report->fit.exact() && !report->fit.proves()) {
