@@ -392,29 +392,49 @@ Puzzle with_roles(Puzzle puzzle, const Assembly& assembly) {
   return puzzle;
 }
 
+namespace {
+
+// Whether piece `piece` exists, may play `role` and is not yet `used` (then marked), for messages
+// that begin with `where`.
+Status check_piece(const Puzzle& puzzle, int piece, Role role, const std::string& where,
+                   std::vector<char>& used) {
+  if (piece < 0 || std::size_t(piece) >= puzzle.pieces.size()) {
+    return Status::failure(where + ": piece " + std::to_string(piece) + " does not exist");
+  }
+  if (!puzzle.can_play(piece, role)) {
+    return Status::failure(where + ": piece " + std::to_string(piece) + " is " +
+                           role_layer(puzzle.roles[std::size_t(piece)]) + ", not " + role_layer(role));
+  }
+  if (used[std::size_t(piece)]++)
+    return Status::failure(where + ": piece " + std::to_string(piece) + " is used twice");
+  return Status();
+}
+
+Status check_pieces(const Puzzle& puzzle, const std::vector<Block>& blocks, const std::string& label,
+                    std::vector<char>& used) {
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    const std::string where = label + " " + std::to_string(b);
+    if (Status s = check_piece(puzzle, blocks[b].inp, Role::inp, where, used); !s) return s;
+    if (Status s = check_piece(puzzle, blocks[b].out, Role::out, where, used); !s) return s;
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status check_blocks(const Puzzle& puzzle, const std::vector<Block>& blocks, const std::string& label) {
+  std::vector<char> used(puzzle.pieces.size(), 0);
+  return check_pieces(puzzle, blocks, label, used);
+}
+
 Status check_assembly(const Puzzle& puzzle, const Assembly& assembly) {
   if (assembly.blocks.size() != puzzle.blocks()) {
     return Status::failure("the assembly has " + std::to_string(assembly.blocks.size()) + " blocks, the puzzle " +
                            std::to_string(puzzle.blocks()));
   }
   std::vector<char> used(puzzle.pieces.size(), 0);
-  auto check = [&](int piece, Role role, const std::string& where) -> Status {
-    if (piece < 0 || std::size_t(piece) >= puzzle.pieces.size()) {
-      return Status::failure(where + ": piece " + std::to_string(piece) + " does not exist");
-    }
-    if (!puzzle.can_play(piece, role)) {
-      return Status::failure(where + ": piece " + std::to_string(piece) + " is " +
-                             role_layer(puzzle.roles[std::size_t(piece)]) + ", not " + role_layer(role));
-    }
-    if (used[std::size_t(piece)]++) return Status::failure(where + ": piece " + std::to_string(piece) + " is used twice");
-    return Status();
-  };
-  for (std::size_t b = 0; b < assembly.blocks.size(); ++b) {
-    const std::string where = "block " + std::to_string(b);
-    if (Status s = check(assembly.blocks[b].inp, Role::inp, where); !s) return s;
-    if (Status s = check(assembly.blocks[b].out, Role::out, where); !s) return s;
-  }
-  return check(assembly.last, Role::last, "the last layer");
+  if (Status s = check_pieces(puzzle, assembly.blocks, "block", used); !s) return s;
+  return check_piece(puzzle, assembly.last, Role::last, "the last layer", used);
 }
 
 Result<Assembly> read_answer(const std::string& path, const Puzzle& puzzle) {

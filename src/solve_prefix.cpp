@@ -25,36 +25,14 @@ double seconds_since(std::chrono::steady_clock::time_point then) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - then).count();
 }
 
-Status check_prefix(const Puzzle& puzzle, const std::vector<Block>& prefix) {
-  if (prefix.size() > puzzle.blocks()) {
-    return Status::failure("the prefix has " + std::to_string(prefix.size()) + " blocks, the puzzle " +
-                           std::to_string(puzzle.blocks()));
-  }
-  std::vector<char> used(puzzle.pieces.size(), 0);
-  for (std::size_t b = 0; b < prefix.size(); ++b) {
-    const int pieces[2] = {prefix[b].inp, prefix[b].out};
-    const Role roles[2] = {Role::inp, Role::out};
-    for (int side = 0; side < 2; ++side) {
-      const int k = pieces[side];
-      const std::string where = "prefix block " + std::to_string(b) + ": piece " + std::to_string(k);
-      if (k < 0 || std::size_t(k) >= puzzle.pieces.size()) return Status::failure(where + " does not exist");
-      if (!puzzle.can_play(k, roles[side])) {
-        return Status::failure(where + " is " + role_layer(puzzle.roles[std::size_t(k)]) + ", not " +
-                               role_layer(roles[side]));
-      }
-      if (used[std::size_t(k)]++) return Status::failure(where + " is used twice");
-    }
-  }
-  return Status();
-}
-
 }  // namespace
 
 Result<SolveReport> solve_after_prefix(const Puzzle& puzzle, const Dataset* data,
                                        const SolveOptions& options) {
   const auto begun = std::chrono::steady_clock::now();
   const std::vector<Block>& prefix = options.prefix;
-  if (Status status = check_prefix(puzzle, prefix); !status) return status;
+  // (A prefix longer than the puzzle uses some piece twice.)
+  if (Status status = check_blocks(puzzle, prefix, "prefix block"); !status) return status;
   if (data) {
     if (Status status = check_data(puzzle, *data); !status) return status;
   }

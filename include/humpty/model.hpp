@@ -176,6 +176,10 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
 // first problem ("block 3: piece 17 is an out layer, not an inp layer").
 Status check_assembly(const Puzzle& puzzle, const Assembly& assembly);
 
+// The same for some of the blocks (e.g. a prefix): each piece exists and plays its role, none
+// twice. Errors name blocks by `label` ("prefix block 0: piece 5 is used twice").
+Status check_blocks(const Puzzle& puzzle, const std::vector<Block>& blocks, const std::string& label);
+
 // Parses the beginning of an answer: whole blocks (an inp piece, then its out piece) in execution
 // order, without the last layer, as parse_answer checks them (each piece in its role, none twice).
 Result<std::vector<Block>> parse_prefix(std::string_view text, const Puzzle& puzzle, const std::string& name);
