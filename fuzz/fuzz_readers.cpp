@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }();
       const std::string_view text(reinterpret_cast<const char*>(bytes), length);
       (void)humpty::parse_answer(text, puzzle, "fuzz");
-      (void)humpty::parse_prefix(text, puzzle, "fuzz");
+      (void)humpty::parse_blocks(text, puzzle, "fuzz");
       break;
     }
     case 4:

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "assert.hpp"
 #include "buffer.hpp"
 #include "humpty/solve.hpp"
 #include "hungarian.hpp"
@@ -98,6 +99,84 @@ std::vector<double> unit_tails(const Layer& layer, bool units_are_rows) {
   for (double& t : tail) t = norm > 0 ? t / norm : 0.0;
   return tail;
 }
+
+namespace {
+
+// The assignment and what is reported of it, from the pairing's tables: the combined score's best
+// assignment of the inps whose out is not `forced` (forced[i]: out column of inp row i, or -1),
+// each chosen pair's scores, its lead over its rivals and its sureness.
+void choose_pairs(Pairing& pairing, const Puzzle& puzzle, const std::vector<int>& forced) {
+  const std::size_t n = puzzle.blocks();
+  HUMPTY_ASSERT(forced.size() == n && pairing.combined.size() == n * n);
+  std::vector<std::size_t> chosen(n), free_rows, free_columns;
+  std::vector<char> taken(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (forced[i] >= 0) {
+      chosen[i] = std::size_t(forced[i]);
+      HUMPTY_ASSERT(chosen[i] < n && !taken[chosen[i]]);
+      taken[chosen[i]] = 1;
+    } else {
+      free_rows.push_back(i);
+    }
+  }
+  for (std::size_t o = 0; o < n; ++o) {
+    if (!taken[o]) free_columns.push_back(o);
+  }
+  const std::size_t m = free_rows.size();
+  std::vector<double> cost(m * m);
+  for (std::size_t r = 0; r < m; ++r) {
+    for (std::size_t c = 0; c < m; ++c)
+      cost[r * m + c] = -pairing.combined[free_rows[r] * n + free_columns[c]];
+  }
+  const std::vector<std::size_t> column = hungarian_min_cost(cost, m);
+  for (std::size_t r = 0; r < m; ++r) chosen[free_rows[r]] = free_columns[column[r]];
+
+  pairing.blocks.clear();
+  pairing.scores.clear();
+  pairing.unit_scores.clear();
+  pairing.leads.clear();
+  pairing.is_sure.clear();
+  pairing.is_given.clear();
+  pairing.sure = pairing.given = 0;
+  pairing.best_rejected = 0;
+  pairing.worst_chosen = n > 0 ? pairing.table[chosen[0]] : 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double score = pairing.table[i * n + chosen[i]];
+    pairing.blocks.push_back({puzzle.inp_pieces[i], puzzle.out_pieces[chosen[i]]});
+    pairing.scores.push_back(score);
+    pairing.unit_scores.push_back(pairing.units[i * n + chosen[i]]);
+    double lead = std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != chosen[i])
+        lead = std::min(lead, pairing.combined[i * n + chosen[i]] - pairing.combined[i * n + k]);
+      if (k != i)
+        lead = std::min(lead, pairing.combined[i * n + chosen[i]] - pairing.combined[k * n + chosen[i]]);
+    }
+    pairing.leads.push_back(lead);
+    pairing.worst_chosen = std::min(pairing.worst_chosen, score);
+    double rival = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != chosen[i]) rival = std::max(rival, pairing.table[i * n + k]);
+      if (k != i) rival = std::max(rival, pairing.table[k * n + chosen[i]]);
+    }
+    // The ratio alone is not enough: in a 64 x 64 table of chance scores (briefly trained
+    // networks) an entry 1.5 times its row and column comes up by chance (3.1 and 3.5 noise
+    // levels in two SGD nets of the hard suite), and a wrong sure pair costs the search dearly:
+    // b64-sgd-120 started from its own answer took 7 s instead of none. Beyond 4.5 noise levels
+    // a chance entry comes up in about one 64 x 64 table in 35; the right sure pairs of the
+    // suite's other nets lie at 3.1-40 (a fifth of them below 4.5 lose their sureness).
+    pairing.is_sure.push_back(score >= Pairing::kSureRatio * rival &&
+                              score >= Pairing::kSureNoise * pairing.noise);
+    pairing.sure += pairing.is_sure.back();
+    pairing.is_given.push_back(forced[i] >= 0);
+    pairing.given += pairing.is_given.back();
+    for (std::size_t o = 0; o < n; ++o) {
+      if (o != chosen[i]) pairing.best_rejected = std::max(pairing.best_rejected, pairing.table[i * n + o]);
+    }
+  }
+}
+
+}  // namespace
 
 Pairing pair_layers(const Puzzle& puzzle, int threads) {
   ThreadPool pool(threads);
@@ -197,12 +276,10 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
   const std::vector<double> size_z = standardised(pairing.table), damping_z = standardised(damping),
                             units_z = standardised(pairing.units);
   pairing.combined.resize(n * n);
-  std::vector<double> cost(n * n);
   for (std::size_t k = 0; k < n * n; ++k) {
-    pairing.combined[k] = Pairing::kSizeWeight * size_z[k] + Pairing::kSignedWeight * damping_z[k] + units_z[k];
-    cost[k] = -pairing.combined[k];
+    pairing.combined[k] =
+        Pairing::kSizeWeight * size_z[k] + Pairing::kSignedWeight * damping_z[k] + units_z[k];
   }
-  std::vector<std::size_t> chosen = hungarian_min_cost(cost, n);
   // The table's noise level: at most n of its n^2 entries are right pairs, so its median is that
   // of the wrong ones. A wrong pair's P is a product of two unrelated matrices, whose trace over
   // ||P||_F is about a normal variate over sqrt(d): the median of |N(0, s)| is 0.6745 s.
@@ -211,37 +288,24 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
     std::nth_element(sorted.begin(), sorted.begin() + std::ptrdiff_t(sorted.size() / 2), sorted.end());
     pairing.noise = sorted[sorted.size() / 2] / 0.6745;
   }
-  pairing.worst_chosen = n > 0 ? pairing.table[chosen[0]] : 0;
+  choose_pairs(pairing, puzzle, std::vector<int>(n, -1));
+  return pairing;
+}
+
+Pairing with_given_pairs(const Puzzle& puzzle, Pairing pairing, const std::vector<Block>& given) {
+  const std::size_t n = puzzle.blocks();
+  HUMPTY_ASSERT(check_roles(puzzle, given, "given pair"));
+  std::vector<std::size_t> row(puzzle.pieces.size(), n), column(puzzle.pieces.size(), n);
   for (std::size_t i = 0; i < n; ++i) {
-    double score = pairing.table[i * n + chosen[i]];
-    pairing.blocks.push_back({puzzle.inp_pieces[i], puzzle.out_pieces[chosen[i]]});
-    pairing.scores.push_back(score);
-    pairing.unit_scores.push_back(pairing.units[i * n + chosen[i]]);
-    double lead = std::numeric_limits<double>::infinity();
-    for (std::size_t k = 0; k < n; ++k) {
-      if (k != chosen[i]) lead = std::min(lead, pairing.combined[i * n + chosen[i]] - pairing.combined[i * n + k]);
-      if (k != i) lead = std::min(lead, pairing.combined[i * n + chosen[i]] - pairing.combined[k * n + chosen[i]]);
-    }
-    pairing.leads.push_back(lead);
-    pairing.worst_chosen = std::min(pairing.worst_chosen, score);
-    double rival = 0;
-    for (std::size_t k = 0; k < n; ++k) {
-      if (k != chosen[i]) rival = std::max(rival, pairing.table[i * n + k]);
-      if (k != i) rival = std::max(rival, pairing.table[k * n + chosen[i]]);
-    }
-    // The ratio alone is not enough: in a 64 x 64 table of chance scores (briefly trained
-    // networks) an entry 1.5 times its row and column comes up by chance (3.1 and 3.5 noise
-    // levels in two SGD nets of the hard suite), and a wrong sure pair costs the search dearly:
-    // b64-sgd-120 started from its own answer took 7 s instead of none. Beyond 4.5 noise levels
-    // a chance entry comes up in about one 64 x 64 table in 35; the right sure pairs of the
-    // suite's other nets lie at 3.1-40 (a fifth of them below 4.5 lose their sureness).
-    pairing.is_sure.push_back(score >= Pairing::kSureRatio * rival &&
-                              score >= Pairing::kSureNoise * pairing.noise);
-    pairing.sure += pairing.is_sure.back();
-    for (std::size_t o = 0; o < n; ++o) {
-      if (o != chosen[i]) pairing.best_rejected = std::max(pairing.best_rejected, pairing.table[i * n + o]);
-    }
+    row[std::size_t(puzzle.inp_pieces[i])] = i;
+    column[std::size_t(puzzle.out_pieces[i])] = i;
   }
+  std::vector<int> forced(n, -1);
+  for (const Block& block : given) {
+    HUMPTY_ASSERT(row[std::size_t(block.inp)] < n && column[std::size_t(block.out)] < n);
+    forced[row[std::size_t(block.inp)]] = int(column[std::size_t(block.out)]);
+  }
+  choose_pairs(pairing, puzzle, forced);
   return pairing;
 }
 

@@ -427,6 +427,20 @@ Status check_blocks(const Puzzle& puzzle, const std::vector<Block>& blocks, cons
   return check_pieces(puzzle, blocks, label, used);
 }
 
+Status check_roles(const Puzzle& puzzle, const std::vector<Block>& blocks, const std::string& label) {
+  if (Status s = check_blocks(puzzle, blocks, label); !s) return s;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    for (auto [piece, role] : {std::pair{blocks[b].inp, Role::inp}, std::pair{blocks[b].out, Role::out}}) {
+      const Role own = puzzle.roles[std::size_t(piece)];
+      if (own != role) {
+        return Status::failure(label + " " + std::to_string(b) + ": piece " + std::to_string(piece) + " is " +
+                               role_layer(own) + " here, not " + role_layer(role));
+      }
+    }
+  }
+  return Status();
+}
+
 Status check_assembly(const Puzzle& puzzle, const Assembly& assembly) {
   if (assembly.blocks.size() != puzzle.blocks()) {
     return Status::failure("the assembly has " + std::to_string(assembly.blocks.size()) + " blocks, the puzzle " +
@@ -531,25 +545,24 @@ Result<Assembly> parse_answer(std::string_view text, const Puzzle& puzzle, const
   return Assembly{std::move(*blocks), indices->back()};
 }
 
-Result<std::vector<Block>> parse_prefix(std::string_view text, const Puzzle& puzzle,
+Result<std::vector<Block>> parse_blocks(std::string_view text, const Puzzle& puzzle,
                                         const std::string& name) {
   auto indices = parse_pieces(text, puzzle, name);
   if (!indices) return indices.status();
   if (indices->size() % 2 != 0) {
     return Status::failure(name +
-                           ": a prefix lists whole blocks (an inp piece, then its out piece), but this one "
-                           "lists " +
+                           ": expected whole blocks (an inp piece, then its out piece), but this lists " +
                            std::to_string(indices->size()) + (indices->size() == 1 ? " piece" : " pieces"));
   }
   return blocks_of(*indices, puzzle, name, false);
 }
 
-Result<std::vector<Block>> read_prefix(const std::string& path, const Puzzle& puzzle) {
-  if (path.empty()) return Status::failure("a prefix file needs a name (@FILE)");
+Result<std::vector<Block>> read_blocks(const std::string& path, const Puzzle& puzzle) {
+  if (path.empty()) return Status::failure("a blocks file needs a name (@FILE)");
   auto bytes = read_file(path, std::uint64_t(16) << 20);
   if (!bytes) return bytes.status();
   std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  return parse_prefix(text.substr(0, text.find('\n')), puzzle, path);
+  return parse_blocks(text.substr(0, text.find('\n')), puzzle, path);
 }
 
 }  // namespace humpty

@@ -119,6 +119,7 @@ void write_pairing(Json& json, const Puzzle& puzzle, const Pairing& pairing) {
   json.number("sure_ratio", Pairing::kSureRatio);
   json.number("noise", pairing.noise);
   json.number("sure_noise", Pairing::kSureNoise);
+  json.integer("given", pairing.given);
   json.open("pairs", '[');
   for (std::size_t i = 0; i < pairing.blocks.size(); ++i) {
     json.open(nullptr, '{');
@@ -128,6 +129,7 @@ void write_pairing(Json& json, const Puzzle& puzzle, const Pairing& pairing) {
     json.number("units", pairing.unit_scores[i]);
     json.number("lead", pairing.leads[i]);
     json.boolean("sure", pairing.is_sure[i]);
+    json.boolean("given", i < pairing.is_given.size() && pairing.is_given[i]);
     json.close('}');
   }
   json.close(']');

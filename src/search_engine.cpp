@@ -81,11 +81,22 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
       rivals_[std::size_t(puzzle.inp_pieces[i])].push_back(puzzle.out_pieces[outs[k]]);
     }
   }
-  repairs_ = options.repair_pairs && pairing.sure < n;
+  // Pairs the caller knows (Pairing::is_given): kept from the start and never lifted.
+  given_partner_.assign(puzzle.pieces.size(), -1);
+  std::size_t given = 0;
+  if (pairing.is_given.size() == pairing.blocks.size()) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!pairing.is_given[i]) continue;
+      given_partner_[std::size_t(pairing.blocks[i].inp)] = pairing.blocks[i].out;
+      ++given;
+    }
+  }
+  repairs_ = options.repair_pairs && pairing.sure < n && given < n;
   order_phase_ = tuning_.order_first;
-  sure_partner_.assign(puzzle.pieces.size(), -1);
+  sure_partner_ = given_partner_;
   // A pair is sure for the search when the trace score is sure of it and the combined score also
-  // leads by sure_lead (SearchTuning; a hand-made Pairing without leads: the trace alone).
+  // leads by sure_lead (SearchTuning; a hand-made Pairing without leads: the trace alone), or the
+  // caller gave it.
   const bool with_leads = pairing.leads.size() == pairing.blocks.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (pairing.is_sure[i] && (!with_leads || pairing.leads[i] >= tuning_.sure_lead)) {
@@ -339,9 +350,9 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
     }
   }
   if (repaired > 0 && options_.log) {
-    options_.log(
-        "search",
-        format_text("%zu start(s) contradicted pairs the pairing score is sure of; repaired", repaired));
+    options_.log("search", format_text("%zu start(s) contradicted pairs the pairing score is sure of (or the "
+                                       "caller gave); repaired",
+                                       repaired));
   }
   // A caller's start (not the solver's reorderings of it) is compared with random orders of its
   // own blocks on the same screen rows, drawn from a generator of its own so that the search's

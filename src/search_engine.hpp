@@ -157,8 +157,12 @@ class Engine {
   Fit fit_all_rows(const Assembly& assembly);
   std::vector<Block> with_sure_pairs(std::vector<Block> blocks) const;
   // Whether block b holds the pair the score is sure of, while repairs keep such pairs
-  // (SearchTuning::keep_sure); and how many blocks of an assembly do.
-  bool keeps_sure(const Block& b) const { return keep_sure_ && sure_partner_[std::size_t(b.inp)] == b.out; }
+  // (SearchTuning::keep_sure), or a pair the caller gave (always kept); and how many blocks of an
+  // assembly do.
+  bool keeps_sure(const Block& b) const {
+    return (keep_sure_ && sure_partner_[std::size_t(b.inp)] == b.out) ||
+           given_partner_[std::size_t(b.inp)] == b.out;
+  }
   std::size_t sure_held(const std::vector<Block>& blocks) const;
   void check_invariants() const;
 
@@ -204,6 +208,8 @@ class Engine {
   double pred_variance_ = 0;  // of the subset rows: relaxation is for the far-off
   std::vector<std::vector<int>> rivals_;  // rivals_[inp piece]: its best-scoring out pieces
   std::vector<int> sure_partner_;         // sure_partner_[inp piece]: its sure out piece, or -1
+  std::vector<int> given_partner_;        // given_partner_[inp piece]: its out piece if the caller gave
+                                          // the pair (kept even once keep_sure_ is lifted), or -1
   bool keep_sure_ = false;                // repairs leave held sure pairs alone (keeps_sure)
   std::size_t sure_pairs_ = 0;            // how many pairs sure_partner_ holds
   bool sure_lifted_ = false;              // keep_sure_ was turned off by stale rounds

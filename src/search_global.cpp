@@ -7,6 +7,20 @@
 #include "search_engine.hpp"
 
 namespace humpty {
+namespace {
+
+// Whether the assembly holds every pair the caller gave (Pairing::is_given).
+bool holds_given_pairs(const Assembly& assembly, const Pairing* pairing) {
+  if (!pairing || pairing->is_given.size() != pairing->blocks.size()) return true;
+  for (std::size_t i = 0; i < pairing->blocks.size(); ++i) {
+    if (pairing->is_given[i] && std::find(assembly.blocks.begin(), assembly.blocks.end(),
+                                          pairing->blocks[i]) == assembly.blocks.end())
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 // One or two blocks: every assembly (at most 2 orders x 2 pairings), the best kept. The moves of
 // the search need three blocks to draw distinct positions from.
@@ -23,6 +37,7 @@ SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const 
       Assembly assembly;
       for (std::size_t b = 0; b < inps.size(); ++b) assembly.blocks.push_back({inps[b], outs[b]});
       assembly.last = puzzle.last_piece;
+      if (!holds_given_pairs(assembly, options.pairing)) continue;
       const Fit fit = options.pool ? *evaluate(puzzle, assembly, data, *options.pool)
                                    : *evaluate(puzzle, assembly, data, options.threads);
       ++result.moves;

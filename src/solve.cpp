@@ -112,6 +112,37 @@ std::vector<Assembly> fitting_starts(const Puzzle& puzzle, const std::vector<Ass
   return fitting;
 }
 
+// Square blocks: the roles the weights guessed, but the given pairs' pieces in theirs. Where the
+// guess had a pair's inp as an out (or its out as an inp), as many of the other pieces move the
+// other way, the highest-numbered first (an arbitrary but fixed choice; the flips between searches
+// then check them on the data).
+Puzzle with_pair_roles(const Puzzle& puzzle, const std::vector<Block>& pairs) {
+  if (!puzzle.square || pairs.empty()) return puzzle;
+  std::vector<char> given(puzzle.pieces.size(), 0);
+  Assembly assembly{pairs, puzzle.last_piece};
+  for (const Block& block : pairs) given[std::size_t(block.inp)] = given[std::size_t(block.out)] = 1;
+  std::vector<int> inps, outs;
+  for (int k : puzzle.inp_pieces) {
+    if (!given[std::size_t(k)]) inps.push_back(k);
+  }
+  for (int k : puzzle.out_pieces) {
+    if (!given[std::size_t(k)]) outs.push_back(k);
+  }
+  std::sort(inps.begin(), inps.end());
+  std::sort(outs.begin(), outs.end());
+  while (inps.size() > outs.size()) {
+    outs.push_back(inps.back());
+    inps.pop_back();
+  }
+  while (outs.size() > inps.size()) {
+    inps.push_back(outs.back());
+    outs.pop_back();
+  }
+  for (std::size_t k = 0; k < inps.size(); ++k) assembly.blocks.push_back({inps[k], outs[k]});
+  HUMPTY_ASSERT(check_assembly(puzzle, assembly));
+  return with_roles(puzzle, assembly);
+}
+
 Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data, const SolveOptions& options);
 
 }  // namespace
@@ -119,6 +150,7 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
 // Square blocks (Puzzle::square): the roles are the weights' guess, and the search keeps the
 // roles it starts from, so the data check them, by a local search over flips between searches.
 Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveOptions& options) {
+  if (Status status = check_blocks(given, options.pairs, "given pair"); !status) return status;
   if (!options.prefix.empty()) return solve_after_prefix(given, data, options);
   if (!given.square) return solve_roles_known(given, data, options);
   if (data) {
@@ -136,8 +168,13 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
   SolveOptions first = options;
   first.search.pool = options.search.pool ? options.search.pool : own_pool.get();
   ThreadPool& pool = *first.search.pool;
-  // A caller's start brings its own roles; starts that disagree with the first one's are left out.
-  Puzzle puzzle = options.starts.empty() ? given : with_roles(given, options.starts[0]);
+  // A caller's start brings its own roles (given pairs must agree with them); starts that disagree
+  // with the first one's are left out. Else given pairs bring theirs.
+  Puzzle puzzle =
+      !options.starts.empty() ? with_roles(given, options.starts[0]) : with_pair_roles(given, options.pairs);
+  if (Status status = check_roles(puzzle, options.pairs, "given pair"); !status) {
+    return Status::failure(status.message() + " (the roles of start 0)");
+  }
   first.starts = fitting_starts(puzzle, options.starts);
   const Dataset rows = data ? spaced_rows(*data, tuning.role_rows) : Dataset();
   if (log) {
@@ -158,6 +195,12 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
   std::optional<SolveReport> best;
   Puzzle best_puzzle = puzzle;
   std::vector<bool> tried(given.pieces.size(), false);  // by the inp piece of the block flipped
+  // A given pair's roles are known: its block is never flipped.
+  auto untried = [&] {
+    std::fill(tried.begin(), tried.end(), false);
+    for (const Block& block : options.pairs) tried[std::size_t(block.inp)] = true;
+  };
+  untried();
   for (std::size_t round = 0;; ++round) {
     SolveOptions step = first;
     step.starts = fitting_starts(puzzle, options.starts);
@@ -182,7 +225,7 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
       if (best && log) log("roles", "the flip paid: kept");
       best = *report;
       best_puzzle = puzzle;
-      std::fill(tried.begin(), tried.end(), false);
+      untried();
     }
     std::optional<Assembly> flipped = next_flip(best_puzzle, best->assembly, tried, rows, pool);
     if (!flipped) {
@@ -237,16 +280,20 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
   std::unique_ptr<ThreadPool> own_pool;
   if (!options.search.pool) own_pool = std::make_unique<ThreadPool>(options.search.threads);
   ThreadPool& pool = options.search.pool ? *options.search.pool : *own_pool;
+  if (Status status = check_roles(puzzle, options.pairs, "given pair"); !status) return status;
   report.pairing = pair_layers(puzzle, pool);
+  if (!options.pairs.empty())
+    report.pairing = with_given_pairs(puzzle, std::move(report.pairing), options.pairs);
   report.seconds.emplace_back("pairing", watch.lap());
   const Pairing& pairing = report.pairing;
   say("pairing",
       format_text("%zu blocks; scores of chosen pairs %.3f..%.3f, best rejected %.3f (margin x%.2f); "
-                  "%zu of %zu pairs sure",
+                  "%zu of %zu pairs sure%s",
                   pairing.blocks.size(), pairing.worst_chosen,
                   *std::max_element(pairing.scores.begin(), pairing.scores.end()), pairing.best_rejected,
                   pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY,
-                  pairing.sure, pairing.blocks.size()));
+                  pairing.sure, pairing.blocks.size(),
+                  pairing.given > 0 ? format_text(", %zu given (kept)", pairing.given).c_str() : ""));
 
   std::vector<Assembly> starts = options.starts;
   if (options.order != OrderMethod::search) {

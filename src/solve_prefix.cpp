@@ -80,6 +80,18 @@ Result<SolveReport> solve_after_prefix(const Puzzle& puzzle, const Dataset* data
     starts.push_back(std::move(rest));
   }
 
+  // The given pairs left: one among the prefix's pieces must be a prefix block.
+  std::vector<Block> pairs;
+  for (std::size_t k = 0; k < options.pairs.size(); ++k) {
+    const Block& block = options.pairs[k];
+    if (std::find(prefix.begin(), prefix.end(), block) != prefix.end()) continue;
+    if (pinned[std::size_t(block.inp)] || pinned[std::size_t(block.out)]) {
+      return Status::failure(
+          format_text("given pair %zu pairs pieces %d and %d, the prefix does not", k, block.inp, block.out));
+    }
+    pairs.push_back({to_sub[std::size_t(block.inp)], to_sub[std::size_t(block.out)]});
+  }
+
   SolveReport report;
   report.has_data = data != nullptr;
   // The prefix's own time: the puzzle left and its stream, then the whole puzzle's pairing and
@@ -113,6 +125,7 @@ Result<SolveReport> solve_after_prefix(const Puzzle& puzzle, const Dataset* data
     SolveOptions rest_options = options;
     rest_options.prefix.clear();
     rest_options.starts = std::move(starts);
+    rest_options.pairs = std::move(pairs);
     rest_options.search.pool = &pool;
     if (options.search.time_limit > 0) {
       rest_options.search.time_limit = std::max(options.search.time_limit - seconds_since(begun), 1e-3);
@@ -129,6 +142,10 @@ Result<SolveReport> solve_after_prefix(const Puzzle& puzzle, const Dataset* data
   // The report describes the whole puzzle: its pairing table (the weights' evidence for every
   // piece, the prefix's too) and the fit of the whole assembly on the data as given.
   report.pairing = pair_layers(puzzle, pool);
+  // (Square blocks: the whole puzzle's guessed roles may disagree with a given pair's; then the
+  // table is the weights' alone.)
+  if (!options.pairs.empty() && check_roles(puzzle, options.pairs, "given pair"))
+    report.pairing = with_given_pairs(puzzle, std::move(report.pairing), options.pairs);
   if (data) {
     auto fit = evaluate(puzzle, report.assembly, *data, pool);
     if (!fit) return fit.status();

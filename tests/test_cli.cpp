@@ -303,14 +303,51 @@ TEST_CASE("cli: solve --prefix keeps the known first blocks; a bad prefix exits 
   auto odd = test::run_cli("solve -q " + bundle + " --prefix " + answer.substr(0, answer.find(',')));
   CHECK(odd.exit_code == 3);
   CHECK(odd.err ==
-        "humpty: error: prefix: a prefix lists whole blocks (an inp piece, then its out piece), but this one "
-        "lists "
+        "humpty: error: prefix: expected whole blocks (an inp piece, then its out piece), but this lists "
         "1 piece\n");
   CHECK(odd.out.empty());
   auto missing = test::run_cli("solve -q " + bundle + " --prefix @" + dir + "/none.txt");
   CHECK(missing.exit_code == 3);
   CHECK(missing.err.find(dir + "/none.txt") != std::string::npos);
   CHECK(test::run_cli("verify " + bundle + " --answer " + answer + " --prefix " + prefix).exit_code == 2);
+}
+
+TEST_CASE("cli: solve --pairs keeps the known pairs; bad pairs exit 3 naming them", "[cli][pairs]") {
+  const std::string bundle = small() + "/puzzle.humpty", answer = small_answer();
+  // The answer's third and first blocks, in that order (pairs come in any order).
+  std::vector<std::string> fields;
+  for (std::size_t at = 0, comma;; at = comma + 1) {
+    comma = answer.find(',', at);
+    fields.push_back(answer.substr(at, comma == std::string::npos ? comma : comma - at));
+    if (comma == std::string::npos) break;
+  }
+  REQUIRE(fields.size() == 17);
+  const std::string pairs = fields[4] + "," + fields[5] + "," + fields[0] + "," + fields[1];
+  const std::string dir = test::scratch_dir("cli-pairs");
+  auto known = test::run_cli("solve " + bundle + " --threads 2 --order search --pairs " + pairs + " --json " +
+                             dir + "/r.json");
+  CHECK(known.exit_code == 0);
+  CHECK(known.out == answer + "\n");
+  CHECK(known.err.find("2 given (kept)") != std::string::npos);
+  auto json = test::read_bytes(dir + "/r.json");
+  const std::string text(json.begin(), json.end());
+  CHECK(text.find("\"given\":2") != std::string::npos);
+  CHECK(text.find("\"inp\":" + fields[0] + ",\"out\":" + fields[1] + ",") != std::string::npos);
+  test::write_text(dir + "/pairs.txt", pairs + "\n");
+  auto from_file = test::run_cli("solve -q " + bundle + " --order search --pairs @" + dir + "/pairs.txt");
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.out == known.out);
+  auto backwards = test::run_cli("solve -q " + bundle + " --pairs " + fields[1] + "," + fields[0]);
+  CHECK(backwards.exit_code == 3);
+  CHECK(backwards.err ==
+        "humpty: error: pairs: position 0 needs an inp layer, but piece " + fields[1] + " is an out layer\n");
+  CHECK(backwards.out.empty());
+  auto crossed = test::run_cli("solve -q " + bundle + " --prefix " + fields[0] + "," + fields[1] +
+                               " --pairs " + fields[0] + "," + fields[3]);
+  CHECK(crossed.exit_code == 3);
+  CHECK(crossed.err == "humpty: error: given pair 0 pairs pieces " + fields[0] + " and " + fields[3] +
+                           ", the prefix does not\n");
+  CHECK(test::run_cli("verify " + bundle + " --answer " + answer + " --pairs " + pairs).exit_code == 2);
 }
 
 TEST_CASE("cli: layer files of any names are numbered by name, and the answer is given as files too",

@@ -187,3 +187,56 @@ TEST_CASE("a pair is not sure by chance: unrelated layers give no sure pair", "[
   }
   CHECK(ratio_outlier_seen);
 }
+
+TEST_CASE("given pairs are taken as they are; the others are assigned anew among the pieces left",
+          "[pairing]") {
+  // The first test's puzzle shape: block k's W_out = -0.5 W_in^T, every pair right. Two given pairs
+  // cross the right ones (inp 0 with out 1 and inp 1 with out 0): they are kept, the other four
+  // stay the score's, and the report's figures are the new assignment's.
+  const std::size_t n = 6, d = 8, h = 12;
+  std::vector<humpty::Layer> pieces;
+  for (std::size_t k = 0; k < n; ++k) {
+    humpty::Layer inp = test::random_layer(h, d, 300 + k);
+    humpty::Layer out;
+    out.rows = d;
+    out.cols = h;
+    for (std::size_t r = 0; r < d; ++r) {
+      for (std::size_t c = 0; c < h; ++c) out.weight.push_back(-0.5f * inp.weight[c * d + r]);
+    }
+    out.bias.assign(d, 0.0f);
+    pieces.push_back(inp);  // piece 2k
+    pieces.push_back(out);  // piece 2k + 1
+  }
+  pieces.push_back(test::random_layer(1, d, 9));
+  auto puzzle = humpty::make_puzzle(std::move(pieces), "made");
+  REQUIRE(puzzle.ok());
+  const humpty::Pairing score = humpty::pair_layers(*puzzle);
+  for (std::size_t i = 0; i < n; ++i) REQUIRE(score.blocks[i].out == int(2 * i + 1));
+  CHECK(score.given == 0);
+  CHECK(score.is_given == std::vector<bool>(n, false));
+
+  const std::vector<humpty::Block> crossed = {{0, 3}, {2, 1}};
+  const humpty::Pairing pairing = humpty::with_given_pairs(*puzzle, score, crossed);
+  REQUIRE(pairing.blocks.size() == n);
+  CHECK(pairing.given == 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    const humpty::Block& block = pairing.blocks[i];
+    CHECK(block.inp == int(2 * i));  // one per inp piece, in ascending order, as pair_layers
+    CHECK(pairing.is_given[i] == (i < 2));
+    if (i >= 2) CHECK(block.out == int(2 * i + 1));
+  }
+  CHECK(pairing.blocks[0].out == 3);
+  CHECK(pairing.blocks[1].out == 1);
+  CHECK(!pairing.is_sure[0]);  // a crossed pair scores at chance
+  CHECK(!pairing.is_sure[1]);
+  CHECK(pairing.sure <= score.sure);
+  CHECK(pairing.worst_chosen < score.worst_chosen);
+  CHECK(pairing.leads[0] < 0);  // its rivals (the right pairs) lead it
+  // The score's own pairs given: the same assignment and figures.
+  const humpty::Pairing same = humpty::with_given_pairs(*puzzle, score, {score.blocks[4], score.blocks[1]});
+  CHECK(same.blocks == score.blocks);
+  CHECK(same.scores == score.scores);
+  CHECK(same.leads == score.leads);
+  CHECK(same.sure == score.sure);
+  CHECK(same.given == 2);
+}

@@ -207,29 +207,28 @@ TEST_CASE("answers are formatted and parsed with their roles checked", "[puzzle]
 TEST_CASE("a prefix is whole blocks in their roles, without the last layer", "[puzzle]") {
   auto puzzle = humpty::make_puzzle(pieces_for("oiliooi"), "p");
   REQUIRE(puzzle.ok());
-  auto two = humpty::parse_prefix(" 1,0,3,4\n", *puzzle, "prefix");
+  auto two = humpty::parse_blocks(" 1,0,3,4\n", *puzzle, "prefix");
   REQUIRE(two.ok());
   CHECK(*two == std::vector<humpty::Block>{{1, 0}, {3, 4}});
-  auto all = humpty::parse_prefix("1,0,3,4,6,5", *puzzle, "prefix");
+  auto all = humpty::parse_blocks("1,0,3,4,6,5", *puzzle, "prefix");
   REQUIRE(all.ok());
   CHECK(all->size() == 3);
-  CHECK(
-      humpty::parse_prefix("1,0,3", *puzzle, "prefix").message() ==
-      "prefix: a prefix lists whole blocks (an inp piece, then its out piece), but this one lists 3 pieces");
-  CHECK(humpty::parse_prefix("1,0,2,4", *puzzle, "prefix").message() ==
+  CHECK(humpty::parse_blocks("1,0,3", *puzzle, "prefix").message() ==
+        "prefix: expected whole blocks (an inp piece, then its out piece), but this lists 3 pieces");
+  CHECK(humpty::parse_blocks("1,0,2,4", *puzzle, "prefix").message() ==
         "prefix: position 2 needs an inp layer, but piece 2 is the last layer");
-  CHECK(humpty::parse_prefix("1,0,1,4", *puzzle, "prefix").message() ==
+  CHECK(humpty::parse_blocks("1,0,1,4", *puzzle, "prefix").message() ==
         "prefix: piece 1 appears twice, at positions 0 and 2 (counting from 0)");
-  CHECK(humpty::parse_prefix("1,9", *puzzle, "prefix").message() ==
+  CHECK(humpty::parse_blocks("1,9", *puzzle, "prefix").message() ==
         "prefix:3: piece 9 does not exist (the puzzle has pieces 0 to 6)");
-  CHECK(humpty::parse_prefix("", *puzzle, "prefix").message() ==
+  CHECK(humpty::parse_blocks("", *puzzle, "prefix").message() ==
         "prefix:1: expected a piece number, got nothing");
   const std::string dir = test::scratch_dir("prefix-file");
   test::write_text(dir + "/prefix.txt", "3,4\nignored\n");
-  auto read = humpty::read_prefix(dir + "/prefix.txt", *puzzle);
+  auto read = humpty::read_blocks(dir + "/prefix.txt", *puzzle);
   REQUIRE(read.ok());
   CHECK(*read == std::vector<humpty::Block>{{3, 4}});
-  CHECK(humpty::read_prefix(dir + "/none.txt", *puzzle).message().find(dir + "/none.txt") == 0);
+  CHECK(humpty::read_blocks(dir + "/none.txt", *puzzle).message().find(dir + "/none.txt") == 0);
 }
 
 TEST_CASE("square blocks (d == h) get their roles from the weights, and either role is accepted",

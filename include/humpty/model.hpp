@@ -180,12 +180,17 @@ Status check_assembly(const Puzzle& puzzle, const Assembly& assembly);
 // twice. Errors name blocks by `label` ("prefix block 0: piece 5 is used twice").
 Status check_blocks(const Puzzle& puzzle, const std::vector<Block>& blocks, const std::string& label);
 
-// Parses the beginning of an answer: whole blocks (an inp piece, then its out piece) in execution
-// order, without the last layer, as parse_answer checks them (each piece in its role, none twice).
-Result<std::vector<Block>> parse_prefix(std::string_view text, const Puzzle& puzzle, const std::string& name);
+// The same, with square pieces (which check_blocks lets play either role) held to the roles the
+// puzzle gives them now ("given pair 0: piece 5 is an out layer here, not an inp layer").
+Status check_roles(const Puzzle& puzzle, const std::vector<Block>& blocks, const std::string& label);
 
-// Reads a prefix (parse_prefix) from the first line of a regular file of at most 16 MiB.
-Result<std::vector<Block>> read_prefix(const std::string& path, const Puzzle& puzzle);
+// Parses whole blocks (an inp piece, then its out piece), as parse_answer checks them (each piece
+// in its role, none twice), without the last layer: the beginning of an answer (a prefix), or
+// known pairs.
+Result<std::vector<Block>> parse_blocks(std::string_view text, const Puzzle& puzzle, const std::string& name);
+
+// Reads blocks (parse_blocks) from the first line of a regular file of at most 16 MiB.
+Result<std::vector<Block>> read_blocks(const std::string& path, const Puzzle& puzzle);
 
 // Reads an answer from the first line of a regular file of at most 16 MiB (an answer.txt from
 // `generate` carries the SHA-256 on its second line).

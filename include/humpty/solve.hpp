@@ -60,6 +60,9 @@ struct Pairing {
                                // other score in its row and column of the table, and at least
                                // kSureNoise times the noise level
   std::size_t sure = 0;        // how many are sure
+  std::vector<bool> is_given;  // is_given[i]: blocks[i] is a pair the caller knows (with_given_pairs),
+                               // not the score's choice; the search never breaks it
+  std::size_t given = 0;       // how many are given
   static constexpr double kSureRatio = 1.5;
   static constexpr double kSureNoise = 4.5;
   // A trained block damps its stream: W_out W_in leans towards a negative multiple of the identity
@@ -77,6 +80,11 @@ struct Pairing {
 // threads <= 0: one per core; the result does not depend on it. Or on a pool of the caller's.
 Pairing pair_layers(const Puzzle& puzzle, int threads = 0);
 Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool);
+
+// The pairing with some pairs known (SolveOptions::pairs): those taken as they are, the others
+// assigned anew by the combined score among the pieces left, and every chosen pair's scores,
+// leads and sureness as pair_layers reports them. `given` must pass check_roles for `puzzle`.
+Pairing with_given_pairs(const Puzzle& puzzle, Pairing pairing, const std::vector<Block>& given);
 
 // ---- Ordering without data ----------------------------------------------------------------------
 
@@ -309,7 +317,8 @@ struct SearchOptions {
   bool stop_when_stuck = false;             // stop after stuck_rounds rounds without a new best even
                                             // with a time limit (solve's rounds for square blocks)
   bool repair_pairs = true;                 // also try moves that change the pairing
-  const Pairing* pairing = nullptr;         // the score pairing, if already computed (it guides repairs)
+  const Pairing* pairing = nullptr;         // the score pairing, if already computed (it guides repairs);
+                                            // its given pairs (with_given_pairs) are never broken
   std::size_t starts_given = 0;             // the first this many starts are a caller's: the
                                             // relaxation keeps their pairs until the order alone
                                             // is stuck
@@ -374,6 +383,10 @@ struct SolveOptions {
   // are run on the data once and taken out of the puzzle: the solve pairs and orders the rest on
   // the stream they leave, and the report is the whole assembly's. Starts must hold these blocks.
   std::vector<Block> prefix;
+  // Pairs known, in any order (some or all; each an inp piece and its out piece): the pairing
+  // takes them as they are (with_given_pairs), and the search orders them and pairs only the
+  // rest, never breaking one. With a prefix, those among its blocks must be its own.
+  std::vector<Block> pairs;
 };
 
 struct SolveReport {

@@ -63,12 +63,12 @@ const CommandHelp kCommands[] = {
     {"solve",
      "solve PIECES [--data CSV] [--order auto|chain|search] [--seed N] [--threads N]\n"
      "             [--rows N] [--time-limit SEC] [--start ANSWER|@FILE] [--keep-pairs]\n"
-     "             [--prefix BLOCKS|@FILE] [--tune NAME=VALUE] [--expect-sha256 HEX]\n"
-     "             [--json FILE] [--svg FILE] [-q]\n"
+     "             [--prefix BLOCKS|@FILE] [--pairs BLOCKS|@FILE] [--tune NAME=VALUE]\n"
+     "             [--expect-sha256 HEX] [--json FILE] [--svg FILE] [-q]\n"
      "    Put the network back together; prints the answer (piece indices in execution order,\n"
      "    joined by commas) on stdout, what it found on stderr.\n"
      "    example: humpty solve puzzle/pieces --data puzzle/historical_data.csv --json r.json\n",
-     "--data --order --seed --threads --rows --time-limit --start --keep-pairs --prefix --tune "
+     "--data --order --seed --threads --rows --time-limit --start --keep-pairs --prefix --pairs --tune "
      "--expect-sha256 "
      "--json --svg -q"},
     {"verify",
@@ -188,7 +188,7 @@ struct UsageError {
 // Options shared by the commands, parsed from argv after the command name.
 struct Options {
   std::vector<std::string> positional;
-  std::string data, order = "auto", start, prefix, answer, expect_sha256, output, format, json, svg;
+  std::string data, order = "auto", start, prefix, pairs, answer, expect_sha256, output, format, json, svg;
   GenerateOptions generate;
   std::uint64_t seed = SearchOptions().seed;
   int threads = 0;
@@ -392,6 +392,8 @@ Options parse_options(int argc, char** argv, int first, const CommandHelp* comma
       options.start = value();
     } else if (arg == "--prefix") {
       options.prefix = value();
+    } else if (arg == "--pairs") {
+      options.pairs = value();
     } else if (arg == "--answer") {
       options.answer = value();
     } else if (arg == "--expect-sha256") {
@@ -764,10 +766,16 @@ int command_solve(const Options& options) {
     solve_options.starts.push_back(*start);
   }
   if (!options.prefix.empty()) {
-    auto prefix = options.prefix[0] == '@' ? read_prefix(options.prefix.substr(1), *puzzle)
-                                           : parse_prefix(options.prefix, *puzzle, "prefix");
+    auto prefix = options.prefix[0] == '@' ? read_blocks(options.prefix.substr(1), *puzzle)
+                                           : parse_blocks(options.prefix, *puzzle, "prefix");
     if (!prefix) return fail_input(prefix.message());
     solve_options.prefix = std::move(*prefix);
+  }
+  if (!options.pairs.empty()) {
+    auto pairs = options.pairs[0] == '@' ? read_blocks(options.pairs.substr(1), *puzzle)
+                                         : parse_blocks(options.pairs, *puzzle, "pairs");
+    if (!pairs) return fail_input(pairs.message());
+    solve_options.pairs = std::move(*pairs);
   }
   if (solve_options.order == OrderMethod::search && !data) {
     throw UsageError{"--order search needs --data CSV"};
@@ -817,8 +825,7 @@ int command_solve(const Options& options) {
       std::fprintf(
           stderr,
           "humpty: its MSE is %.2g x var(pred), far from exact: more time seldom helps from there, other "
-          "--seed values sometimes do, and known parts shrink the search (--prefix; --start with "
-          "--keep-pairs)\n",
+          "--seed values sometimes do, and known parts shrink the search (--prefix, --pairs)\n",
           ratio);
     } else if (ratio >= 0) {
       // Without a time limit the search ends when stuck; with one it goes on to the limit.
