@@ -301,12 +301,17 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
     report.used_chain = true;
     report.seconds.emplace_back("chain", watch.lap());
     const ChainOrder& chain = report.chain;
-    if (chain.by_bias) {
+    const double margin = chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0;
+    if (chain.by_bias && chain.runner_up < chain.length) {
+      say("order", format_text("out-bias path length %.6g, a local search's: a different path met is %.2f%% "
+                               "shorter (%.6g), so neither is known to be the shortest; ||W_out|| rank "
+                               "trend along it %.3f",
+                               chain.length, -margin, chain.runner_up, chain.norm_trend));
+    } else if (chain.by_bias) {
       say("order", format_text("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; "
                                "||W_out|| rank trend along it %.3f",
-                               chain.length, chain.runner_up,
-                               chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0,
-                               chain.exact ? ", proven shortest" : "", chain.norm_trend));
+                               chain.length, chain.runner_up, margin, chain.exact ? ", proven shortest" : "",
+                               chain.norm_trend));
     } else {
       say("order",
           "the out layers have no bias, so there is no bias path: ordered by ||W_out|| alone, a weak "

@@ -60,22 +60,40 @@ TEST_CASE("the out-bias path recovers a constructed order, small (exact) and lar
   }
 }
 
-TEST_CASE("no different path is shorter than the path: the runner-up's searches can improve it",
-          "[ordering]") {
-  // Out-biases of no order at all (an untrained net's): the local searches for the path and for
-  // the runner-up end in different local optima, and one without an edge of the path sometimes
-  // ends shorter (the hard suite's two SGD nets). Then that one is the path.
+TEST_CASE("a local search's path is not called the shortest when a shorter one was met", "[ordering]") {
+  // Out-biases of no order at all (an untrained net's): past 12 blocks the path and its
+  // runner-ups are local searches, and a search without an edge of the path sometimes ends
+  // shorter than the path (the hard suite's two SGD nets; 9 of these 12 bias sets). The solve's
+  // log then says so, instead of a negative margin; up to 12 blocks the paths are exact.
+  std::size_t shorter_met = 0;
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
-    Chain chain = chain_puzzle(48, 6);
-    humpty::Rng rng(seed);
-    for (const humpty::Block& block : chain.truth) {
-      for (float& b : chain.puzzle.pieces[std::size_t(block.out)].bias) b = float(rng.normal());
+    for (std::size_t n : {std::size_t(12), std::size_t(48)}) {
+      Chain chain = chain_puzzle(n, 6);
+      humpty::Rng rng(seed);
+      for (const humpty::Block& block : chain.truth) {
+        for (float& b : chain.puzzle.pieces[std::size_t(block.out)].bias) b = float(rng.normal());
+      }
+      std::string said;
+      humpty::SolveOptions options;
+      options.search.log = [&](const std::string& stage, const std::string& message) {
+        if (stage == "order") said = message;
+      };
+      auto report = humpty::solve(chain.puzzle, nullptr, options);
+      REQUIRE(report.ok());
+      const humpty::ChainOrder& order = report->chain;
+      INFO("seed " << seed << ", n " << n << ": " << said);
+      CHECK(order.exact == (n == 12));
+      if (order.exact) CHECK(order.runner_up >= order.length);
+      if (order.runner_up < order.length) {
+        ++shorter_met;
+        CHECK(said.find("% shorter (") != std::string::npos);
+        CHECK(said.find("(+") == std::string::npos);
+      } else {
+        CHECK(said.find("(+") != std::string::npos);
+      }
     }
-    const humpty::ChainOrder order = humpty::order_by_chain(chain.puzzle, chain.truth);
-    INFO("seed " << seed);
-    CHECK(order.runner_up >= order.length);
-    CHECK(order.order.size() == 48);
   }
+  CHECK(shorter_met > 0);
 }
 
 TEST_CASE("the norm order sorts by ||W_out||", "[ordering]") {

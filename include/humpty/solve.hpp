@@ -94,7 +94,9 @@ Pairing with_given_pairs(const Puzzle& puzzle, Pairing pairing, const std::vecto
 struct ChainOrder {
   std::vector<Block> order;  // blocks in execution order
   double length = 0;         // the path's length (sum of Euclidean distances)
-  double runner_up = 0;      // length of the shortest different path the search met (>= length)
+  double runner_up = 0;      // length of the shortest different path the search met: >= length
+                             // when exact; without exact, shorter when a local search met a
+                             // shorter path than the one it kept (the path is then no shortest)
   bool exact = false;        // the path is proven shortest (exhaustive for small N)
   double norm_trend = 0;     // rank correlation of position and ||W_out||_F along the order, in
                              // [-1, 1]; its sign chose the orientation, its size says how clearly
