@@ -142,13 +142,18 @@ void heat_map(Svg& svg, double x, double y, double size, const Puzzle& puzzle, c
     std::sort(inps.begin(), inps.end());
     std::sort(outs.begin(), outs.end());
   }
-  // The chosen pairs, outlined: white when sure, red when not.
+  // The chosen pairs, outlined: blue when given (--pairs), else white when sure, red when not.
   for (std::size_t i = 0; i < n; ++i) {
     const auto o = std::size_t(std::find(outs.begin(), outs.end(), pairing.blocks[i].out) - outs.begin());
-    svg.add(format_text("<rect class=\"chosen\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
-                        "stroke=\"%s\" stroke-width=\"%.2f\"/>",
-                        x + cell * double(o), y + cell * double(i), cell, cell,
-                        pairing.is_sure[i] ? "#ffffff" : "#ff2020", std::max(1.0, cell / 6)));
+    const bool given = i < pairing.is_given.size() && pairing.is_given[i];
+    svg.add(format_text(
+        "<rect class=\"chosen\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
+        "stroke=\"%s\" stroke-width=\"%.2f\"/>",
+        x + cell * double(o), y + cell * double(i), cell, cell,
+        given                ? "#2060ff"
+        : pairing.is_sure[i] ? "#ffffff"
+                             : "#ff2020",
+        std::max(1.0, cell / 6)));
   }
   // The pairs of the reported assembly (where the data may have overruled the score): dots.
   for (const Block& block : assembly) {
@@ -168,9 +173,15 @@ void heat_map(Svg& svg, double x, double y, double size, const Puzzle& puzzle, c
   }
   svg.label(bx + 16, y + 10, format_text("%.2f", hi), "start", 10);
   svg.label(bx + 16, y + size, "0", "start", 10);
-  svg.label(x, y + size + 48,
-            format_text("score's pairs outlined: %zu of %zu sure (white), red: not; dots: the answer's pairs", pairing.sure, n),
-            "start", 11);
+  svg.label(
+      x, y + size + 48,
+      pairing.given > 0
+          ? format_text("pairs outlined: %zu given (blue); of the score's, sure white, red not; dots: the "
+                        "answer's pairs",
+                        pairing.given)
+          : format_text("score's pairs outlined: %zu of %zu sure (white), red: not; dots: the answer's pairs",
+                        pairing.sure, n),
+      "start", 11);
   svg.add("</g>");
 }
 

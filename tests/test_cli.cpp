@@ -325,7 +325,7 @@ TEST_CASE("cli: solve --pairs keeps the known pairs; bad pairs exit 3 naming the
   const std::string pairs = fields[4] + "," + fields[5] + "," + fields[0] + "," + fields[1];
   const std::string dir = test::scratch_dir("cli-pairs");
   auto known = test::run_cli("solve " + bundle + " --threads 2 --order search --pairs " + pairs + " --json " +
-                             dir + "/r.json");
+                             dir + "/r.json --svg " + dir + "/r.svg");
   CHECK(known.exit_code == 0);
   CHECK(known.out == answer + "\n");
   CHECK(known.err.find("2 given (kept)") != std::string::npos);
@@ -333,6 +333,8 @@ TEST_CASE("cli: solve --pairs keeps the known pairs; bad pairs exit 3 naming the
   const std::string text(json.begin(), json.end());
   CHECK(text.find("\"given\":2") != std::string::npos);
   CHECK(text.find("\"inp\":" + fields[0] + ",\"out\":" + fields[1] + ",") != std::string::npos);
+  auto svg = test::read_bytes(dir + "/r.svg");
+  CHECK(std::string(svg.begin(), svg.end()).find("2 given (blue)") != std::string::npos);
   test::write_text(dir + "/pairs.txt", pairs + "\n");
   auto from_file = test::run_cli("solve -q " + bundle + " --order search --pairs @" + dir + "/pairs.txt");
   CHECK(from_file.exit_code == 0);
