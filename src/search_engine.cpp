@@ -91,7 +91,9 @@ Engine::Engine(const Puzzle& puzzle, const Dataset& data, const SearchOptions& o
       ++given;
     }
   }
-  repairs_ = options.repair_pairs && pairing.sure < n && given < n;
+  // Every pair given: nothing is left to repair, ever (else repairs start once the order is stuck).
+  may_repair_ = options.repair_pairs && given < n;
+  repairs_ = may_repair_ && pairing.sure < n;
   order_phase_ = tuning_.order_first;
   sure_partner_ = given_partner_;
   // A pair is sure for the search when the trace score is sure of it and the combined score also
@@ -257,7 +259,7 @@ bool Engine::descend() {
       window = n;  // nothing nearby: look at moves of any distance
     } else if (order_phase_ && repairs_) {
       order_phase_ = false;  // the order is stuck: the pairing is in question
-    } else if (!repairs_ && options_.repair_pairs) {
+    } else if (!repairs_ && may_repair_) {
       order_phase_ = false;
       repairs_ = true;  // the pairing looked sure, but the data disagree
     } else {

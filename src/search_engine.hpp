@@ -224,6 +224,7 @@ class Engine {
   bool permutation_too_big_ = false;  // a soft permutation was skipped for memory (said once)
   int prior_ = -1;  // the moved-weight prior: 1 used, 0 not, -1 not probed yet
   bool repairs_ = false;
+  bool may_repair_ = false;  // repairs allowed at all (SearchOptions::repair_pairs, and a pair not given)
   bool order_phase_ = true;  // searching the order alone, before any repair (descend)
   std::vector<Block> best_;
   std::vector<std::vector<int>> tried_kicks_;  // every kick's pairing (per inp piece, its out)
