@@ -350,6 +350,11 @@ TEST_CASE("cli: solve --pairs keeps the known pairs; bad pairs exit 3 naming the
   CHECK(crossed.err == "humpty: error: given pair 0 pairs pieces " + fields[0] + " and " + fields[3] +
                            ", the prefix does not\n");
   CHECK(test::run_cli("verify " + bundle + " --answer " + answer + " --pairs " + pairs).exit_code == 2);
+  for (const char* option : {"--pairs", "--prefix"}) {
+    auto empty = test::run_cli("solve -q " + bundle + " " + option + " ''");
+    CHECK(empty.exit_code == 2);
+    CHECK(empty.err.find(std::string(option) + " needs blocks (inp,out,...) or @FILE") != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: layer files of any names are numbered by name, and the answer is given as files too",

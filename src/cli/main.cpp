@@ -390,10 +390,11 @@ Options parse_options(int argc, char** argv, int first, const CommandHelp* comma
       options.time_limit = parse_number(arg, value());
     } else if (arg == "--start") {
       options.start = value();
-    } else if (arg == "--prefix") {
-      options.prefix = value();
-    } else if (arg == "--pairs") {
-      options.pairs = value();
+    } else if (arg == "--prefix" || arg == "--pairs") {
+      // (Empty, the option would be silently ignored below.)
+      (arg == "--prefix" ? options.prefix : options.pairs) = value();
+      if ((arg == "--prefix" ? options.prefix : options.pairs).empty())
+        throw UsageError{arg + " needs blocks (inp,out,...) or @FILE"};
     } else if (arg == "--answer") {
       options.answer = value();
     } else if (arg == "--expect-sha256") {
