@@ -6,6 +6,23 @@
 #include "rng.hpp"
 #include "support.hpp"
 
+namespace {
+
+// The out layer that makes a damping block with `inp` (h x d): W_out = -0.5 W_in^T, no bias, so
+// that W_out W_in = -0.5 W_in^T W_in has a large negative trace.
+humpty::Layer damping_out(const humpty::Layer& inp) {
+  humpty::Layer out;
+  out.rows = inp.cols;
+  out.cols = inp.rows;
+  for (std::size_t r = 0; r < out.rows; ++r) {
+    for (std::size_t c = 0; c < out.cols; ++c) out.weight.push_back(-0.5f * inp.weight[c * inp.cols + r]);
+  }
+  out.bias.assign(out.rows, 0.0f);
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("pairing finds blocks whose W_out W_in is a negative multiple of the identity", "[pairing]") {
   // Block k: W_out = -0.5 W_in^T, so P = -0.5 W_in^T W_in has a large negative trace; any other
   // product is a sum of unrelated terms with a trace near zero.
@@ -14,13 +31,7 @@ TEST_CASE("pairing finds blocks whose W_out W_in is a negative multiple of the i
   std::vector<int> inp_of(n), out_of(n);
   for (std::size_t k = 0; k < n; ++k) {
     humpty::Layer inp = test::random_layer(h, d, 100 + k);
-    humpty::Layer out;
-    out.rows = d;
-    out.cols = h;
-    for (std::size_t r = 0; r < d; ++r) {
-      for (std::size_t c = 0; c < h; ++c) out.weight.push_back(-0.5f * inp.weight[c * d + r]);
-    }
-    out.bias.assign(d, 0.0f);
+    humpty::Layer out = damping_out(inp);
     // Spread the pieces: inp k at 2k+1, out k at (2k + 4) mod 2n, last at 2n.
     inp_of[k] = int(2 * k + 1);
     out_of[k] = int((2 * k + 4) % (2 * n));
@@ -191,21 +202,16 @@ TEST_CASE("a pair is not sure by chance: unrelated layers give no sure pair", "[
 TEST_CASE("given pairs are taken as they are; the others are assigned anew among the pieces left",
           "[pairing]") {
   // The first test's puzzle shape: block k's W_out = -0.5 W_in^T, every pair right. Two given pairs
-  // cross the right ones (inp 0 with out 1 and inp 1 with out 0): they are kept, the other four
-  // stay the score's, and the report's figures are the new assignment's.
+  // cross the first two blocks' (block 0's inp with block 1's out, and block 1's inp with block
+  // 0's out): they are kept, the other four stay the score's, and the report's figures are the
+  // new assignment's.
   const std::size_t n = 6, d = 8, h = 12;
   std::vector<humpty::Layer> pieces;
   for (std::size_t k = 0; k < n; ++k) {
     humpty::Layer inp = test::random_layer(h, d, 300 + k);
-    humpty::Layer out;
-    out.rows = d;
-    out.cols = h;
-    for (std::size_t r = 0; r < d; ++r) {
-      for (std::size_t c = 0; c < h; ++c) out.weight.push_back(-0.5f * inp.weight[c * d + r]);
-    }
-    out.bias.assign(d, 0.0f);
-    pieces.push_back(inp);  // piece 2k
-    pieces.push_back(out);  // piece 2k + 1
+    humpty::Layer out = damping_out(inp);
+    pieces.push_back(std::move(inp));  // piece 2k
+    pieces.push_back(std::move(out));  // piece 2k + 1
   }
   pieces.push_back(test::random_layer(1, d, 9));
   auto puzzle = humpty::make_puzzle(std::move(pieces), "made");
