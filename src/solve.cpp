@@ -386,6 +386,11 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
       say("search", format_text("not proven: the best assembly keeps %zu of the %zu pairs the pairing score "
                                 "chose, %zu of the %zu it is sure of; nothing else is certain",
                                 agree, pairing.blocks.size(), agree_sure, pairing.sure));
+      if (pairing.given > 0) {
+        say("search", format_text("the %zu given pairs were kept throughout: if one is wrong, no "
+                                  "order can be proven",
+                                  pairing.given));
+      }
     }
   }
   report.answer = format_answer(report.assembly);

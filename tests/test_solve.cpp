@@ -477,7 +477,13 @@ TEST_CASE("solve: known pairs are kept, the rest paired and ordered", "[solve][p
     CHECK(free->assembly == six.answer);
     CHECK(free->fit.proves());
     options.pairs = crossed;
+    std::string said;
+    options.search.log = [&](const std::string& stage, const std::string& message) {
+      if (stage == "search") said += message + "\n";
+    };
     auto kept = humpty::solve(six.puzzle, &six.data, options);
+    CHECK(said.find("the 2 given pairs were kept throughout: if one is wrong, no order can be proven") !=
+          std::string::npos);
     REQUIRE(kept.ok());
     CHECK(holds(kept->assembly, crossed));
     CHECK(!kept->fit.exact());
