@@ -215,13 +215,17 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
   json.integer("prefix_blocks", report.prefix_blocks);
   if (report.used_chain) {
     json.open("chain", '{');
-    json.string("evidence", report.chain.by_bias
-                                ? "shortest path through the out-layer biases, oriented by ||W_out||_F"
-                                : "||W_out||_F ascending: the out layers have no bias");
+    json.string("evidence",
+                !report.chain.by_bias ? "||W_out||_F ascending: the out layers have no bias"
+                : report.chain.by_readout
+                    ? "shortest path through the out-layer biases, oriented by their share along the "
+                      "last layer"
+                    : "shortest path through the out-layer biases, oriented by ||W_out||_F");
     json.number("length", report.chain.length);
     json.number("runner_up", report.chain.runner_up);
     json.boolean("proven_shortest", report.chain.exact);
     json.number("norm_trend", report.chain.norm_trend);
+    json.number("bias_trend", report.chain.bias_trend);
     json.close('}');
   } else {
     json.null("chain");

@@ -302,16 +302,25 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
     report.seconds.emplace_back("chain", watch.lap());
     const ChainOrder& chain = report.chain;
     const double margin = chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0;
+    // Which way the path runs, and how clearly (ChainOrder::bias_trend).
+    const std::string direction =
+        chain.by_readout
+            ? format_text(
+                  "oriented so that the out-biases' share along the last layer rises (rank trend "
+                  "%.3f%s; ||W_out|| trend %.3f)",
+                  chain.bias_trend, chain.bias_trend < 0.3 ? ", a guess" : "", chain.norm_trend)
+            : format_text(
+                  "oriented so that ||W_out|| rises (rank trend %.3f; the biases' share along the last "
+                  "layer does not vary)",
+                  chain.norm_trend);
     if (chain.by_bias && chain.runner_up < chain.length) {
       say("order", format_text("out-bias path length %.6g, a local search's: a different path met is %.2f%% "
-                               "shorter (%.6g), so neither is known to be the shortest; ||W_out|| rank "
-                               "trend along it %.3f",
-                               chain.length, -margin, chain.runner_up, chain.norm_trend));
+                               "shorter (%.6g), so neither is known to be the shortest; %s",
+                               chain.length, -margin, chain.runner_up, direction.c_str()));
     } else if (chain.by_bias) {
-      say("order", format_text("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; "
-                               "||W_out|| rank trend along it %.3f",
-                               chain.length, chain.runner_up, margin, chain.exact ? ", proven shortest" : "",
-                               chain.norm_trend));
+      say("order",
+          format_text("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; %s", chain.length,
+                      chain.runner_up, margin, chain.exact ? ", proven shortest" : "", direction.c_str()));
     } else {
       say("order",
           "the out layers have no bias, so there is no bias path: ordered by ||W_out|| alone, a weak "

@@ -9,13 +9,15 @@
 namespace {
 
 // n blocks whose out biases lie along a gently bending curve, in order, with ||W_out|| growing
-// along it; the pieces are then numbered in a shuffled order.
+// along it (or falling, with `norms_fall`); the pieces are then numbered in a shuffled order. The
+// last layer reads the curve's second coordinate, t^2, so that the biases' share along it rises
+// with depth, as training leaves it.
 struct Chain {
   humpty::Puzzle puzzle;
   std::vector<humpty::Block> truth;  // in execution order
 };
 
-Chain chain_puzzle(std::size_t n, std::uint64_t seed) {
+Chain chain_puzzle(std::size_t n, std::uint64_t seed, bool norms_fall = false) {
   const std::size_t d = 6, h = 9;
   std::vector<int> number(2 * n + 1);
   for (std::size_t i = 0; i < number.size(); ++i) number[i] = int(i);
@@ -25,7 +27,8 @@ Chain chain_puzzle(std::size_t n, std::uint64_t seed) {
   Chain chain;
   for (std::size_t k = 0; k < n; ++k) {
     humpty::Layer inp = test::random_layer(h, d, seed * 100 + k);
-    humpty::Layer out = test::random_layer(d, h, seed * 100 + 50 + k, 0.1f * float(k + 1));
+    humpty::Layer out =
+        test::random_layer(d, h, seed * 100 + 50 + k, 0.1f * float(norms_fall ? n - k : k + 1));
     for (std::size_t q = 0; q < d; ++q) {
       double t = double(k) / double(n);
       out.bias[q] = float(q == 0 ? t : q == 1 ? t * t : 0.01 * std::sin(3.0 * t + double(q)));
@@ -34,7 +37,10 @@ Chain chain_puzzle(std::size_t n, std::uint64_t seed) {
     pieces[std::size_t(number[2 * k + 1])] = out;
     chain.truth.push_back({number[2 * k], number[2 * k + 1]});
   }
-  pieces[std::size_t(number[2 * n])] = test::random_layer(1, d, seed);
+  humpty::Layer last = test::random_layer(1, d, seed);
+  std::fill(last.weight.begin(), last.weight.end(), 0.0f);
+  last.weight[1] = 0.5f;
+  pieces[std::size_t(number[2 * n])] = last;
   auto puzzle = humpty::make_puzzle(std::move(pieces), "chain");
   REQUIRE(puzzle.ok());
   chain.puzzle = std::move(*puzzle);
@@ -57,7 +63,63 @@ TEST_CASE("the out-bias path recovers a constructed order, small (exact) and lar
     CHECK(order.exact == (n <= 12));
     CHECK(order.runner_up >= order.length);
     if (n > 2) CHECK(order.norm_trend > 0.9);
+    if (n > 2) CHECK((order.by_readout && order.bias_trend > 0.9));
   }
+}
+
+TEST_CASE("the path runs the way the biases' share along the last layer rises, whatever ||W_out|| does",
+          "[ordering]") {
+  // Why: ||W_out|| rises with depth in the published net and falls in most nets humpty's trainer
+  // makes (ordering.cpp, readout_alignment); the alignment rises in both.
+  for (std::size_t n : {std::size_t(7), std::size_t(30)}) {
+    Chain chain = chain_puzzle(n, n + 11, true);
+    std::vector<humpty::Block> blocks = chain.truth;
+    humpty::Rng rng(n);
+    rng.shuffle(blocks);
+    humpty::ChainOrder order = humpty::order_by_chain(chain.puzzle, blocks);
+    INFO("n = " << n);
+    CHECK(order.order == chain.truth);
+    CHECK(order.by_readout);
+    CHECK(order.bias_trend > 0.9);
+    CHECK(order.norm_trend < -0.9);
+    std::string said;
+    humpty::SolveOptions options;
+    options.search.log = [&](const std::string& stage, const std::string& message) {
+      if (stage == "order") said = message;
+    };
+    auto report = humpty::solve(chain.puzzle, nullptr, options);
+    REQUIRE(report.ok());
+    CHECK(report->chain.by_readout);
+    CHECK(said.find("oriented so that the out-biases' share along the last layer rises (rank trend") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("where every bias has the same share along the last layer, ||W_out|| orients the path",
+          "[ordering]") {
+  // A last layer with as many independent outputs as the stream has dimensions spans the stream:
+  // every bias lies wholly along it, which says nothing of depth.
+  Chain chain = chain_puzzle(9, 4);
+  humpty::Layer& last = chain.puzzle.pieces[std::size_t(chain.puzzle.last_piece)];
+  const std::size_t d = last.cols;
+  humpty::Layer spanning = test::random_layer(d, d, 77);
+  chain.puzzle.pieces[std::size_t(chain.puzzle.last_piece)] = spanning;
+  chain.puzzle.outputs = d;
+  std::vector<humpty::Block> blocks = chain.truth;
+  std::reverse(blocks.begin(), blocks.end());
+  humpty::ChainOrder order = humpty::order_by_chain(chain.puzzle, blocks);
+  CHECK(order.order == chain.truth);  // the constructed norms rise with depth
+  CHECK(!order.by_readout);
+  CHECK(order.bias_trend == 0.0);
+  CHECK(order.norm_trend == 1.0);
+  // The norms falling instead, the path runs the other way: nothing else is left to tell.
+  Chain falling = chain_puzzle(9, 4, true);
+  falling.puzzle.pieces[std::size_t(falling.puzzle.last_piece)] = spanning;
+  falling.puzzle.outputs = d;
+  blocks = falling.truth;
+  std::reverse(blocks.begin(), blocks.end());
+  std::reverse(falling.truth.begin(), falling.truth.end());
+  CHECK(humpty::order_by_chain(falling.puzzle, blocks).order == falling.truth);
 }
 
 TEST_CASE("a local search's path is not called the shortest when a shorter one was met", "[ordering]") {

@@ -1,7 +1,7 @@
 // humpty/solve.hpp - putting the pieces back together: pairing, ordering, search and proof.
 //
 // Each step returns not only its answer but how sure it is, because the fingerprints it relies
-// on (the pairing score, the out-bias path, the norm trend) are strong in some networks and weak
+// on (the pairing score, the out-bias path and its direction) are strong in some networks and weak
 // in others. Where there is data, the data decides; without data the result is a best guess
 // with the evidence reported next to it.
 #pragma once
@@ -88,9 +88,10 @@ Pairing with_given_pairs(const Puzzle& puzzle, Pairing pairing, const std::vecto
 
 // ---- Ordering without data ----------------------------------------------------------------------
 
-// Consecutive blocks have close out-layer biases, and ||W_out||_F tends to grow with depth. The
-// order is the shortest path through the out-bias vectors, oriented so that the norm rises.
-// Out layers without a bias leave only the norm.
+// Consecutive blocks have close out-layer biases, and the deeper a block the more of its bias lies
+// along the last layer's weights. The order is the shortest path through the out-bias vectors,
+// oriented so that that share rises (where every block's share is the same, so that ||W_out||_F
+// rises: the published net's fingerprint). Out layers without a bias leave only the norm.
 struct ChainOrder {
   std::vector<Block> order;  // blocks in execution order
   double length = 0;         // the path's length (sum of Euclidean distances)
@@ -99,7 +100,11 @@ struct ChainOrder {
                              // shorter path than the one it kept (the path is then no shortest)
   bool exact = false;        // the path is proven shortest (exhaustive for small N)
   double norm_trend = 0;     // rank correlation of position and ||W_out||_F along the order, in
-                             // [-1, 1]; its sign chose the orientation, its size says how clearly
+                             // [-1, 1]; without by_readout its sign (>= 0) chose the orientation
+  double bias_trend = 0;     // the same for the share of each out-bias along the last layer's
+                             // weights; with by_readout its sign (> 0) chose the orientation, its
+                             // size says how clearly (below ~0.3 a guess)
+  bool by_readout = false;   // the biases' alignment chose the direction (false: the norm did)
   bool by_bias = true;       // false: an out layer has no bias (nn.Linear(..., bias=False)), so
                              // there is no path; the order is ||W_out||_F ascending alone
 };
