@@ -12,7 +12,7 @@ line, and says so, without it).
 writes DIR/pieces/piece_<k>.pth (each Linear's state_dict, shuffled), DIR/historical_data.csv
 (measurement_0.., pred, true) and DIR/answer.txt (the right assembly, for scoring only). The
 network: x = x + out(relu(inp(x))) per block, then Linear(d -> 1), nn.Linear's default
-initialisation; trained on y = sin(2 x.a) + (x.b)^2 / 2 + noise with mini-batches of 64.
+initialisation (--zero-bias: biases from zero); trained on y = sin(2 x.a) + (x.b)^2 / 2 + noise with mini-batches of 64.
 """
 import argparse
 import os
@@ -33,6 +33,7 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--momentum", type=float, default=0.9, help="SGD only")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--zero-bias", action="store_true", help="every bias starts at zero")
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(1)  # the same network on any machine with the same torch
@@ -48,6 +49,10 @@ def main():
 
     blocks = torch.nn.ModuleList([Block() for _ in range(a.blocks)])
     last = torch.nn.Linear(d, 1)
+    if a.zero_bias:
+        with torch.no_grad():
+            for layer in [m for b in blocks for m in (b.inp, b.out)] + [last]:
+                layer.bias.zero_()
 
     def net(x):
         for b in blocks:
