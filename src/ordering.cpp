@@ -1,10 +1,12 @@
 // Ordering blocks without data: the shortest path through the out-layer bias vectors, oriented
-// by the trend of ||W_out||_F, and the plain norm order that seeds the data search.
+// by the biases' share along the last layer (else by the trend of ||W_out||_F), and the plain
+// norm order that seeds the data search.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "assert.hpp"
 #include "humpty/solve.hpp"
 #include "network.hpp"
 #include "parallel.hpp"
@@ -246,9 +248,9 @@ std::vector<double> readout_alignment(const Puzzle& puzzle, const std::vector<Bl
   const Layer& last = puzzle.pieces[std::size_t(puzzle.last_piece)];
   const std::size_t d = last.cols;
   // An orthonormal basis of the last layer's rows (modified Gram-Schmidt; rows in the span of
-  // earlier ones are dropped).
+  // earlier ones, up to float rounding, are dropped).
   std::vector<std::vector<double>> basis;
-  for (std::size_t o = 0; o < last.rows; ++o) {
+  for (std::size_t o = 0; o < last.rows && basis.size() < d; ++o) {
     std::vector<double> v(last.weight.begin() + std::ptrdiff_t(o * d),
                           last.weight.begin() + std::ptrdiff_t((o + 1) * d));
     double original = 0;
@@ -260,7 +262,7 @@ std::vector<double> readout_alignment(const Puzzle& puzzle, const std::vector<Bl
     }
     double norm = 0;
     for (double x : v) norm += x * x;
-    if (!(norm > 1e-20 * original) || norm == 0) continue;
+    if (!(norm > 1e-10 * original)) continue;
     norm = std::sqrt(norm);
     for (double& x : v) x /= norm;
     basis.push_back(std::move(v));
@@ -268,6 +270,7 @@ std::vector<double> readout_alignment(const Puzzle& puzzle, const std::vector<Bl
   std::vector<double> share(blocks.size(), 0);
   for (std::size_t b = 0; b < blocks.size(); ++b) {
     const std::vector<float>& bias = puzzle.pieces[std::size_t(blocks[b].out)].bias;
+    HUMPTY_ASSERT(bias.size() == d);
     double total = 0, along = 0;
     for (float x : bias) total += double(x) * double(x);
     if (!(total > 0)) continue;

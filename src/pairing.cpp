@@ -1,5 +1,6 @@
 // Pairing inp with out layers by how much W_out W_in looks like a multiple of the identity (a
-// negative one above all) and by how the units' largest weights agree on the two sides.
+// negative one above all), by how the units' largest weights agree on the two sides, and, where
+// the biases were trained from zero, by how the inp bias follows W_out^T b_out.
 #include "pairing.hpp"
 
 #include <algorithm>
@@ -101,6 +102,85 @@ std::vector<double> unit_tails(const Layer& layer, bool units_are_rows) {
 }
 
 namespace {
+
+// Pairing::biases: cos(b_in, W_out^T b_out) over the hidden units, 0 where either side is zero.
+//
+// Why: a unit's inp bias moves by the gradient reaching the unit, W_out[:, u] . g summed over
+// the rows where it is active, and the out bias by g summed over all rows; so where both started
+// at zero, the inp bias is about (the unit's active share) x W_out^T b_out, unit by unit. Measured
+// (Python, the suites' files): alone it pairs the zero-bias nets 30-48 of 32-64 right - PyTorch's
+// own SGD-with-momentum net (`bench/torchnet.py --zero-bias`) 32 of 32, where the weight score
+// pairs 10 - and nets with PyTorch's random initial biases at chance (0-9 of 32-64), the draw
+// drowning the update, the published net's too (3 of 48).
+std::vector<double> bias_scores(const Puzzle& puzzle, ThreadPool& pool) {
+  const std::size_t n = puzzle.blocks(), d = puzzle.dim, h = puzzle.hidden;
+  std::vector<std::vector<double>> pulled(n);  // W_out^T b_out, unit length (or zero)
+  pool.run(n, [&](std::size_t o, int) {
+    const Layer& w = puzzle.pieces[std::size_t(puzzle.out_pieces[o])];  // d x h
+    std::vector<double> v(h, 0.0);
+    for (std::size_t r = 0; r < d; ++r) {
+      const double b = w.bias[r];
+      for (std::size_t a = 0; a < h; ++a) v[a] += b * double(w.weight[r * h + a]);
+    }
+    double norm = 0;
+    for (double x : v) norm += x * x;
+    if (norm > 0) {
+      norm = std::sqrt(norm);
+      for (double& x : v) x /= norm;
+    }
+    pulled[o] = std::move(v);
+  });
+  std::vector<double> scores(n * n, 0.0);
+  pool.run(n, [&](std::size_t i, int) {
+    const std::vector<float>& b = puzzle.pieces[std::size_t(puzzle.inp_pieces[i])].bias;
+    double norm = 0;
+    for (float x : b) norm += double(x) * double(x);
+    if (!(norm > 0)) return;
+    norm = std::sqrt(norm);
+    for (std::size_t o = 0; o < n; ++o) {
+      double dot = 0;
+      for (std::size_t a = 0; a < h; ++a) dot += double(b[a]) * pulled[o][a];
+      scores[i * n + o] = dot / norm;
+    }
+  });
+  return scores;
+}
+
+// The share of the inp layers' bias values within a quarter of PyTorch's initial bound,
+// 1 / sqrt(d): a quarter of them when they are still its uniform draws.
+double small_bias_share(const Puzzle& puzzle) {
+  const double bound = 1 / std::sqrt(double(puzzle.dim));
+  std::size_t small = 0, count = 0;
+  for (int k : puzzle.inp_pieces) {
+    for (float x : puzzle.pieces[std::size_t(k)].bias) {
+      small += std::fabs(double(x)) < bound / 4;
+      ++count;
+    }
+  }
+  return count > 0 ? double(small) / double(count) : 0.0;
+}
+
+// Whether the biases look trained from zero rather than from PyTorch's uniform draws: the share
+// within a quarter of the bound well above the draws' quarter (by 0.15, and by four standard
+// deviations of a binomial count, for small nets), and some bias not zero. Why a gate: with the
+// draws still in the biases the score is noise, and at full weight it cost pairs the weight
+// score had right (b32-adam-40 30 to 25 of 32, b64-adam-40 54 to 51 of 64, its reseeded copy 38
+// to 29, PyTorch's 48-block AdamW net 48 to 45). The suites' default-bias nets have shares of
+// 0.22-0.28 (the published net 0.24); the zero-bias ones 0.49-1.00, but for the two trained 120
+// epochs by Adam on t3 inputs (0.25 and 0.33), whose biases grew past the bound and whose weight
+// score pairs them all right anyway.
+bool biases_moved_from_zero(const Puzzle& puzzle, double share) {
+  double count = 0;
+  bool any = false;
+  for (int k : puzzle.inp_pieces) {
+    const std::vector<float>& bias = puzzle.pieces[std::size_t(k)].bias;
+    count += double(bias.size());
+    any = any || std::any_of(bias.begin(), bias.end(), [](float x) { return x != 0.0f; });
+  }
+  if (!any || count == 0) return false;
+  const double spread = std::sqrt(0.25 * 0.75 / count);
+  return share >= 0.25 + std::max(0.15, 4 * spread);
+}
 
 // The assignment and what is reported of it, from the pairing's tables: the combined score's best
 // assignment of the inps whose out is not `forced` (forced[i]: out column of inp row i, or -1),
@@ -273,12 +353,17 @@ Pairing pair_layers(const Puzzle& puzzle, ThreadPool& pool) {
       pairing.units[i * n + o] = dot;
     }
   }
+  // The biases' score (Pairing::biases), and whether it joins the assignment.
+  pairing.biases = bias_scores(puzzle, pool);
+  pairing.bias_share = small_bias_share(puzzle);
+  pairing.bias_score_used = biases_moved_from_zero(puzzle, pairing.bias_share);
   const std::vector<double> size_z = standardised(pairing.table), damping_z = standardised(damping),
-                            units_z = standardised(pairing.units);
+                            units_z = standardised(pairing.units), biases_z = standardised(pairing.biases);
+  const double bias_weight = pairing.bias_score_used ? Pairing::kBiasWeight : 0.0;
   pairing.combined.resize(n * n);
   for (std::size_t k = 0; k < n * n; ++k) {
-    pairing.combined[k] =
-        Pairing::kSizeWeight * size_z[k] + Pairing::kSignedWeight * damping_z[k] + units_z[k];
+    pairing.combined[k] = Pairing::kSizeWeight * size_z[k] + Pairing::kSignedWeight * damping_z[k] +
+                          units_z[k] + bias_weight * biases_z[k];
   }
   // The table's noise level: at most n of its n^2 entries are right pairs, so its median is that
   // of the wrong ones. A wrong pair's P is a product of two unrelated matrices, whose trace over

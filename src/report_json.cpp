@@ -120,6 +120,9 @@ void write_pairing(Json& json, const Puzzle& puzzle, const Pairing& pairing) {
   json.number("noise", pairing.noise);
   json.number("sure_noise", Pairing::kSureNoise);
   json.integer("given", pairing.given);
+  json.string("biases", "cos(b_in, W_out^T b_out) over the hidden units");
+  json.number("bias_share", pairing.bias_share);
+  json.boolean("bias_score_used", pairing.bias_score_used);
   json.open("pairs", '[');
   for (std::size_t i = 0; i < pairing.blocks.size(); ++i) {
     json.open(nullptr, '{');

@@ -287,13 +287,20 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
   report.seconds.emplace_back("pairing", watch.lap());
   const Pairing& pairing = report.pairing;
   say("pairing",
-      format_text("%zu blocks; scores of chosen pairs %.3f..%.3f, best rejected %.3f (margin x%.2f); "
-                  "%zu of %zu pairs sure%s",
-                  pairing.blocks.size(), pairing.worst_chosen,
-                  *std::max_element(pairing.scores.begin(), pairing.scores.end()), pairing.best_rejected,
-                  pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY,
-                  pairing.sure, pairing.blocks.size(),
-                  pairing.given > 0 ? format_text(", %zu given (kept)", pairing.given).c_str() : ""));
+      format_text(
+          "%zu blocks; scores of chosen pairs %.3f..%.3f, best rejected %.3f (margin x%.2f); "
+          "%zu of %zu pairs sure%s%s",
+          pairing.blocks.size(), pairing.worst_chosen,
+          *std::max_element(pairing.scores.begin(), pairing.scores.end()), pairing.best_rejected,
+          pairing.best_rejected > 0 ? pairing.worst_chosen / pairing.best_rejected : INFINITY, pairing.sure,
+          pairing.blocks.size(),
+          pairing.given > 0 ? format_text(", %zu given (kept)", pairing.given).c_str() : "",
+          pairing.bias_score_used
+              ? format_text("; the biases' score joined (%.0f%% of the inp biases within a quarter of "
+                            "PyTorch's initial bound: trained from zero)",
+                            100 * pairing.bias_share)
+                    .c_str()
+              : ""));
 
   std::vector<Assembly> starts = options.starts;
   if (options.order != OrderMethod::search) {
