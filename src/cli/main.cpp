@@ -1159,6 +1159,12 @@ int command_inspect(const Options& options) {
       "rival)\n",
       pairing.worst_chosen, *std::max_element(pairing.scores.begin(), pairing.scores.end()),
       pairing.best_rejected, pairing.sure, pairing.blocks.size(), Pairing::kSureRatio);
+  if (pairing.bias_score_used) {
+    std::printf(
+        "  the biases' score joined the assignment: %.0f%% of the inp biases lie within a quarter of "
+        "PyTorch's initial bound (trained from zero)\n",
+        100 * pairing.bias_share);
+  }
   std::printf("\n  inp  out  score\n");
   for (std::size_t i = 0; i < pairing.blocks.size(); ++i) {
     std::printf("  %3d  %3d  %.3f\n", pairing.blocks[i].inp, pairing.blocks[i].out, pairing.scores[i]);
