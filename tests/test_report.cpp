@@ -239,7 +239,20 @@ TEST_CASE("report: solve without data, verify and inspect write reports; an unpr
   CHECK(g.values["search"] == "null");
   CHECK(g.values["verdict"].find("no data") == 0);
   CHECK(g.values["order.found_by"] == "chain");
+  CHECK(g.values["order.chain.evidence"].find("oriented by") != std::string::npos);
+  CHECK(g.values.count("order.chain.bias_trend") == 1);
+  CHECK(g.values.count("order.chain.norm_trend") == 1);
+  CHECK(g.values["pairing.bias_score_used"] == "false");  // PyTorch's uniform initial biases
   CHECK(XmlCheck(read_text(dir + "/guess.svg")).error == "");
+  // Biases trained from zero: their score joins the pairing, and the report says so.
+  REQUIRE(test::run_cli("generate -q -o " + dir +
+                        "/z --blocks 6 --dim 8 --hidden 16 --rows 500 --zero-bias --seed 3")
+              .exit_code == 0);
+  REQUIRE(test::run_cli("solve -q " + dir + "/z/pieces --json " + dir + "/zero.json").exit_code == 0);
+  JsonCheck z(read_text(dir + "/zero.json"));
+  REQUIRE(z.error == "");
+  CHECK(z.values["pairing.bias_score_used"] == "true");
+  CHECK(std::stod(z.values["pairing.bias_share"]) > 0.5);
 
   auto wrong = test::run_cli("verify -q " + dir + "/g/puzzle.humpty --answer " + humpty::format_answer([&] {
                                auto puzzle = humpty::read_puzzle(dir + "/g/puzzle.humpty");
