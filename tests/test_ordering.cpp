@@ -47,6 +47,32 @@ Chain chain_puzzle(std::size_t n, std::uint64_t seed, bool norms_fall = false) {
   return chain;
 }
 
+// The chain order of a constructed chain's blocks handed over in a shuffled order.
+humpty::ChainOrder chain_of_shuffled(const Chain& chain, std::uint64_t seed) {
+  std::vector<humpty::Block> blocks = chain.truth;
+  humpty::Rng rng(seed);
+  rng.shuffle(blocks);
+  return humpty::order_by_chain(chain.puzzle, blocks);
+}
+
+// A solve without data, and what its log said of the order.
+struct SaidOrder {
+  humpty::SolveReport report;
+  std::string said;
+};
+
+SaidOrder solve_saying_order(const humpty::Puzzle& puzzle) {
+  SaidOrder out;
+  humpty::SolveOptions options;
+  options.search.log = [&](const std::string& stage, const std::string& message) {
+    if (stage == "order") out.said = message;
+  };
+  auto report = humpty::solve(puzzle, nullptr, options);
+  REQUIRE(report.ok());
+  out.report = std::move(*report);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("the out-bias path recovers a constructed order, small (exact) and large (heuristic)",
@@ -54,10 +80,7 @@ TEST_CASE("the out-bias path recovers a constructed order, small (exact) and lar
   for (std::size_t n : {std::size_t(1), std::size_t(2), std::size_t(5), std::size_t(11), std::size_t(12),
                         std::size_t(13), std::size_t(30), std::size_t(64)}) {
     Chain chain = chain_puzzle(n, n + 3);
-    std::vector<humpty::Block> blocks = chain.truth;
-    humpty::Rng rng(n);
-    rng.shuffle(blocks);
-    humpty::ChainOrder order = humpty::order_by_chain(chain.puzzle, blocks);
+    const humpty::ChainOrder order = chain_of_shuffled(chain, n);
     INFO("n = " << n);
     CHECK(order.order == chain.truth);
     CHECK(order.exact == (n <= 12));
@@ -73,24 +96,15 @@ TEST_CASE("the path runs the way the biases' share along the last layer rises, w
   // makes (ordering.cpp, readout_alignment); the alignment rises in both.
   for (std::size_t n : {std::size_t(7), std::size_t(30)}) {
     Chain chain = chain_puzzle(n, n + 11, true);
-    std::vector<humpty::Block> blocks = chain.truth;
-    humpty::Rng rng(n);
-    rng.shuffle(blocks);
-    humpty::ChainOrder order = humpty::order_by_chain(chain.puzzle, blocks);
+    const humpty::ChainOrder order = chain_of_shuffled(chain, n);
     INFO("n = " << n);
     CHECK(order.order == chain.truth);
     CHECK(order.by_readout);
     CHECK(order.bias_trend > 0.9);
     CHECK(order.norm_trend < -0.9);
-    std::string said;
-    humpty::SolveOptions options;
-    options.search.log = [&](const std::string& stage, const std::string& message) {
-      if (stage == "order") said = message;
-    };
-    auto report = humpty::solve(chain.puzzle, nullptr, options);
-    REQUIRE(report.ok());
-    CHECK(report->chain.by_readout);
-    CHECK(said.find("oriented so that the out-biases' share along the last layer rises (rank trend") !=
+    const SaidOrder solved = solve_saying_order(chain.puzzle);
+    CHECK(solved.report.chain.by_readout);
+    CHECK(solved.said.find("oriented so that the out-biases' share along the last layer rises (rank trend") !=
           std::string::npos);
   }
 }
@@ -135,14 +149,9 @@ TEST_CASE("a local search's path is not called the shortest when a shorter one w
       for (const humpty::Block& block : chain.truth) {
         for (float& b : chain.puzzle.pieces[std::size_t(block.out)].bias) b = float(rng.normal());
       }
-      std::string said;
-      humpty::SolveOptions options;
-      options.search.log = [&](const std::string& stage, const std::string& message) {
-        if (stage == "order") said = message;
-      };
-      auto report = humpty::solve(chain.puzzle, nullptr, options);
-      REQUIRE(report.ok());
-      const humpty::ChainOrder& order = report->chain;
+      const SaidOrder solved = solve_saying_order(chain.puzzle);
+      const std::string& said = solved.said;
+      const humpty::ChainOrder& order = solved.report.chain;
       INFO("seed " << seed << ", n " << n << ": " << said);
       CHECK(order.exact == (n == 12));
       if (order.exact) CHECK(order.runner_up >= order.length);
