@@ -220,6 +220,8 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
     json.open("chain", '{');
     json.string("evidence",
                 !report.chain.by_bias ? "||W_out||_F ascending: the out layers have no bias"
+                : report.chain.by_moved
+                    ? "the weights' moved shares, most moved first: the out-layer biases hold no chain"
                 : report.chain.by_readout
                     ? "shortest path through the out-layer biases, oriented by their share along the "
                       "last layer"
@@ -229,6 +231,8 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
     json.boolean("proven_shortest", report.chain.exact);
     json.number("norm_trend", report.chain.norm_trend);
     json.number("bias_trend", report.chain.bias_trend);
+    json.number("path_vs_shuffled", report.chain.path_vs_shuffled);
+    json.boolean("by_moved", report.chain.by_moved);
     json.close('}');
   } else {
     json.null("chain");

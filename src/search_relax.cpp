@@ -48,6 +48,7 @@
 #include <numeric>
 
 #include "hungarian.hpp"
+#include "moved.hpp"
 #include "search_engine.hpp"
 #include "sinkhorn.hpp"
 #include "text.hpp"
@@ -458,38 +459,10 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
 
 namespace {
 
-// The share of a piece's weights and biases outside PyTorch's initial range for nn.Linear, |w| <=
-// 1/sqrt(fan_in) (Kaiming-uniform weights, uniform biases): only training puts them there, and
-// how many it put there tracks depth in most of the hard suite's nets, even where no other weight
-// statistic does (rank correlation of a block's two shares' sum with depth: -0.78 on b64-sgd-120,
-// -0.88 on b48-sgd-t3-40, -0.83 on b64-adam-40, -0.99 on b48-adamw-120; but +0.41 on
+// The moved-weight shares (moved.hpp) track depth in most of the hard suite's nets, even where no
+// other weight statistic does (rank correlation of a block's two shares' sum with depth: -0.78 on
+// b64-sgd-120, -0.88 on b48-sgd-t3-40, -0.83 on b64-adam-40, -0.99 on b48-adamw-120; but +0.41 on
 // b64-adamw-t3-40 and -0.44 on b64-adam-zero-120, whence the probe before it is used).
-double moved_share(const Layer& layer) {
-  const float bound = float(1 / std::sqrt(double(std::max<std::size_t>(layer.cols, 1))));
-  std::size_t moved = 0;
-  for (float w : layer.weight) moved += std::fabs(w) > bound;
-  // A layer without a bias (bias=False) has no bias to move: its zeros are not counted.
-  const std::size_t biases = layer.has_bias ? layer.bias.size() : 0;
-  for (std::size_t r = 0; r < biases; ++r) moved += std::fabs(layer.bias[r]) > bound;
-  return double(moved) / double(std::max<std::size_t>(layer.weight.size() + biases, 1));
-}
-
-// Each block's inp's and out's moved shares, summed.
-std::vector<double> moved_shares(const Puzzle& puzzle, const std::vector<Block>& blocks) {
-  std::vector<double> share(blocks.size());
-  for (std::size_t b = 0; b < blocks.size(); ++b) {
-    share[b] = moved_share(puzzle.pieces[std::size_t(blocks[b].inp)]) +
-               moved_share(puzzle.pieces[std::size_t(blocks[b].out)]);
-  }
-  return share;
-}
-
-// How many different values the shares take: where most blocks tie (an untrained net's are all
-// 0), a ranking by them is the given order, not the weights'.
-std::size_t distinct_values(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return std::size_t(std::unique(values.begin(), values.end()) - values.begin());
-}
 
 // Each block's place (0..N-1) when ranked by its moved shares (moved_shares), most moved first
 // (ties keep the given order).

@@ -311,7 +311,13 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
     const double margin = chain.length > 0 ? 100 * (chain.runner_up - chain.length) / chain.length : 0.0;
     // Which way the path runs, and how clearly (ChainOrder::bias_trend).
     const std::string direction =
-        chain.by_readout
+        chain.by_moved
+            ? format_text(
+                  "but it is no shorter than through the same biases shuffled coordinate by coordinate "
+                  "(x%.3f): they hold no chain, so the order is the weights' moved shares', most moved "
+                  "first (a guess; the biases' share along the last layer has rank trend %.3f along it)",
+                  chain.path_vs_shuffled, chain.bias_trend)
+        : chain.by_readout
             ? format_text(
                   "oriented so that the out-biases' share along the last layer rises (rank trend "
                   "%.3f%s; ||W_out|| trend %.3f)",

@@ -47,6 +47,35 @@ Chain chain_puzzle(std::size_t n, std::uint64_t seed, bool norms_fall = false) {
   return chain;
 }
 
+// n blocks as PyTorch draws them: every weight and bias uniform within its layer's initial bound
+// 1/sqrt(fan_in), so the out biases hold no chain. Training's trace is how many weights it pushed
+// past the bound: `moved` of block k's inp weights (k in execution order; none for an untrained
+// net), most in the first blocks, as training from PyTorch's initialisation leaves them.
+Chain unchained_puzzle(std::size_t n, std::uint64_t seed, bool moved) {
+  const std::size_t d = 6, h = 9;
+  const float inp_bound = float(1 / std::sqrt(double(d))), out_bound = float(1 / std::sqrt(double(h)));
+  std::vector<int> number(2 * n + 1);
+  for (std::size_t i = 0; i < number.size(); ++i) number[i] = int(i);
+  humpty::Rng rng(seed);
+  rng.shuffle(number);
+  std::vector<humpty::Layer> pieces(2 * n + 1);
+  Chain chain;
+  for (std::size_t k = 0; k < n; ++k) {
+    humpty::Layer inp = test::random_layer(h, d, seed * 100 + k, 0.99f * inp_bound);
+    humpty::Layer out = test::random_layer(d, h, seed * 100 + 50 + k, 0.99f * out_bound);
+    for (std::size_t w = 0; moved && w < n - k; ++w)
+      inp.weight[w] = (inp.weight[w] < 0 ? -1.2f : 1.2f) * inp_bound;
+    pieces[std::size_t(number[2 * k])] = inp;
+    pieces[std::size_t(number[2 * k + 1])] = out;
+    chain.truth.push_back({number[2 * k], number[2 * k + 1]});
+  }
+  pieces[std::size_t(number[2 * n])] = test::random_layer(1, d, seed, 0.99f * inp_bound);
+  auto puzzle = humpty::make_puzzle(std::move(pieces), "unchained");
+  REQUIRE(puzzle.ok());
+  chain.puzzle = std::move(*puzzle);
+  return chain;
+}
+
 // The chain order of a constructed chain's blocks handed over in a shuffled order.
 humpty::ChainOrder chain_of_shuffled(const Chain& chain, std::uint64_t seed) {
   std::vector<humpty::Block> blocks = chain.truth;
@@ -87,6 +116,34 @@ TEST_CASE("the out-bias path recovers a constructed order, small (exact) and lar
     CHECK(order.runner_up >= order.length);
     if (n > 2) CHECK(order.norm_trend > 0.9);
     if (n > 2) CHECK((order.by_readout && order.bias_trend > 0.9));
+    CHECK(!order.by_moved);
+    if (n >= 8) CHECK(order.path_vs_shuffled < 0.85);  // a chain: far shorter than the biases shuffled
+    if (n < 8) CHECK(order.path_vs_shuffled == 0.0);   // too few blocks to compare
+  }
+}
+
+TEST_CASE("where the out biases hold no chain, the moved-weight shares order the blocks, most moved first",
+          "[ordering]") {
+  // Why: nets whose biases kept PyTorch's random draws have bias paths at chance (ordering.cpp,
+  // order_by_chain's end), while how many weights training pushed out of the initial range still
+  // tracks depth. The path is kept where the biases chain (the test above).
+  for (std::size_t n : {std::size_t(12), std::size_t(30)}) {
+    Chain chain = unchained_puzzle(n, n + 5, true);
+    const humpty::ChainOrder order = chain_of_shuffled(chain, n);
+    INFO("n = " << n << ", path/shuffled " << order.path_vs_shuffled);
+    CHECK(order.by_moved);
+    CHECK(order.path_vs_shuffled > 0.85);
+    CHECK(order.order == chain.truth);
+    const SaidOrder solved = solve_saying_order(chain.puzzle);
+    CHECK(solved.report.chain.by_moved);
+    CHECK(solved.said.find(
+              "they hold no chain, so the order is the weights' moved shares', most moved first (a "
+              "guess") != std::string::npos);
+    // Untrained: every share is 0, which orders nothing; the path stays (a guess too).
+    Chain untrained = unchained_puzzle(n, n + 5, false);
+    const humpty::ChainOrder path = chain_of_shuffled(untrained, n);
+    CHECK(path.path_vs_shuffled > 0.85);
+    CHECK(!path.by_moved);
   }
 }
 

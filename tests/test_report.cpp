@@ -242,6 +242,8 @@ TEST_CASE("report: solve without data, verify and inspect write reports; an unpr
   CHECK(g.values["order.chain.evidence"].find("oriented by") != std::string::npos);
   CHECK(g.values.count("order.chain.bias_trend") == 1);
   CHECK(g.values.count("order.chain.norm_trend") == 1);
+  CHECK(g.values["order.chain.path_vs_shuffled"] == "0");  // 6 blocks: too few to compare
+  CHECK(g.values["order.chain.by_moved"] == "false");
   CHECK(g.values["pairing.bias_score_used"] == "false");  // PyTorch's uniform initial biases
   CHECK(XmlCheck(read_text(dir + "/guess.svg")).error == "");
   // Biases trained from zero: their score joins the pairing, and the report says so.

@@ -1075,10 +1075,12 @@ int command_demo(const Options& options) {
                    guess->pairing.blocks.end();
     right_places += guess->assembly.blocks[k] == truth;
   }
-  say(format_line("2. without data (%.0f ms): the pairing score pairs %zu of %zu blocks right (it is sure of "
-                  "%zu), the bias path puts %zu in their place: a best guess, %s.",
-                  1e3 * lap(), right_pairs, puzzle.blocks(), guess->pairing.sure, right_places,
-                  guess->sha256 == target ? "right, but unproven" : "wrong, and nothing proves it"));
+  say(format_line(
+      "2. without data (%.0f ms): the pairing score pairs %zu of %zu blocks right (it is sure of "
+      "%zu), the %s puts %zu in their place: a best guess, %s.",
+      1e3 * lap(), right_pairs, puzzle.blocks(), guess->pairing.sure,
+      guess->chain.by_moved ? "moved-weight order (the biases hold no chain)" : "bias path", right_places,
+      guess->sha256 == target ? "right, but unproven" : "wrong, and nothing proves it"));
 
   // With data: the search, then the proof on every row.
   SolveOptions data_options;
