@@ -219,7 +219,10 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
   if (report.used_chain) {
     json.open("chain", '{');
     json.string("evidence",
-                !report.chain.by_bias ? "||W_out||_F ascending: the out layers have no bias"
+                !report.chain.by_bias
+                    ? (report.chain.by_moved
+                           ? "the weights' moved shares, most moved first: the out layers have no bias"
+                           : "||W_out||_F ascending: the out layers have no bias")
                 : report.chain.by_moved
                     ? "the weights' moved shares, most moved first: the out-layer biases hold no chain"
                 : report.chain.by_readout

@@ -335,9 +335,11 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
           format_text("out-bias path length %.6g, shortest different path %.6g (+%.2f%%)%s; %s", chain.length,
                       chain.runner_up, margin, chain.exact ? ", proven shortest" : "", direction.c_str()));
     } else {
-      say("order",
-          "the out layers have no bias, so there is no bias path: ordered by ||W_out|| alone, a weak "
-          "hint");
+      say("order", chain.by_moved
+                       ? "the out layers have no bias, so there is no bias path: ordered by the "
+                         "weights' moved shares, most moved first, a guess"
+                       : "the out layers have no bias, so there is no bias path: ordered by ||W_out|| "
+                         "alone, a weak hint");
     }
     report.assembly = {chain.order, puzzle.last_piece};
   }

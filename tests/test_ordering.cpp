@@ -231,20 +231,44 @@ TEST_CASE("the norm order sorts by ||W_out||", "[ordering]") {
   CHECK(humpty::order_by_out_norm(chain.puzzle, blocks) == chain.truth);
 }
 
-TEST_CASE("without out biases there is no path: the order is ||W_out|| alone, and says so", "[ordering]") {
-  Chain chain = chain_puzzle(10, 5);
-  for (humpty::Layer& layer : chain.puzzle.pieces) {
-    layer.has_bias = false;
-    layer.bias.assign(layer.rows, 0.0f);
-  }
-  std::vector<humpty::Block> blocks = chain.truth;
+TEST_CASE(
+    "without out biases there is no path: the moved shares order the blocks, else ||W_out||, and say so",
+    "[ordering]") {
+  auto without_biases = [](Chain& chain) {
+    for (humpty::Layer& layer : chain.puzzle.pieces) {
+      layer.has_bias = false;
+      layer.bias.assign(layer.rows, 0.0f);
+    }
+  };
+  // Training pushed weights out of the initial range, most in the first blocks: their order.
+  Chain moved = unchained_puzzle(10, 5, true);
+  without_biases(moved);
+  std::vector<humpty::Block> blocks = moved.truth;
   std::reverse(blocks.begin(), blocks.end());
-  humpty::ChainOrder order = humpty::order_by_chain(chain.puzzle, blocks);
+  humpty::ChainOrder order = humpty::order_by_chain(moved.puzzle, blocks);
   CHECK(!order.by_bias);
   CHECK(!order.exact);  // zero vectors: "shortest" would be claimed of every path
-  CHECK(order.order == humpty::order_by_out_norm(chain.puzzle, blocks));
-  CHECK(order.order == chain.truth);  // the constructed norms rise with depth
+  CHECK(order.by_moved);
+  CHECK(order.order == moved.truth);
+  const SaidOrder solved = solve_saying_order(moved.puzzle);
+  CHECK(solved.said.find("no bias path: ordered by the weights' moved shares, most moved first, a guess") !=
+        std::string::npos);
+  // Every weight within the range (an untrained net's): the shares tie, and ||W_out||_F ascending
+  // is all that is left (here the out layers grow along the order).
+  Chain plain = unchained_puzzle(10, 5, false);
+  without_biases(plain);
+  for (std::size_t k = 0; k < plain.truth.size(); ++k) {
+    for (float& w : plain.puzzle.pieces[std::size_t(plain.truth[k].out)].weight) w *= float(k + 1) / 11.0f;
+  }
+  blocks = plain.truth;
+  std::reverse(blocks.begin(), blocks.end());
+  order = humpty::order_by_chain(plain.puzzle, blocks);
+  CHECK(!order.by_moved);
+  CHECK(order.order == humpty::order_by_out_norm(plain.puzzle, blocks));
+  CHECK(order.order == plain.truth);
   CHECK(order.norm_trend == 1.0);
+  CHECK(solve_saying_order(plain.puzzle).said.find("ordered by ||W_out|| alone, a weak hint") !=
+        std::string::npos);
   CHECK(humpty::order_by_chain(chain_puzzle(10, 5).puzzle, blocks).by_bias);
 }
 

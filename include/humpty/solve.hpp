@@ -117,12 +117,14 @@ struct ChainOrder {
                              // size says how clearly (below ~0.3 a guess)
   bool by_readout = false;   // the biases' alignment chose the direction (false: the norm did)
   bool by_bias = true;       // false: an out layer has no bias (nn.Linear(..., bias=False)), so
-                             // there is no path; the order is ||W_out||_F ascending alone
+                             // there is no path; the order is the moved shares' (by_moved), else
+                             // ||W_out||_F ascending
   double path_vs_shuffled = 0;  // the path's length over that through the same biases shuffled
                                 // coordinate by coordinate (0: fewer than 8 blocks, not compared);
                                 // near 1 the biases hold no chain
-  bool by_moved = false;        // no chain: the order is the moved-weight shares', most moved first
-                                // (a guess), not the path's; the trends are along it
+  bool by_moved = false;        // no chain (or no biases): the order is the moved-weight shares',
+                                // most moved first (a guess), where half the blocks' shares differ;
+                                // the trends are along it
 };
 
 // threads <= 0: one per core; the result does not depend on it.
