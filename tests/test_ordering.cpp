@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "catch.hpp"
 #include "humpty/humpty.hpp"
@@ -17,8 +18,10 @@ struct Chain {
   std::vector<humpty::Block> truth;  // in execution order
 };
 
-Chain chain_puzzle(std::size_t n, std::uint64_t seed, bool norms_fall = false) {
-  const std::size_t d = 6, h = 9;
+// n blocks, block(k) = (inp, out) in execution order, then the last layer; the pieces are then
+// numbered in a shuffled order.
+template <class MakeBlock>
+Chain numbered(std::size_t n, std::uint64_t seed, const char* name, MakeBlock block, humpty::Layer last) {
   std::vector<int> number(2 * n + 1);
   for (std::size_t i = 0; i < number.size(); ++i) number[i] = int(i);
   humpty::Rng rng(seed);
@@ -26,25 +29,36 @@ Chain chain_puzzle(std::size_t n, std::uint64_t seed, bool norms_fall = false) {
   std::vector<humpty::Layer> pieces(2 * n + 1);
   Chain chain;
   for (std::size_t k = 0; k < n; ++k) {
-    humpty::Layer inp = test::random_layer(h, d, seed * 100 + k);
-    humpty::Layer out =
-        test::random_layer(d, h, seed * 100 + 50 + k, 0.1f * float(norms_fall ? n - k : k + 1));
-    for (std::size_t q = 0; q < d; ++q) {
-      double t = double(k) / double(n);
-      out.bias[q] = float(q == 0 ? t : q == 1 ? t * t : 0.01 * std::sin(3.0 * t + double(q)));
-    }
-    pieces[std::size_t(number[2 * k])] = inp;
-    pieces[std::size_t(number[2 * k + 1])] = out;
+    std::pair<humpty::Layer, humpty::Layer> made = block(k);
+    pieces[std::size_t(number[2 * k])] = std::move(made.first);
+    pieces[std::size_t(number[2 * k + 1])] = std::move(made.second);
     chain.truth.push_back({number[2 * k], number[2 * k + 1]});
   }
-  humpty::Layer last = test::random_layer(1, d, seed);
-  std::fill(last.weight.begin(), last.weight.end(), 0.0f);
-  last.weight[1] = 0.5f;
-  pieces[std::size_t(number[2 * n])] = last;
-  auto puzzle = humpty::make_puzzle(std::move(pieces), "chain");
+  pieces[std::size_t(number[2 * n])] = std::move(last);
+  auto puzzle = humpty::make_puzzle(std::move(pieces), name);
   REQUIRE(puzzle.ok());
   chain.puzzle = std::move(*puzzle);
   return chain;
+}
+
+Chain chain_puzzle(std::size_t n, std::uint64_t seed, bool norms_fall = false) {
+  const std::size_t d = 6, h = 9;
+  humpty::Layer last = test::random_layer(1, d, seed);
+  std::fill(last.weight.begin(), last.weight.end(), 0.0f);
+  last.weight[1] = 0.5f;
+  return numbered(
+      n, seed, "chain",
+      [&](std::size_t k) {
+        humpty::Layer inp = test::random_layer(h, d, seed * 100 + k);
+        humpty::Layer out =
+            test::random_layer(d, h, seed * 100 + 50 + k, 0.1f * float(norms_fall ? n - k : k + 1));
+        for (std::size_t q = 0; q < d; ++q) {
+          double t = double(k) / double(n);
+          out.bias[q] = float(q == 0 ? t : q == 1 ? t * t : 0.01 * std::sin(3.0 * t + double(q)));
+        }
+        return std::make_pair(inp, out);
+      },
+      last);
 }
 
 // n blocks as PyTorch draws them: every weight and bias uniform within its layer's initial bound
@@ -54,26 +68,16 @@ Chain chain_puzzle(std::size_t n, std::uint64_t seed, bool norms_fall = false) {
 Chain unchained_puzzle(std::size_t n, std::uint64_t seed, bool moved) {
   const std::size_t d = 6, h = 9;
   const float inp_bound = float(1 / std::sqrt(double(d))), out_bound = float(1 / std::sqrt(double(h)));
-  std::vector<int> number(2 * n + 1);
-  for (std::size_t i = 0; i < number.size(); ++i) number[i] = int(i);
-  humpty::Rng rng(seed);
-  rng.shuffle(number);
-  std::vector<humpty::Layer> pieces(2 * n + 1);
-  Chain chain;
-  for (std::size_t k = 0; k < n; ++k) {
-    humpty::Layer inp = test::random_layer(h, d, seed * 100 + k, 0.99f * inp_bound);
-    humpty::Layer out = test::random_layer(d, h, seed * 100 + 50 + k, 0.99f * out_bound);
-    for (std::size_t w = 0; moved && w < n - k; ++w)
-      inp.weight[w] = (inp.weight[w] < 0 ? -1.2f : 1.2f) * inp_bound;
-    pieces[std::size_t(number[2 * k])] = inp;
-    pieces[std::size_t(number[2 * k + 1])] = out;
-    chain.truth.push_back({number[2 * k], number[2 * k + 1]});
-  }
-  pieces[std::size_t(number[2 * n])] = test::random_layer(1, d, seed, 0.99f * inp_bound);
-  auto puzzle = humpty::make_puzzle(std::move(pieces), "unchained");
-  REQUIRE(puzzle.ok());
-  chain.puzzle = std::move(*puzzle);
-  return chain;
+  return numbered(
+      n, seed, "unchained",
+      [&](std::size_t k) {
+        humpty::Layer inp = test::random_layer(h, d, seed * 100 + k, 0.99f * inp_bound);
+        humpty::Layer out = test::random_layer(d, h, seed * 100 + 50 + k, 0.99f * out_bound);
+        for (std::size_t w = 0; moved && w < n - k; ++w)
+          inp.weight[w] = (inp.weight[w] < 0 ? -1.2f : 1.2f) * inp_bound;
+        return std::make_pair(inp, out);
+      },
+      test::random_layer(1, d, seed, 0.99f * inp_bound));
 }
 
 // The chain order of a constructed chain's blocks handed over in a shuffled order.
