@@ -329,6 +329,13 @@ double start_fit_ratio(double start_sse, std::vector<double> shuffled_sse) {
   return start_sse / shuffled_sse[mid];
 }
 
+bool start_is_informed(double fit_ratio, double start_sse, double best_shuffle_sse,
+                       const SearchTuning& tuning) {
+  // Both tests: the median's alone let a lucky shuffle through where random orders' fits have a
+  // floor near it (SearchTuning::start_beats_best has the measurements).
+  return fit_ratio < tuning.start_informed && start_sse < tuning.start_beats_best * best_shuffle_sse;
+}
+
 SearchResult Engine::run(const std::vector<Assembly>& starts) {
   HUMPTY_ASSERT(!starts.empty());
   SearchResult result;
@@ -359,7 +366,7 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   // A caller's start (not the solver's reorderings of it) is compared with random orders of its
   // own blocks on the same screen rows, drawn from a generator of its own so that the search's
   // stream is the same either way.
-  double fit_ratio = std::numeric_limits<double>::infinity();
+  double fit_ratio = std::numeric_limits<double>::infinity(), best_shuffle = 0;
   if (chosen < options_.starts_given && tuning_.start_shuffles > 0 && best_.size() > 1) {
     Rng shuffle_rng(stream_seed(options_.seed, 0x5747));
     std::vector<double> shuffled;
@@ -369,9 +376,10 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
       screen_.set(order);
       shuffled.push_back(screen_.sse());
     }
+    best_shuffle = *std::min_element(shuffled.begin(), shuffled.end());
     fit_ratio = start_fit_ratio(best_start, std::move(shuffled));
   }
-  const bool informed = fit_ratio < tuning_.start_informed;
+  const bool informed = start_is_informed(fit_ratio, best_start, best_shuffle, tuning_);
   if (stored_mantissa_bits(puzzle_) < 23) {
     // Half-precision pieces: no assembly reproduces pred at float rounding, so exact means within
     // what the rounding of the weights explains. Taken at the start (the level is of the same order
@@ -407,12 +415,15 @@ SearchResult Engine::run(const std::vector<Assembly>& starts) {
   // A start this far off is not worth a descent: on 64 blocks the first descent took seconds to
   // reach a basin the relaxation then had to leave anyway.
   // A caller's start that fits far better than random orders of its blocks is descended first
-  // whatever its error (SearchTuning::start_informed has the measurements).
+  // whatever its error (SearchTuning::start_informed and start_beats_best have the measurements).
   const bool far_off = best_sse_ > tuning_.relax_first_above * pred_variance_ * double(fine_.rows());
   if (far_off && std::isfinite(fit_ratio) && options_.log) {
-    options_.log("search", format_text("the start fits at %.3g x the median of %zu random orders of its blocks: %s",
-                                       fit_ratio, tuning_.start_shuffles,
-                                       informed ? "descending from it first" : "relaxing at once"));
+    options_.log("search",
+                 format_text("the start fits at %.3g x the median of %zu random orders of its blocks "
+                             "(%.3g x the best): %s",
+                             fit_ratio, tuning_.start_shuffles,
+                             best_shuffle > 0 ? best_start / best_shuffle : INFINITY,
+                             informed ? "descending from it first" : "relaxing at once"));
   }
   bool relaxed_last = far_off && !informed && relax();
   while (true) {

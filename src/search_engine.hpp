@@ -253,6 +253,10 @@ class Engine {
 // random orders on the same rows (search_engine.cpp); below tuning.start_informed the start
 // knows something about the order. Infinity without shuffles or where they all fit exactly.
 double start_fit_ratio(double start_sse, std::vector<double> shuffled_sse);
+// Whether that start is informed: its fit_ratio below tuning.start_informed and its fit below
+// tuning.start_beats_best x the best shuffle's (`best_shuffle_sse`).
+bool start_is_informed(double fit_ratio, double start_sse, double best_shuffle_sse,
+                       const SearchTuning& tuning);
 
 // Whether a flip chain may start from a best whose MSE / var(pred) is `level` (search_flip.cpp):
 // closed above tuning.flip_below or with flips off; `far` above tuning.flip_near, where only

@@ -165,13 +165,21 @@ TEST_CASE("a relaxation round says how far it got while it runs", "[search]") {
   CHECK(done_at < lines.size());
 }
 
-TEST_CASE("a caller's start is judged against the median of random orders of its blocks", "[search]") {
+TEST_CASE("a caller's start is judged against the median and the best of random orders of its blocks",
+          "[search]") {
   CHECK(humpty::start_fit_ratio(1, {10, 2, 20}) == 0.1);         // the median, 10
   CHECK(humpty::start_fit_ratio(1, {2, 3, 100}) == 1.0 / 3);     // a mean would make it 0.03
   CHECK(humpty::start_fit_ratio(0, {}) == std::numeric_limits<double>::infinity());  // nothing to compare
   CHECK(humpty::start_fit_ratio(0, {0, 0, 1}) == std::numeric_limits<double>::infinity());  // any order fits
   const humpty::SearchTuning tuning;
-  CHECK(tuning.start_informed == 0.3);  // the documented default (solve.hpp)
+  CHECK(tuning.start_informed == 0.3);  // the documented defaults (solve.hpp)
+  CHECK(tuning.start_beats_best == 0.8);
+  CHECK(tuning.start_shuffles == 32);
+  // Both tests must pass: well below the median, and well below the best random order.
+  CHECK(humpty::start_is_informed(0.1, 1, 3, tuning));
+  CHECK_FALSE(humpty::start_is_informed(0.4, 1, 3, tuning));     // not far enough below the median
+  CHECK_FALSE(humpty::start_is_informed(0.25, 1, 1.1, tuning));  // a lucky shuffle: near the best one
+  CHECK_FALSE(humpty::start_is_informed(std::numeric_limits<double>::infinity(), 0, 0, tuning));
 }
 
 TEST_CASE("a caller's start near the answer is descended from, not relaxed away", "[search]") {

@@ -275,6 +275,7 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax_above", Tunable::real, &tuning.relax_above},
       {"relax_first_above", Tunable::real, &tuning.relax_first_above},
       {"start_informed", Tunable::real, &tuning.start_informed},
+      {"start_beats_best", Tunable::real, &tuning.start_beats_best},
       {"start_shuffles", Tunable::count, &tuning.start_shuffles},
       {"relax_gain", Tunable::real, &tuning.relax_gain},
       {"relax_steps", Tunable::count, &tuning.relax_steps},
