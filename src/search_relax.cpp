@@ -94,11 +94,12 @@ void add_scaled(float* y, const float* x, float a, std::size_t n) {
   for (; q < n; ++q) y[q] += a * x[q];
 }
 
-// The sum of x[q] y[q] over n floats, in double: eight partial sums (element q in sum q mod 8),
-// added in a fixed order at the end. Why: one running sum waits on each addition before the
-// next, and took half of slots_pass's own time (perf, b64-adamw-t3-40); eight run side by side.
-// With the two loops above, slots_pass's own share of that order-only solve fell from 15% to 8%
-// (the rest is the kernels'). Unlike them it rounds differently from the one running sum.
+// The sum of x[q] y[q] over n floats, in double: eight partial sums (element q in sum q mod 8,
+// a tail in the first), added in a fixed order at the end. Why: one running sum waits on each
+// addition before the next, and took half of slots_pass's own time (perf, b64-adamw-t3-40);
+// eight run side by side. With the two loops above, slots_pass's own share of that order-only
+// solve fell from 15% to 8% (the rest is the kernels'). Unlike them it rounds differently from
+// the one running sum (still the same for any thread count: a slice's rows stay together).
 double dot(const float* x, const float* y, std::size_t n) {
   // Named sums, not an array: GCC kept an array's sums in memory, each step waiting on a store.
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
