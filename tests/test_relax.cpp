@@ -114,7 +114,7 @@ TEST_CASE("the soft order's loss is the network's MSE when every block sits on i
 }
 
 TEST_CASE("relaxation keeps the pairs, is the same for 1 and 2 threads, and orders far better than a shuffle",
-          "[relax]") {
+          "[relax][heavy]") {
   // The demo's kind of network (weak weight fingerprints), its right pairs in a shuffled order.
   const ShuffledDemo demo;
   const auto& [g, net, shuffled, rows] = demo;

@@ -361,7 +361,7 @@ TEST_CASE("a 24-block network with weak fingerprints is proven from the data, wi
 
 TEST_CASE("soft permutation rounds prove a 16-block network, the same for 1 and 2 threads; over the memory budget "
           "they are skipped and said",
-          "[search]") {
+          "[search][heavy]") {
   const humpty::GeneratedPuzzle& g = test::generated(16, 16, 32, 2000, 40, 3);
   std::vector<std::uint64_t> work;
   for (int threads : {1, 2}) {

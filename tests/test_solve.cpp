@@ -46,7 +46,7 @@ TEST_CASE("solve: search needs data; data must fit", "[solve]") {
   CHECK(misfit.message().find("data has 7 feature columns, the network's input width is 8") != std::string::npos);
 }
 
-TEST_CASE("solve: a generated puzzle, without data, with data (auto and search), proven", "[solve]") {
+TEST_CASE("solve: a generated puzzle, without data, with data (auto and search), proven", "[solve][heavy]") {
   const humpty::GeneratedPuzzle& g = test::generated(16, 16, 32, 2000, 40, 1);
   const std::string target = humpty::sha256_hex(humpty::format_answer(g.answer));
   auto guess = humpty::solve(g.puzzle, nullptr, {});
@@ -414,7 +414,7 @@ TEST_CASE("solve: a known prefix is run on the data, the rest solved; the report
   }
 }
 
-TEST_CASE("solve: a known prefix makes an untrained net's full solve finish", "[solve][prefix]") {
+TEST_CASE("solve: a known prefix makes an untrained net's full solve finish", "[solve][prefix][heavy]") {
   // 20 blocks at their initial draws: pairs and order from the data alone are a lottery there
   // (docs/MEASUREMENTS.md: the default seed sits at MSE/var 0.18 from 60 s to 240 s); with the
   // first 10 known, the 10 left are solved (0.5 s; with 8 known the default solve takes 2.6 s,
@@ -532,7 +532,7 @@ TEST_CASE("solve: known pairs are kept, the rest paired and ordered", "[solve][p
   }
 }
 
-TEST_CASE("solve: known pairs make an untrained net's full solve finish", "[solve][pairs]") {
+TEST_CASE("solve: known pairs make an untrained net's full solve finish", "[solve][pairs][heavy]") {
   // The untrained 20-block net of the prefix test above: not proven from the data alone in 30 s
   // (docs/MEASUREMENTS.md); with 15 of its 20 pairs known, scattered over the order, the search
   // pairs the other 5 and orders all 20.

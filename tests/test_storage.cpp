@@ -138,7 +138,7 @@ TEST_CASE("storage: half-precision weights that ran as they are stay proven at f
 }
 
 TEST_CASE("storage: the published puzzle saved as float16 and as bfloat16 is still proven",
-          "[storage][published]") {
+          "[storage][published][heavy]") {
   for (float (*round)(float) : {to_float16, to_bfloat16}) {
     const humpty::Puzzle half = rounded(test::published_puzzle(), round);
     humpty::SolveOptions options;
