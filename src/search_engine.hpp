@@ -310,6 +310,11 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
                        const std::vector<double>& sigma, ThreadPool& pool, std::vector<double>& grad,
                        std::uint64_t& block_rows, SoftOuts* soft = nullptr);
 
+// soft_order_loss's MSE alone (the forward pass: 2 of its 5 products), the same to the bit.
+double soft_order_mse(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
+                      const std::vector<Block>& blocks, const std::vector<double>& depth,
+                      const std::vector<double>& sigma, ThreadPool& pool, std::uint64_t& block_rows);
+
 // What a relaxation may re-pair: rows of the logits are `blocks` (indices into the relaxed
 // blocks), columns the out pieces `outs` they share; logits (rows x columns) start the soft
 // pairing, whose temperature falls geometrically over the steps. Adam's step size: rate.

@@ -134,12 +134,15 @@ namespace {
 
 // The soft network's forward and backward pass; per_slice gets dL/da of each slice of rows apart
 // (slices x slots x blocks), for the callers to sum in a fixed order. Returns the summed loss.
+// Without per_slice (and soft) only the forward pass runs: two of the five products, the same
+// loss to the bit.
 double slots_pass(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
                   const std::vector<Block>& blocks, const std::vector<double>& weights, ThreadPool& pool,
-                  std::vector<double>& per_slice, std::uint64_t& block_rows, SoftOuts* soft) {
+                  std::vector<double>* per_slice, std::uint64_t& block_rows, SoftOuts* soft) {
   const std::size_t n = blocks.size(), slots = n, dp = net.dim_padded, hp = net.hidden_padded;
   HUMPTY_ASSERT(weights.size() == slots * n && n > 0 && !batch.empty());
   HUMPTY_ASSERT(!soft || (soft->mix_of.size() == n && soft->forward.size() == soft->transposed.size()));
+  HUMPTY_ASSERT(per_slice || !soft);  // a soft pairing is there for its gradient
   const std::size_t mixtures = soft ? soft->forward.size() : 0, d = net.dim, h_size = net.hidden;
   // Block b's out layer: its own piece, or its mixture under soft pairing.
   auto out_layer = [&](std::size_t b) -> const PackedLinear& {
@@ -201,6 +204,7 @@ double slots_pass(const PackedPuzzle& net, const Dataset& data, const std::vecto
       const float g = float(2 * error / double(rows));
       for (std::size_t q = 0; q < net.dim; ++q) s.adjoint[r * dp + q] = g * net.last_weight[q];
     }
+    if (!per_slice) return;
     // Backward: with v = W_out^T g_{k+1} and h = relu(inp(x_k)),
     // dL/da_kb = sum_rows g_{k+1} . f_b(x_k) = sum_rows (v . h + g_{k+1} . b_out), and
     // g_k = g_{k+1} + sum_b a_kb W_in^T (relu'(.) * v).
@@ -243,12 +247,16 @@ double slots_pass(const PackedPuzzle& net, const Dataset& data, const std::vecto
     }
   });
 
-  per_slice.assign(slices * slots * n, 0.0);
   double loss = 0;
+  for (std::size_t slice = 0; slice < slices; ++slice) loss += scratch[slice].loss;
+  if (!per_slice) {
+    block_rows += std::uint64_t(active.size()) * rows;  // two products; a block is two
+    return loss / double(rows);
+  }
+  per_slice->assign(slices * slots * n, 0.0);
   for (std::size_t slice = 0; slice < slices; ++slice) {
-    loss += scratch[slice].loss;
     for (std::size_t e = 0; e < active.size(); ++e) {
-      per_slice[(slice * slots + active[e].slot) * n + active[e].block] = scratch[slice].weight_grad[e];
+      (*per_slice)[(slice * slots + active[e].slot) * n + active[e].block] = scratch[slice].weight_grad[e];
     }
   }
   if (mixtures > 0) {
@@ -276,7 +284,7 @@ double soft_slots_loss(const PackedPuzzle& net, const Dataset& data, const std::
                        const std::vector<Block>& blocks, const std::vector<double>& weights, ThreadPool& pool,
                        std::vector<double>& weight_grad, std::uint64_t& block_rows, SoftOuts* soft) {
   std::vector<double> per_slice;
-  const double loss = slots_pass(net, data, batch, blocks, weights, pool, per_slice, block_rows, soft);
+  const double loss = slots_pass(net, data, batch, blocks, weights, pool, &per_slice, block_rows, soft);
   const std::size_t size = weights.size(), slices = per_slice.size() / size;
   weight_grad.assign(size, 0.0);
   for (std::size_t slice = 0; slice < slices; ++slice) {
@@ -285,16 +293,18 @@ double soft_slots_loss(const PackedPuzzle& net, const Dataset& data, const std::
   return loss;
 }
 
-double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
-                       const std::vector<Block>& blocks, const std::vector<double>& depth,
-                       const std::vector<double>& sigma, ThreadPool& pool, std::vector<double>& grad,
-                       std::uint64_t& block_rows, SoftOuts* soft) {
-  const std::size_t n = blocks.size(), slots = n;
-  HUMPTY_ASSERT(depth.size() == n && sigma.size() == n && n > 0);
-  // Each block's weights over the slots: a Gaussian around its depth cut where it falls below
-  // kWeightFloor of its peak, normalised over the slots kept (softmax of -(k - t)^2 / 2 sigma^2),
-  // so each block is applied once in all. shift = d log a_kb / d t_b, for the gradient.
-  std::vector<double> weights(slots * n, 0.0), shift(slots * n, 0.0);
+namespace {
+
+// Each block's weights over the slots for soft_order_loss and soft_order_mse: a Gaussian around
+// its depth cut where it falls below kWeightFloor of its peak, normalised over the slots kept
+// (softmax of -(k - t)^2 / 2 sigma^2), so each block is applied once in all. shift = d log a_kb /
+// d t_b, for the gradient (left out when null).
+std::vector<double> gaussian_slots(const std::vector<double>& depth, const std::vector<double>& sigma,
+                                   std::vector<double>* shift) {
+  const std::size_t n = depth.size(), slots = n;
+  HUMPTY_ASSERT(sigma.size() == n && n > 0);
+  std::vector<double> weights(slots * n, 0.0);
+  if (shift) shift->assign(slots * n, 0.0);
   for (std::size_t b = 0; b < n; ++b) {
     const double width = sigma[b];
     HUMPTY_ASSERT(width > 0);
@@ -314,10 +324,33 @@ double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::
       weights[k * n + b] /= sum;
       mean += weights[k * n + b] * (double(k) - depth[b]);
     }
-    for (std::size_t k = 0; k < slots; ++k) shift[k * n + b] = (double(k) - depth[b] - mean) / (width * width);
+    if (!shift) continue;
+    for (std::size_t k = 0; k < slots; ++k)
+      (*shift)[k * n + b] = (double(k) - depth[b] - mean) / (width * width);
   }
+  return weights;
+}
+
+}  // namespace
+
+double soft_order_mse(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
+                      const std::vector<Block>& blocks, const std::vector<double>& depth,
+                      const std::vector<double>& sigma, ThreadPool& pool, std::uint64_t& block_rows) {
+  HUMPTY_ASSERT(depth.size() == blocks.size());
+  return slots_pass(net, data, batch, blocks, gaussian_slots(depth, sigma, nullptr), pool, nullptr,
+                    block_rows, nullptr);
+}
+
+double soft_order_loss(const PackedPuzzle& net, const Dataset& data, const std::vector<std::size_t>& batch,
+                       const std::vector<Block>& blocks, const std::vector<double>& depth,
+                       const std::vector<double>& sigma, ThreadPool& pool, std::vector<double>& grad,
+                       std::uint64_t& block_rows, SoftOuts* soft) {
+  const std::size_t n = blocks.size(), slots = n;
+  HUMPTY_ASSERT(depth.size() == n);
+  std::vector<double> shift;
+  const std::vector<double> weights = gaussian_slots(depth, sigma, &shift);
   std::vector<double> per_slice;
-  const double loss = slots_pass(net, data, batch, blocks, weights, pool, per_slice, block_rows, soft);
+  const double loss = slots_pass(net, data, batch, blocks, weights, pool, &per_slice, block_rows, soft);
   // dL/dt_b = sum_k dL/da_kb a_kb shift_kb, slice by slice.
   grad.assign(n, 0.0);
   for (std::size_t slice = 0; slice < per_slice.size() / (slots * n); ++slice) {
@@ -531,19 +564,20 @@ std::vector<double> moved_ranks(const std::vector<double>& share) {
 // b48-adamw-120 0.49, 0.07, 1.0; b64-sgd-120 0.81, 1.0, 3.8 (not used); b64-adamw-t3-40, whose
 // ranking runs backwards (rank correlation +0.41), 1.33, 4.8, 0.97 - not used either: starting
 // there reversed made all of three order-only solves fail, and no reason for training to move
-// late blocks most is known. Costs three soft passes of relax_prior_rows rows, once a search.
+// late blocks most is known. Costs three soft forward passes of relax_prior_rows rows, once a search
+// (with the gradient they took 1.7 s of b64-adamw-t3-40's 12-s order-only solve).
 int Engine::probe_prior(const std::vector<double>& ranks, const std::vector<Block>& blocks) {
   const std::size_t n = blocks.size(), rows = std::min(tuning_.relax_prior_rows, fine_.rows());
   if (rows == 0) return 0;
   std::vector<std::size_t> probe(rows);
   for (std::size_t k = 0; k < rows; ++k) probe[k] = fine_.row_indices()[k * fine_.rows() / rows];
-  std::vector<double> middle(n, double(n - 1) / 2), reversed(n), grad;
+  std::vector<double> middle(n, double(n - 1) / 2), reversed(n);
   const std::vector<double> sigma(n, std::max(tuning_.relax_sigma_start * double(n), tuning_.relax_sigma_end));
   for (std::size_t b = 0; b < n; ++b) reversed[b] = double(n - 1) - ranks[b];
   std::uint64_t& work = relax_stats_.block_rows;
-  const double none = soft_order_loss(net_, data_, probe, blocks, middle, sigma, pool_, grad, work, nullptr);
-  const double ranked = soft_order_loss(net_, data_, probe, blocks, ranks, sigma, pool_, grad, work, nullptr);
-  const double backwards = soft_order_loss(net_, data_, probe, blocks, reversed, sigma, pool_, grad, work, nullptr);
+  const double none = soft_order_mse(net_, data_, probe, blocks, middle, sigma, pool_, work);
+  const double ranked = soft_order_mse(net_, data_, probe, blocks, ranks, sigma, pool_, work);
+  const double backwards = soft_order_mse(net_, data_, probe, blocks, reversed, sigma, pool_, work);
   const bool use = ranked < tuning_.relax_prior_gain * none && ranked < backwards;
   if (options_.log) {
     options_.log("search", format_text("moved-weight prior: soft mse %.3g from no order, %.3g ranked, %.3g reversed: %s",
