@@ -226,7 +226,7 @@ struct SearchTuning {
   std::size_t relax_steps = 400;      // Adam steps of the first round (later rounds: half)
   // Rows per step, cut into slices of 16 (a thread's task). 32 halves a round's cost: order-only
   // solves 1.4-1.9x faster on b64-adamw-t3-40 (4 seeds) and b64-adam-zero-120 (6), but b64-adam-40's
-  // exact on 4 of 6 seeds against 6 of 6 (with 600 steps 9 of 12 against 10 of 12); 128: 0 of 8
+  // exact on 13 of 18 seeds against 17 of 18 (with 600 steps 9 of 12 against 10 of 12); 128: 0 of 8
   // small untrained full solves against 1 of 8 (MEASUREMENTS, 2026-12-04 and 2026-12-05).
   std::size_t relax_batch = 64;
   double relax_sigma_start = 0.125;   // first round's starting width, x N
