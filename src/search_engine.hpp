@@ -96,6 +96,10 @@ struct Candidate {
 // between), Adam's step size in slots.
 struct RelaxSchedule {
   std::size_t steps = 400, batch = 64;
+  // Rows a step before the fraction early_until of the steps (then batch): the hot start, where
+  // the noise of a small batch costs least.
+  std::size_t batch_early = 64;
+  double early_until = 0;
   std::vector<double> sigma_start;  // one per block
   double sigma_end = 0.3, rate = 0.3;
   // A soft permutation instead of depths: a_kb = Sinkhorn(Z / temperature), Z starting at

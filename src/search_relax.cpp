@@ -171,13 +171,15 @@ double slots_pass(const PackedPuzzle& net, const Dataset& data, const std::vecto
     s.streams.assign((slots + 1) * stream_size, 0.0f);
     s.hidden.resize(hidden_size);
     s.output.resize(stream_size);
-    s.adjoint.assign(stream_size, 0.0f);
-    s.next_adjoint.resize(stream_size);
-    s.grad_hidden.resize(hidden_size);
-    s.weight_grad.assign(active.size(), 0.0);
-    s.mix_weight_grad.assign(mixtures * h_size * dp, 0.0f);
-    s.hidden_t.assign(h_size * kRelaxSlice, 0.0f);
-    s.mix_bias_grad.assign(mixtures * d, 0.0);
+    if (per_slice) {  // the backward pass's scratch; a forward-only pass needs none of it
+      s.adjoint.assign(stream_size, 0.0f);
+      s.next_adjoint.resize(stream_size);
+      s.grad_hidden.resize(hidden_size);
+      s.weight_grad.assign(active.size(), 0.0);
+      s.mix_weight_grad.assign(mixtures * h_size * dp, 0.0f);
+      s.hidden_t.assign(h_size * kRelaxSlice, 0.0f);
+      s.mix_bias_grad.assign(mixtures * d, 0.0);
+    }
     load_rows(data, std::vector<std::size_t>(batch.begin() + long(first), batch.begin() + long(first + count)), dp,
               s.streams.data());
     // Forward: x_{k+1} = x_k + sum_b a_kb f_b(x_k).
@@ -201,6 +203,7 @@ double slots_pass(const PackedPuzzle& net, const Dataset& data, const std::vecto
     for (std::size_t r = 0; r < count; ++r) {
       const double error = double(output_of(net, last + r * dp)) - data.pred[batch[first + r]];
       s.loss += error * error;
+      if (!per_slice) continue;
       const float g = float(2 * error / double(rows));
       for (std::size_t q = 0; q < net.dim; ++q) s.adjoint[r * dp + q] = g * net.last_weight[q];
     }
@@ -368,12 +371,12 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
                                const SoftPairing* pairing,
                                const std::function<double(const std::vector<Block>&)>& judge) {
   const std::size_t n = blocks.size();
-  HUMPTY_ASSERT(start_depth.size() == n && !rows.empty() && schedule.batch > 0);
+  HUMPTY_ASSERT(start_depth.size() == n && !rows.empty() && schedule.batch > 0 && schedule.batch_early > 0);
   HUMPTY_ASSERT(schedule.sigma_start.size() == n);
   const std::size_t mixtures = pairing ? pairing->blocks.size() : 0;
   HUMPTY_ASSERT(!pairing || (puzzle && pairing->outs.size() == mixtures && pairing->logits.size() == mixtures * mixtures));
   std::vector<double> depth = start_depth, m(n, 0.0), v(n, 0.0), grad, sigma(n);
-  std::vector<std::size_t> batch(std::min(schedule.batch, rows.size()));
+  std::vector<std::size_t> batch;
   const double beta1 = 0.9, beta2 = 0.999;
   double power1 = 1, power2 = 1;
   auto adam = [&](double& param, double& first, double& second, double g, double rate) {
@@ -473,6 +476,8 @@ std::vector<Block> relax_order(const PackedPuzzle& net, const Dataset& data, con
         soft.transposed[k] = pack_columns(mixed.weight.data(), d, h, h);
       });
     }
+    batch.resize(
+        std::min(progress < schedule.early_until ? schedule.batch_early : schedule.batch, rows.size()));
     for (std::size_t& row : batch) row = rows[rng.below(rows.size())];
     if (schedule.permutation) {
       const double temperature = std::pow(schedule.temperature_end, progress);
@@ -597,7 +602,9 @@ bool Engine::relax() {
   const std::vector<Block>& base = kick_base_.empty() ? best_ : kick_base_;
   if (!tuning_.relax || best_sse_ / double(fine_.rows()) <= tuning_.relax_above * pred_variance_) return false;
   RelaxSchedule schedule;
-  schedule.batch = tuning_.relax_batch;
+  schedule.batch = std::max<std::size_t>(tuning_.relax_batch, 1);  // 0 would leave the step no rows
+  schedule.batch_early = tuning_.relax_batch_early > 0 ? tuning_.relax_batch_early : schedule.batch;
+  schedule.early_until = tuning_.relax_early_until;
   schedule.sigma_end = tuning_.relax_sigma_end;
   schedule.rate = tuning_.relax_rate;
   std::vector<double> depth(n);
@@ -608,7 +615,8 @@ bool Engine::relax() {
                                             (tuning_.relax_perm == 3 && round > 0 && far));
   // Its memory: the Sinkhorn tape (2 x iterations matrices of N^2), the logits with Adam's
   // moments, the slot weights and each slice's gradient: 1.6 MB at N = 64, 1 GB at N ~ 1650.
-  const double slices = double((tuning_.relax_batch + kRelaxSlice - 1) / kRelaxSlice);
+  const double slices =
+      double((std::max(schedule.batch, schedule.batch_early) + kRelaxSlice - 1) / kRelaxSlice);
   const double permutation_bytes = 8.0 * double(n * n) * (2 * kOrderIterations + 5 + slices);
   if (permutation && permutation_bytes > tuning_.relax_pair_megabytes * 1048576.0) {
     if (options_.log && !permutation_too_big_) {

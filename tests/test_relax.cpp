@@ -354,6 +354,37 @@ TEST_CASE("a relaxation stopped before its first step returns the blocks as give
   }
 }
 
+// The batch ramp: the steps before early_until of the round take batch_early rows, the rest batch.
+// With every width huge every block sits on every slot (N^2 products a row), so the work says
+// exactly how many rows each step took.
+TEST_CASE("a round's early steps take the early batch's rows, the later ones the full batch", "[relax]") {
+  const humpty::GeneratedPuzzle& g = test::generated(12, 16, 32, 2000, 40, 3);
+  const humpty::PackedPuzzle net = humpty::pack_puzzle(g.puzzle);
+  const std::vector<humpty::Block> shuffled = shuffled_answer(g);
+  const std::size_t n = shuffled.size();
+  humpty::ThreadPool pool(2);
+  auto work = [&](std::size_t batch_early, double early_until) {
+    humpty::RelaxSchedule schedule;
+    schedule.steps = 10;
+    schedule.batch = 64;
+    schedule.batch_early = batch_early;
+    schedule.early_until = early_until;
+    schedule.sigma_start.assign(n, 1e6);
+    schedule.sigma_end = 1e6;
+    humpty::Rng rng(5);
+    humpty::RelaxStats stats;
+    const std::vector<double> middle(n, double(n - 1) / 2);
+    humpty::relax_order(net, g.data, first_rows(64, 1), shuffled, middle, schedule, rng, pool, stats);
+    CHECK(stats.steps == 10);
+    return stats.block_rows;
+  };
+  // Progress k / 9: steps 0-4 lie before 0.5, steps 5-9 after; five products a block-row pair.
+  CHECK(work(16, 0.5) == n * n * (5 * 16 + 5 * 64) * 5 / 2);
+  CHECK(work(16, 0) == n * n * 10 * 64 * 5 / 2);
+  CHECK(work(64, 0.5) == n * n * 10 * 64 * 5 / 2);
+  CHECK(work(16, 2) == n * n * 10 * 16 * 5 / 2);
+}
+
 // [slow]: 7 s here (the training takes half), left to `make sanitize` like the other slow searches.
 TEST_CASE("the moved-weight prior: probed once, used where its ranking fits, the same for 1 and 2 threads",
           "[relax][slow]") {

@@ -229,6 +229,15 @@ struct SearchTuning {
   // exact on 13 of 18 seeds against 17 of 18 (with 600 steps 9 of 12 against 10 of 12); 128: 0 of 8
   // small untrained full solves against 1 of 8 (MEASUREMENTS, 2026-12-04 and 2026-12-05).
   std::size_t relax_batch = 64;
+  // Rows per step over the first relax_early_until of each round's steps (0: relax_batch), while
+  // the widths are large: there most blocks sit on many slots, so those steps cost the most and a
+  // noisier gradient might hurt least. Off: 32 then 64 made b64-adamw-t3-40's order-only solves
+  // 1.4-1.9x faster (4 seeds) and b64-adam-40's exact on 21 of 24 other seeds against 20, but not
+  // the suite's own (10 of 12 order only); 32 then 96 (relax_batch=96) kept the suite's totals,
+  // 22 of 24 against 20, but lost b48-sgd-t3-40-s2's order (MEASUREMENTS, 2026-12-05, a sixth
+  // session): within the lotteries' noise either way.
+  std::size_t relax_batch_early = 0;
+  double relax_early_until = 0;
   double relax_sigma_start = 0.125;   // first round's starting width, x N
   double relax_sigma_again = 3;       // later rounds' starting width
   double relax_sigma_end = 0.3;       // every round's final width

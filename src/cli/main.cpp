@@ -280,6 +280,8 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"relax_gain", Tunable::real, &tuning.relax_gain},
       {"relax_steps", Tunable::count, &tuning.relax_steps},
       {"relax_batch", Tunable::count, &tuning.relax_batch},
+      {"relax_batch_early", Tunable::count, &tuning.relax_batch_early},
+      {"relax_early_until", Tunable::real, &tuning.relax_early_until},
       {"relax_sigma_start", Tunable::positive, &tuning.relax_sigma_start},
       {"relax_sigma_again", Tunable::positive, &tuning.relax_sigma_again},
       {"relax_sigma_end", Tunable::positive, &tuning.relax_sigma_end},
