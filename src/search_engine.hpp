@@ -96,8 +96,8 @@ struct Candidate {
 // between), Adam's step size in slots.
 struct RelaxSchedule {
   std::size_t steps = 400, batch = 64;
-  // Rows a step before the fraction early_until of the steps (then batch): the hot start, where
-  // the noise of a small batch costs least.
+  // Rows a step before the fraction early_until of the steps (then batch): the wide start, where
+  // steps cost the most (SearchTuning::relax_batch_early says what that was measured to do).
   std::size_t batch_early = 64;
   double early_until = 0;
   std::vector<double> sigma_start;  // one per block
