@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make check-arm64: humpty cross-built for arm64 (Debian's g++-aarch64-linux-gnu) with plain
-# `make` flags (warnings are errors), then run under qemu-aarch64: it generates and solves a
+# `make` flags but -g (warnings are errors), then run under qemu-aarch64: it generates and solves a
 # small puzzle, which must match the native build's bytes and answer, and solves the published
 # puzzle when it is present. Exit 0 only when all of that holds; exit 77 (skipped) when the
 # cross tools are not installed, saying which.
@@ -15,7 +15,10 @@ if ((${#missing[@]})); then
   echo "check-arm64: SKIPPED: needs Debian's ${missing[*]} (apt-get install ${missing[*]})"
   exit 77
 fi
-make -s -j"$(nproc)" CXX=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar BUILD="$BUILD_ARM" "$BUILD_ARM/humpty"
+# -O2 without -g: the debug information does not change the code GCC generates, and it was a third
+# of the build's time (a native build: 77 s with it, 51 s without, two cores). ARM_CXXFLAGS overrides.
+make -s -j"$(nproc)" CXX=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar BUILD="$BUILD_ARM" \
+  CXXFLAGS="${ARM_CXXFLAGS:--O2}" "$BUILD_ARM/humpty"
 make -s -j"$(nproc)" "$NATIVE"
 run() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$BUILD_ARM/humpty" "$@"; }
 if command -v file >/dev/null; then
