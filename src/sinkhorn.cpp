@@ -19,6 +19,10 @@ void normalise(std::vector<double>& x, std::size_t n, bool by_rows) {
     for (std::size_t k = 0; k < n; ++k) top = std::max(top, at(k));
     double sum = 0;
     for (std::size_t k = 0; k < n; ++k) sum += std::exp(at(k) - top);
+    // sum >= 1: the loop runs (n > i) and the top entry adds exp(0) (unless every entry is -inf,
+    // which the logits never are). cppcheck assumes the loop may not run.
+    HUMPTY_ASSERT(sum >= 1);
+    // cppcheck-suppress invalidFunctionArg
     const double lse = top + std::log(sum);
     for (std::size_t k = 0; k < n; ++k) at(k) -= lse;
   }
