@@ -364,7 +364,4 @@ std::vector<PairCycle> short_cycles(const std::vector<Block>& blocks,
                                     const std::function<double(std::size_t, std::size_t)>& score,
                                     const std::vector<char>& fixed);
 
-// One or two blocks: every assembly, the best kept (search_global.cpp).
-SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options);
-
 }  // namespace humpty

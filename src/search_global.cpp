@@ -1,60 +1,43 @@
-// Whole-assembly phases of the search: the entry point, which checks its inputs and picks the
-// engine, and the exhaustive search of puzzles too small for the engine's moves. This is the
+// Whole-assembly phases of the search: the entry point, which checks its inputs, tries every
+// assembly of puzzles small enough (search_exhaustive.cpp) and else runs the engine. This is the
 // place for phases that look at the whole assembly at once (relaxations, portfolios of starts).
 #include <algorithm>
+#include <cmath>
+#include <memory>
 
 #include "assert.hpp"
+#include "exhaustive.hpp"
 #include "search_engine.hpp"
+#include "text.hpp"
 
 namespace humpty {
 namespace {
 
-// Whether the assembly holds every pair the caller gave (Pairing::is_given).
-bool holds_given_pairs(const Assembly& assembly, const Pairing* pairing) {
-  if (!pairing || pairing->is_given.size() != pairing->blocks.size()) return true;
+// The pairs the caller gave (Pairing::is_given): every assembly holds them.
+std::vector<Block> given_blocks(const Pairing* pairing) {
+  std::vector<Block> given;
+  if (!pairing || pairing->is_given.size() != pairing->blocks.size()) return given;
   for (std::size_t i = 0; i < pairing->blocks.size(); ++i) {
-    if (pairing->is_given[i] && std::find(assembly.blocks.begin(), assembly.blocks.end(),
-                                          pairing->blocks[i]) == assembly.blocks.end())
-      return false;
+    if (pairing->is_given[i]) given.push_back(pairing->blocks[i]);
   }
-  return true;
+  return given;
+}
+
+// A search's result from trying every assembly.
+SearchResult exhaustive_result(const Exhaustive& every) {
+  SearchResult result;
+  result.assembly = every.best;
+  result.fit = every.fit;
+  result.stopped = every.fit.exact() ? StopReason::exact : StopReason::stuck;
+  result.moves = std::uint64_t(every.assemblies);
+  result.block_rows = every.block_rows;
+  result.subset_rows = every.screen_rows;
+  result.seconds = every.seconds;
+  result.trace.push_back({every.seconds, every.fit.mse_pred});
+  return result;
 }
 
 }  // namespace
-
-// One or two blocks: every assembly (at most 2 orders x 2 pairings), the best kept. The moves of
-// the search need three blocks to draw distinct positions from.
-SearchResult exhaustive_search(const Puzzle& puzzle, const Dataset& data, const SearchOptions& options) {
-  const auto start = Clock::now();
-  std::vector<int> outs = puzzle.out_pieces;
-  std::sort(outs.begin(), outs.end());
-  SearchResult result;
-  bool first = true;
-  do {
-    std::vector<int> inps = puzzle.inp_pieces;
-    std::sort(inps.begin(), inps.end());
-    do {
-      Assembly assembly;
-      for (std::size_t b = 0; b < inps.size(); ++b) assembly.blocks.push_back({inps[b], outs[b]});
-      assembly.last = puzzle.last_piece;
-      if (!holds_given_pairs(assembly, options.pairing)) continue;
-      const Fit fit = options.pool ? *evaluate(puzzle, assembly, data, *options.pool)
-                                   : *evaluate(puzzle, assembly, data, options.threads);
-      ++result.moves;
-      result.block_rows += inps.size() * data.rows;
-      if (first || fit.mse_pred < result.fit.mse_pred) {
-        first = false;
-        result.assembly = assembly;
-        result.fit = fit;
-        result.trace.push_back({seconds_since(start), fit.mse_pred});
-      }
-    } while (std::next_permutation(inps.begin(), inps.end()));
-  } while (std::next_permutation(outs.begin(), outs.end()));
-  result.stopped = result.fit.exact() ? StopReason::exact : StopReason::stuck;
-  result.subset_rows = data.rows;
-  result.seconds = seconds_since(start);
-  return result;
-}
 
 Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, const std::vector<Assembly>& starts,
                                      const SearchOptions& options) {
@@ -72,11 +55,48 @@ Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, 
       }
     }
   }
-  if (puzzle.blocks() < 3) return exhaustive_search(puzzle, data, options);
+  // Below three blocks (too few for the engine's moves) every assembly is tried, the best kept.
+  // Else the engine, and where it ends stuck and not exact with few enough assemblies to try them
+  // all, they are (it solves the small nets that come with a shape to tell the roles apart in
+  // milliseconds, where trying all 518,400 assemblies of 6 blocks takes a second).
+  std::unique_ptr<ThreadPool> own_pool;
+  if (!options.pool) own_pool = std::make_unique<ThreadPool>(options.threads);
+  // Without repairs (SearchOptions::repair_pairs) the pairs are those of the starts, kept: then
+  // only their orders are tried.
+  auto every_assembly = [&](const SearchTuning& tuning, const std::vector<Block>& kept) {
+    Exhaustive every =
+        try_every_assembly(puzzle, data, options.repair_pairs ? given_blocks(options.pairing) : kept, false,
+                           tuning, options.pool ? *options.pool : *own_pool);
+    if (every.ran && options.log) {
+      options.log("search",
+                  format_text("every assembly tried (%.0f, each on %zu rows, the best %zu on all %zu) "
+                              "in %.3fs: %s",
+                              every.assemblies, every.screen_rows, every.judged, data.rows, every.seconds,
+                              every.fit.exact() ? "one is exact" : "none is exact"));
+    }
+    return every;
+  };
+  if (puzzle.blocks() < 3) {
+    SearchTuning tuning = options.tuning;
+    tuning.exhaustive_work = INFINITY;  // at most 4 assemblies, whatever the budget
+    return exhaustive_result(every_assembly(tuning, starts[0].blocks));
+  }
   Engine engine(puzzle, data, options);
   SearchResult result = engine.run(starts);
   // Whatever the moves did, the answer uses every piece once, in the roles the puzzle gave.
   HUMPTY_ASSERT(check_assembly(puzzle, result.assembly));
+  if (result.stopped == StopReason::stuck && !result.fit.exact()) {
+    const Exhaustive every = every_assembly(options.tuning, result.assembly.blocks);
+    if (every.ran && every.fit.exact()) {
+      SearchResult exact = exhaustive_result(every);
+      exact.moves += result.moves;
+      exact.block_rows += result.block_rows;
+      exact.seconds += result.seconds;
+      exact.trace = result.trace;
+      exact.trace.push_back({exact.seconds, every.fit.mse_pred});
+      return exact;
+    }
+  }
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "assert.hpp"
+#include "exhaustive.hpp"
 #include "network.hpp"
 #include "solve_prefix.hpp"
 #include "text.hpp"
@@ -176,6 +177,31 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
     return Status::failure(status.message() + " (the roles of start 0)");
   }
   first.starts = fitting_starts(puzzle, options.starts);
+  const auto begun = std::chrono::steady_clock::now();
+  // Few enough assemblies, roles included, to try them all (exhaustive.hpp): one exact is the
+  // answer, and its roles are no guess. The chain order is the caller's explicit choice of the
+  // weights alone, so it is left to them. Where the caller keeps a start's pairs (no repairs),
+  // only its orders are tried; keeping the weights' pairs, none.
+  const bool keep = !options.search.repair_pairs;
+  if (data && options.order != OrderMethod::chain && (!keep || !options.starts.empty())) {
+    const Exhaustive every =
+        try_every_assembly(given, *data, keep ? options.starts[0].blocks : options.pairs, true, tuning, pool);
+    if (every.ran && log) {
+      log("roles",
+          format_text("the blocks are square (d = h = %zu): every assembly tried with the roles free "
+                      "(%.0f, each on %zu rows, the best %zu on all %zu) in %.3fs: %s",
+                      given.dim, every.assemblies, every.screen_rows, every.judged, data->rows, every.seconds,
+                      every.fit.exact() ? "one is exact, and its roles are the answer's"
+                                        : "none is exact; the weights' guess is searched from"));
+    }
+    if (every.ran && every.fit.exact()) {
+      SolveOptions known = first;
+      known.starts = {every.best};
+      Result<SolveReport> report = solve_roles_known(with_roles(given, every.best), data, known);
+      if (report) report->seconds.insert(report->seconds.begin(), {"roles", every.seconds});
+      return report;
+    }
+  }
   const Dataset rows = data ? spaced_rows(*data, tuning.role_rows) : Dataset();
   if (log) {
     log("roles",
@@ -189,7 +215,6 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
   // Rounds end when stuck, not after some seconds, so that the answer does not depend on the
   // machine. Each search from the usual starts (those of the caller's that fit the roles): from
   // the last best, a stuck order, it did not finish where its own starts were exact in 0.4 s.
-  const auto begun = std::chrono::steady_clock::now();
   bool plain = !data;  // the caller's own search: the last
   Result<SolveReport> report = Status::failure("no search");
   std::optional<SolveReport> best;

@@ -344,6 +344,18 @@ struct SearchTuning {
   // flip can fit best, and the next check no longer finds the right ones.
   std::size_t role_rows = 512;
   std::size_t role_stuck_rounds = 2;
+  // Small puzzles (exhaustive.hpp): every assembly is tried when their count times the
+  // multiply-adds of one block on exhaustive_rows rows (d and h padded to the kernels' panels)
+  // stays within exhaustive_work; each is screened on those rows, the exhaustive_keep best judged
+  // on every row. Square blocks try them first, roles free (solve.cpp); others after a search that
+  // ends stuck and not exact (search_global.cpp). Why: humpty's own square nets (d = h = 4) of 3
+  // and 4 blocks have 720 and 40,320 assemblies, and the roles' flips with the search proved 7 and
+  // 1 of 24; trying them all proves every one. The budget is about half a second on 2 cores
+  // (40,320 assemblies of d = h = 16 take 0.12-0.22 s at 1.3e9; 518,400 of d = 4, h = 8 1.35 s at
+  // 1.7e10).
+  std::size_t exhaustive_rows = 64;
+  std::size_t exhaustive_keep = 16;
+  double exhaustive_work = 6e9;
   // Reporting.
   double progress_seconds = 1.0;  // at most one progress line this often
 };
@@ -411,8 +423,8 @@ struct SearchResult {
 
 // Searches pairings and orders for the assembly whose output matches `pred`, starting from the
 // best of `starts`. Errors when the data does not fit (check_data), when there is no start, or
-// when a start is not an assembly of this puzzle (check_assembly). Puzzles of one or two blocks
-// are solved by trying every assembly.
+// when a start is not an assembly of this puzzle (check_assembly). Puzzles with few enough
+// assemblies (SearchTuning::exhaustive_work) have every one tried first: one exact ends the search.
 Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, const std::vector<Assembly>& starts,
                                      const SearchOptions& options);
 

@@ -318,6 +318,9 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"flip_rounds", Tunable::count, &tuning.flip_rounds},
       {"role_rows", Tunable::count, &tuning.role_rows},
       {"role_stuck_rounds", Tunable::count, &tuning.role_stuck_rounds},
+      {"exhaustive_rows", Tunable::count, &tuning.exhaustive_rows},
+      {"exhaustive_keep", Tunable::count, &tuning.exhaustive_keep},
+      {"exhaustive_work", Tunable::real, &tuning.exhaustive_work},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
