@@ -30,6 +30,7 @@ SearchResult exhaustive_result(const Exhaustive& every) {
   result.fit = every.fit;
   result.stopped = every.fit.exact() ? StopReason::exact : StopReason::stuck;
   result.moves = std::uint64_t(every.assemblies);
+  result.every_assembly = std::uint64_t(every.assemblies);
   result.block_rows = every.block_rows;
   result.subset_rows = every.screen_rows;
   result.seconds = every.seconds;
@@ -87,14 +88,15 @@ Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, 
   HUMPTY_ASSERT(check_assembly(puzzle, result.assembly));
   if (result.stopped == StopReason::stuck && !result.fit.exact()) {
     const Exhaustive every = every_assembly(options.tuning, result.assembly.blocks);
-    if (every.ran && every.fit.exact()) {
-      SearchResult exact = exhaustive_result(every);
-      exact.moves += result.moves;
-      exact.block_rows += result.block_rows;
-      exact.seconds += result.seconds;
-      exact.trace = result.trace;
-      exact.trace.push_back({exact.seconds, every.fit.mse_pred});
-      return exact;
+    if (every.ran && every.fit.exact()) {  // the engine's statistics kept, its end replaced
+      result.assembly = every.best;
+      result.fit = every.fit;
+      result.stopped = StopReason::exact;
+      result.every_assembly = std::uint64_t(every.assemblies);
+      result.moves += result.every_assembly;
+      result.block_rows += every.block_rows;
+      result.seconds += every.seconds;
+      result.trace.push_back({result.seconds, every.fit.mse_pred});
     }
   }
   return result;

@@ -412,6 +412,7 @@ struct SearchResult {
   std::uint64_t relax_steps = 0;     // its Adam steps in all
   std::uint64_t kicks = 0;           // re-pairing kicks (the best's pairs blended with the score's)
   std::uint64_t flip_rounds = 0;     // rounds of the flip regression (search_flip.cpp)
+  std::uint64_t every_assembly = 0;  // assemblies tried one by one, all there are (search_exhaustive.cpp)
   std::size_t sure_pairs = 0;        // pairs the search took as sure (SearchTuning::sure_lead)
   bool sure_lifted = false;          // whether keep_sure_rounds stale rounds let repairs break them
   std::uint64_t wide_steps = 0;      // descent steps that looked at moves of any distance
