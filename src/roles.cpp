@@ -7,8 +7,10 @@
 #include <limits>
 
 #include "assert.hpp"
+#include "evaluator.hpp"
 #include "hungarian.hpp"
 #include "kernels.hpp"
+#include "linalg.hpp"
 #include "pairing.hpp"
 
 namespace humpty {
@@ -122,6 +124,158 @@ std::vector<Block> square_blocks(const std::vector<Layer>& pieces, const std::ve
                                                           : Block{square[b], square[a]});
   }
   return blocks;
+}
+
+namespace {
+
+// One split of the pieces into inps and outs, scored (data_role_guesses): ties go to the split
+// met first (its task, then its place in the task), the same for any number of threads.
+struct Split {
+  double score = 0;
+  std::size_t task = 0, index = 0;
+  std::vector<Block> blocks;
+};
+
+bool better_split(const Split& a, const Split& b) {
+  if (a.score != b.score) return a.score > b.score;
+  if (a.task != b.task) return a.task < b.task;
+  return a.index < b.index;
+}
+
+void keep_best(std::vector<Split>& best, Split split, std::size_t count) {
+  if (best.size() == count && !better_split(split, best.back())) return;
+  best.insert(std::upper_bound(best.begin(), best.end(), split, better_split), std::move(split));
+  if (best.size() > count) best.pop_back();
+}
+
+}  // namespace
+
+std::vector<Assembly> data_role_guesses(const Puzzle& puzzle, const Dataset& data, std::size_t count,
+                                        std::size_t rows, double split_limit, ThreadPool& pool) {
+  std::vector<Assembly> guesses;
+  std::vector<int> pieces = puzzle.inp_pieces;
+  pieces.insert(pieces.end(), puzzle.out_pieces.begin(), puzzle.out_pieces.end());
+  std::sort(pieces.begin(), pieces.end());
+  const std::size_t m = pieces.size(), n = m / 2, d = puzzle.dim;
+  if (!puzzle.square || count == 0 || data.rows == 0 || n < 2) return guesses;
+  double splits = 1;
+  for (std::size_t k = 0; k < n; ++k) splits = splits * double(m - k) / double(k + 1);
+  if (splits > split_limit) return guesses;
+
+  // The residual the blocks add up to, on spread rows: pred less the last layer on the input.
+  const std::vector<std::size_t> spread = spread_rows(data.rows, rows);
+  const std::size_t r_count = spread.size();
+  const Layer& last = puzzle.pieces[std::size_t(puzzle.last_piece)];
+  std::vector<double> residual(r_count);
+  for (std::size_t r = 0; r < r_count; ++r) {
+    const float* x = data.x.data() + spread[r] * data.features;
+    double y = last.bias[0];
+    for (std::size_t k = 0; k < d; ++k) y += double(last.weight[k]) * double(x[k]);
+    residual[r] = data.pred[spread[r]] - y;
+  }
+  // A piece b as an out, read by the last layer: w . (W_b h + b_b) = (W_b^T w) . h + b_b . w.
+  std::vector<std::vector<double>> read(m, std::vector<double>(d, 0.0));
+  std::vector<double> read_bias(m, 0.0);
+  for (std::size_t b = 0; b < m; ++b) {
+    const Layer& layer = puzzle.pieces[std::size_t(pieces[b])];
+    for (std::size_t i = 0; i < d; ++i) {
+      const double wi = last.weight[i];
+      read_bias[b] += double(layer.bias[i]) * wi;
+      for (std::size_t u = 0; u < d; ++u) read[b][u] += double(layer.weight[i * d + u]) * wi;
+    }
+  }
+  // The features, one per ordered pair (a, b), a != b: f = a (m - 1) + (b < a ? b : b - 1).
+  const std::size_t features = m * (m - 1);
+  std::vector<double> phi(features * r_count);
+  pool.run(m, [&](std::size_t a, int) {
+    const Layer& layer = puzzle.pieces[std::size_t(pieces[a])];
+    std::vector<double> hidden(d);
+    for (std::size_t r = 0; r < r_count; ++r) {
+      const float* x = data.x.data() + spread[r] * data.features;
+      for (std::size_t u = 0; u < d; ++u) {
+        double h = layer.bias[u];
+        for (std::size_t k = 0; k < d; ++k) h += double(layer.weight[u * d + k]) * double(x[k]);
+        hidden[u] = h > 0 ? h : 0.0;
+      }
+      for (std::size_t b = 0; b < m; ++b) {
+        if (b == a) continue;
+        double v = read_bias[b];
+        for (std::size_t u = 0; u < d; ++u) v += read[b][u] * hidden[u];
+        phi[(a * (m - 1) + (b < a ? b : b - 1)) * r_count + r] = v;
+      }
+    }
+  });
+  // Ridge least squares on the Gram matrix (its lower triangle), each entry summed over the
+  // rows in order.
+  std::vector<double> gram(features * features, 0.0), beta(features, 0.0);
+  pool.run(features, [&](std::size_t i, int) {
+    const double* fi = phi.data() + i * r_count;
+    for (std::size_t j = 0; j <= i; ++j) {
+      const double* fj = phi.data() + j * r_count;
+      double sum = 0;
+      for (std::size_t r = 0; r < r_count; ++r) sum += fi[r] * fj[r];
+      gram[i * features + j] = sum;
+    }
+    double sum = 0;
+    for (std::size_t r = 0; r < r_count; ++r) sum += fi[r] * residual[r];
+    beta[i] = sum;
+  });
+  double trace = 0;
+  for (std::size_t i = 0; i < features; ++i) trace += gram[i * features + i];
+  double ridge = 1e-3 * trace / double(features) + 1e-300;
+  bool solved = false;
+  const std::vector<double> gram_kept = gram, rhs = beta;
+  for (int attempt = 0; attempt < 4 && !solved; ++attempt, ridge *= 100) {
+    gram = gram_kept;
+    beta = rhs;
+    solved = cholesky_solve(gram, features, ridge, beta);
+  }
+  if (!solved) return guesses;
+  auto coefficient = [&](std::size_t a, std::size_t b) { return beta[a * (m - 1) + (b < a ? b : b - 1)]; };
+
+  // Every split into n inps and n outs, by its best matching; one task per smallest inp.
+  const std::size_t tasks = m - n + 1;
+  std::vector<std::vector<Split>> kept(tasks);
+  pool.run(tasks, [&](std::size_t task, int) {
+    std::vector<std::size_t> ins(n);
+    for (std::size_t k = 0; k < n; ++k) ins[k] = task + k;  // the first combination starting at `task`
+    std::vector<double> cost(n * n);
+    std::vector<std::size_t> outs;
+    for (std::size_t index = 0;; ++index) {
+      outs.clear();
+      for (std::size_t p = 0, k = 0; p < m; ++p) {
+        if (k < n && ins[k] == p) {
+          ++k;
+        } else {
+          outs.push_back(p);
+        }
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < n; ++j) cost[i * n + j] = -coefficient(ins[i], outs[j]);
+      }
+      const std::vector<std::size_t> column = hungarian_min_cost(cost, n);
+      Split split;
+      split.task = task;
+      split.index = index;
+      for (std::size_t i = 0; i < n; ++i) {
+        split.score -= cost[i * n + column[i]];
+        split.blocks.push_back({pieces[ins[i]], pieces[outs[column[i]]]});
+      }
+      keep_best(kept[task], std::move(split), count);
+      // The next combination with the same first element, in lexicographic order.
+      std::size_t k = n;
+      while (k > 1 && ins[k - 1] == m - n + k - 1) --k;
+      if (k == 1) break;
+      ++ins[k - 1];
+      for (std::size_t j = k; j < n; ++j) ins[j] = ins[j - 1] + 1;
+    }
+  });
+  std::vector<Split> best;
+  for (std::vector<Split>& task : kept) {
+    for (Split& split : task) keep_best(best, std::move(split), count);
+  }
+  for (Split& split : best) guesses.push_back({std::move(split.blocks), puzzle.last_piece});
+  return guesses;
 }
 
 }  // namespace humpty

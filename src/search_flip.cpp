@@ -66,6 +66,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "linalg.hpp"
 #include "search_engine.hpp"
 #include "text.hpp"
 
@@ -73,35 +74,6 @@ namespace humpty {
 namespace {
 
 constexpr std::size_t kGramTile = 4;  // the Gram matrix is summed in kGramTile x kGramTile tiles
-
-// Solves (G + ridge I) x = h in place (x holds h on entry) for a symmetric m x m G, row-major,
-// by Cholesky, reading and overwriting only G's lower triangle (its diagonal included). False
-// when G + ridge I is not positive definite.
-bool cholesky_solve(std::vector<double>& g, std::size_t m, double ridge, std::vector<double>& x) {
-  for (std::size_t j = 0; j < m; ++j) {
-    double d = g[j * m + j] + ridge;
-    for (std::size_t k = 0; k < j; ++k) d -= g[j * m + k] * g[j * m + k];
-    if (!(d > 0)) return false;
-    d = std::sqrt(d);
-    g[j * m + j] = d;
-    for (std::size_t i = j + 1; i < m; ++i) {
-      double s = g[i * m + j];
-      for (std::size_t k = 0; k < j; ++k) s -= g[i * m + k] * g[j * m + k];
-      g[i * m + j] = s / d;
-    }
-  }
-  for (std::size_t i = 0; i < m; ++i) {
-    double s = x[i];
-    for (std::size_t k = 0; k < i; ++k) s -= g[i * m + k] * x[k];
-    x[i] = s / g[i * m + i];
-  }
-  for (std::size_t i = m; i-- > 0;) {
-    double s = x[i];
-    for (std::size_t k = i + 1; k < m; ++k) s -= g[k * m + i] * x[k];
-    x[i] = s / g[i * m + i];
-  }
-  return true;
-}
 
 // How many pairs lie at most `span` positions apart among n positions.
 std::size_t pairs_within(std::size_t n, std::size_t span) {

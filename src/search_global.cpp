@@ -63,7 +63,7 @@ Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, 
   std::unique_ptr<ThreadPool> own_pool;
   if (!options.pool) own_pool = std::make_unique<ThreadPool>(options.threads);
   // Without repairs (SearchOptions::repair_pairs) the pairs are those of the starts, kept: then
-  // only their orders are tried.
+  // only their orders are tried (below three blocks).
   auto every_assembly = [&](const SearchTuning& tuning, const std::vector<Block>& kept) {
     Exhaustive every =
         try_every_assembly(puzzle, data, options.repair_pairs ? given_blocks(options.pairing) : kept, false,
@@ -86,7 +86,9 @@ Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, 
   SearchResult result = engine.run(starts);
   // Whatever the moves did, the answer uses every piece once, in the roles the puzzle gave.
   HUMPTY_ASSERT(check_assembly(puzzle, result.assembly));
-  if (result.stopped == StopReason::stuck && !result.fit.exact()) {
+  // Only where the search may repair pairs: with kept pairs (the square roles' trial searches
+  // among them) only the orders would be tried, which the engine finds by itself at this size.
+  if (result.stopped == StopReason::stuck && !result.fit.exact() && options.repair_pairs) {
     const Exhaustive every = every_assembly(options.tuning, result.assembly.blocks);
     if (every.ran && every.fit.exact()) {  // the engine's statistics kept, its end replaced
       result.assembly = every.best;

@@ -11,6 +11,7 @@
 #include "assert.hpp"
 #include "exhaustive.hpp"
 #include "network.hpp"
+#include "roles.hpp"
 #include "solve_prefix.hpp"
 #include "text.hpp"
 
@@ -202,6 +203,58 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
       return report;
     }
   }
+  // The splits the data point to, each searched with its pairs repaired (data_role_guesses), where
+  // neither a caller's start nor given pairs bring roles.
+  std::optional<SolveReport> best;
+  if (data && options.order != OrderMethod::chain && options.search.repair_pairs && options.starts.empty() &&
+      options.pairs.empty()) {
+    std::vector<Assembly> guesses = data_role_guesses(given, *data, tuning.role_guesses, tuning.role_fit_rows,
+                                                      tuning.role_split_limit, pool);
+    // The weights' own split first (searched from its own starts), as the flips below start from
+    // it: on nets trained long enough it is right, and the data's may not rank it first. The
+    // data's split with the same inps is then left out.
+    if (!guesses.empty()) {
+      guesses.erase(std::remove_if(guesses.begin(), guesses.end(),
+                                   [&](const Assembly& guess) {
+                                     return std::all_of(
+                                         guess.blocks.begin(), guess.blocks.end(), [&](const Block& b) {
+                                           return puzzle.roles[std::size_t(b.inp)] == Role::inp;
+                                         });
+                                   }),
+                    guesses.end());
+      guesses.insert(guesses.begin(), Assembly{});
+    }
+    for (std::size_t k = 0; k < guesses.size(); ++k) {
+      SolveOptions step = first;
+      step.starts.clear();
+      if (k > 0) step.starts = {guesses[k]};
+      step.search.stop_when_stuck = true;
+      step.search.tuning.stuck_rounds = tuning.role_stuck_rounds;
+      if (options.search.time_limit > 0) {
+        const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+        if (spent >= options.search.time_limit) break;
+        step.search.time_limit = options.search.time_limit - spent;
+      }
+      Result<SolveReport> report =
+          solve_roles_known(k > 0 ? with_roles(given, guesses[k]) : puzzle, data, step);
+      if (!report) return report;
+      if (log) {
+        log("roles", k == 0 ? format_text("the weights' split, pairs repaired: %s",
+                                          report->fit.exact() ? "exact" : describe_fit(report->fit).c_str())
+                            : format_text("the data's split %zu of %zu (first-order regression): %s", k,
+                                          guesses.size() - 1,
+                                          report->fit.exact() ? "exact" : describe_fit(report->fit).c_str()));
+      }
+      if (report->fit.exact()) {
+        const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+        double stages = 0;
+        for (const auto& stage : report->seconds) stages += stage.second;
+        report->seconds.insert(report->seconds.begin(), {"roles", std::max(spent - stages, 0.0)});
+        return report;
+      }
+      if (!best || report->fit.mse_pred < best->fit.mse_pred) best = *report;
+    }
+  }
   const Dataset rows = data ? spaced_rows(*data, tuning.role_rows) : Dataset();
   if (log) {
     log("roles",
@@ -217,7 +270,8 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
   // the last best, a stuck order, it did not finish where its own starts were exact in 0.4 s.
   bool plain = !data;  // the caller's own search: the last
   Result<SolveReport> report = Status::failure("no search");
-  std::optional<SolveReport> best;
+  const std::optional<SolveReport> best_of_data = best;
+  best.reset();
   Puzzle best_puzzle = puzzle;
   std::vector<bool> tried(given.pieces.size(), false);  // by the inp piece of the block flipped
   // A given pair's roles are known: its block is never flipped.
@@ -271,6 +325,8 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
   // A trial flip's search cut short by the time limit, or the last search, may end worse than the
   // best roles' search did: the better one is the answer.
   if (best && report && !report->fit.exact() && best->fit.mse_pred < report->fit.mse_pred) report = *best;
+  if (best_of_data && report && !report->fit.exact() && best_of_data->fit.mse_pred < report->fit.mse_pred)
+    report = *best_of_data;
   if (report) {
     // The stages are the answer's own solve's; the other rounds' searches are the roles' time.
     double stages = 0;
