@@ -147,6 +147,94 @@ Puzzle with_pair_roles(const Puzzle& puzzle, const std::vector<Block>& pairs) {
 
 Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data, const SolveOptions& options);
 
+double seconds_since(std::chrono::steady_clock::time_point begun) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+}
+
+// Square blocks with data, before the flips: the roles from the data where the puzzle is small
+// enough. Returns the answer when one of these phases proves one (its report's first stage
+// "roles", the time since `begun` not in its own stages), else nothing, with `best` the best of
+// the trial searches. `puzzle` holds the weights' roles, `first` the caller's options on the pool.
+std::optional<Result<SolveReport>> roles_from_data(const Puzzle& given, const Puzzle& puzzle,
+                                                   const Dataset& data, const SolveOptions& options,
+                                                   const SolveOptions& first,
+                                                   std::chrono::steady_clock::time_point begun,
+                                                   std::optional<SolveReport>& best) {
+  const Logger& log = options.search.log;
+  const SearchTuning& tuning = options.search.tuning;
+  ThreadPool& pool = *first.search.pool;
+  auto with_roles_time = [&](Result<SolveReport> report) {
+    if (report) {
+      double stages = 0;
+      for (const auto& stage : report->seconds) stages += stage.second;
+      report->seconds.insert(report->seconds.begin(),
+                             {"roles", std::max(seconds_since(begun) - stages, 0.0)});
+    }
+    return report;
+  };
+  // Few enough assemblies, roles included, to try them all (exhaustive.hpp): one exact is the
+  // answer, and its roles are no guess. Where the caller keeps a start's pairs (no repairs), only
+  // its orders are tried; keeping the weights' pairs, none.
+  const bool keep = !options.search.repair_pairs;
+  if (!keep || !options.starts.empty()) {
+    const Exhaustive every =
+        try_every_assembly(given, data, keep ? options.starts[0].blocks : options.pairs, true, tuning, pool);
+    if (every.ran && log) {
+      log("roles",
+          format_text("the blocks are square (d = h = %zu): every assembly tried with the roles free "
+                      "(%.0f, each on %zu rows, the best %zu on all %zu) in %.3fs: %s",
+                      given.dim, every.assemblies, every.screen_rows, every.judged, data.rows, every.seconds,
+                      every.fit.exact() ? "one is exact, and its roles are the answer's"
+                                        : "none is exact; the weights' guess is searched from"));
+    }
+    if (every.ran && every.fit.exact()) {
+      SolveOptions known = first;
+      known.starts = {every.best};
+      return with_roles_time(solve_roles_known(with_roles(given, every.best), &data, known));
+    }
+  }
+  // The splits the data point to, each searched with its pairs repaired (data_role_guesses), where
+  // neither a caller's start nor given pairs bring roles.
+  if (keep || !options.starts.empty() || !options.pairs.empty()) return std::nullopt;
+  std::vector<Assembly> guesses = data_role_guesses(given, data, tuning.role_guesses, tuning.role_fit_rows,
+                                                    tuning.role_split_limit, pool);
+  if (guesses.empty()) return std::nullopt;
+  // The weights' own split first (searched from its own starts), as the flips start from it: on
+  // nets trained long enough it is right, and the data's may not rank it first. The data's split
+  // with the same inps is then left out.
+  auto weights_split = [&](const Assembly& guess) {
+    return std::all_of(guess.blocks.begin(), guess.blocks.end(),
+                       [&](const Block& b) { return puzzle.roles[std::size_t(b.inp)] == Role::inp; });
+  };
+  guesses.erase(std::remove_if(guesses.begin(), guesses.end(), weights_split), guesses.end());
+  guesses.insert(guesses.begin(), Assembly{});
+  for (std::size_t k = 0; k < guesses.size(); ++k) {
+    SolveOptions step = first;
+    step.starts.clear();
+    if (k > 0) step.starts = {guesses[k]};
+    step.search.stop_when_stuck = true;
+    step.search.tuning.stuck_rounds = tuning.role_stuck_rounds;
+    if (options.search.time_limit > 0) {
+      const double spent = seconds_since(begun);
+      if (spent >= options.search.time_limit) break;
+      step.search.time_limit = options.search.time_limit - spent;
+    }
+    Result<SolveReport> report =
+        solve_roles_known(k > 0 ? with_roles(given, guesses[k]) : puzzle, &data, step);
+    if (!report) return report;
+    const std::string fit = report->fit.exact() ? "exact" : describe_fit(report->fit);
+    if (log) {
+      log("roles", k == 0 ? "the weights' split, pairs repaired: " + fit
+                          : format_text("the data's split %zu of %zu (first-order regression): ", k,
+                                        guesses.size() - 1) +
+                                fit);
+    }
+    if (report->fit.exact()) return with_roles_time(std::move(report));
+    if (!best || report->fit.mse_pred < best->fit.mse_pred) best = *report;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 // Square blocks (Puzzle::square): the roles are the weights' guess, and the search keeps the
@@ -179,81 +267,11 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
   }
   first.starts = fitting_starts(puzzle, options.starts);
   const auto begun = std::chrono::steady_clock::now();
-  // Few enough assemblies, roles included, to try them all (exhaustive.hpp): one exact is the
-  // answer, and its roles are no guess. The chain order is the caller's explicit choice of the
-  // weights alone, so it is left to them. Where the caller keeps a start's pairs (no repairs),
-  // only its orders are tried; keeping the weights' pairs, none.
-  const bool keep = !options.search.repair_pairs;
-  if (data && options.order != OrderMethod::chain && (!keep || !options.starts.empty())) {
-    const Exhaustive every =
-        try_every_assembly(given, *data, keep ? options.starts[0].blocks : options.pairs, true, tuning, pool);
-    if (every.ran && log) {
-      log("roles",
-          format_text("the blocks are square (d = h = %zu): every assembly tried with the roles free "
-                      "(%.0f, each on %zu rows, the best %zu on all %zu) in %.3fs: %s",
-                      given.dim, every.assemblies, every.screen_rows, every.judged, data->rows, every.seconds,
-                      every.fit.exact() ? "one is exact, and its roles are the answer's"
-                                        : "none is exact; the weights' guess is searched from"));
-    }
-    if (every.ran && every.fit.exact()) {
-      SolveOptions known = first;
-      known.starts = {every.best};
-      Result<SolveReport> report = solve_roles_known(with_roles(given, every.best), data, known);
-      if (report) report->seconds.insert(report->seconds.begin(), {"roles", every.seconds});
-      return report;
-    }
-  }
-  // The splits the data point to, each searched with its pairs repaired (data_role_guesses), where
-  // neither a caller's start nor given pairs bring roles.
-  std::optional<SolveReport> best;
-  if (data && options.order != OrderMethod::chain && options.search.repair_pairs && options.starts.empty() &&
-      options.pairs.empty()) {
-    std::vector<Assembly> guesses = data_role_guesses(given, *data, tuning.role_guesses, tuning.role_fit_rows,
-                                                      tuning.role_split_limit, pool);
-    // The weights' own split first (searched from its own starts), as the flips below start from
-    // it: on nets trained long enough it is right, and the data's may not rank it first. The
-    // data's split with the same inps is then left out.
-    if (!guesses.empty()) {
-      guesses.erase(std::remove_if(guesses.begin(), guesses.end(),
-                                   [&](const Assembly& guess) {
-                                     return std::all_of(
-                                         guess.blocks.begin(), guess.blocks.end(), [&](const Block& b) {
-                                           return puzzle.roles[std::size_t(b.inp)] == Role::inp;
-                                         });
-                                   }),
-                    guesses.end());
-      guesses.insert(guesses.begin(), Assembly{});
-    }
-    for (std::size_t k = 0; k < guesses.size(); ++k) {
-      SolveOptions step = first;
-      step.starts.clear();
-      if (k > 0) step.starts = {guesses[k]};
-      step.search.stop_when_stuck = true;
-      step.search.tuning.stuck_rounds = tuning.role_stuck_rounds;
-      if (options.search.time_limit > 0) {
-        const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
-        if (spent >= options.search.time_limit) break;
-        step.search.time_limit = options.search.time_limit - spent;
-      }
-      Result<SolveReport> report =
-          solve_roles_known(k > 0 ? with_roles(given, guesses[k]) : puzzle, data, step);
-      if (!report) return report;
-      if (log) {
-        log("roles", k == 0 ? format_text("the weights' split, pairs repaired: %s",
-                                          report->fit.exact() ? "exact" : describe_fit(report->fit).c_str())
-                            : format_text("the data's split %zu of %zu (first-order regression): %s", k,
-                                          guesses.size() - 1,
-                                          report->fit.exact() ? "exact" : describe_fit(report->fit).c_str()));
-      }
-      if (report->fit.exact()) {
-        const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
-        double stages = 0;
-        for (const auto& stage : report->seconds) stages += stage.second;
-        report->seconds.insert(report->seconds.begin(), {"roles", std::max(spent - stages, 0.0)});
-        return report;
-      }
-      if (!best || report->fit.mse_pred < best->fit.mse_pred) best = *report;
-    }
+  std::optional<SolveReport> best;  // the best of the roles' trial searches so far
+  if (data && options.order != OrderMethod::chain) {
+    if (std::optional<Result<SolveReport>> found =
+            roles_from_data(given, puzzle, *data, options, first, begun, best))
+      return *found;
   }
   const Dataset rows = data ? spaced_rows(*data, tuning.role_rows) : Dataset();
   if (log) {
@@ -270,7 +288,7 @@ Result<SolveReport> solve(const Puzzle& given, const Dataset* data, const SolveO
   // the last best, a stuck order, it did not finish where its own starts were exact in 0.4 s.
   bool plain = !data;  // the caller's own search: the last
   Result<SolveReport> report = Status::failure("no search");
-  const std::optional<SolveReport> best_of_data = best;
+  const std::optional<SolveReport> best_of_data = best;  // the flips judge their own searches
   best.reset();
   Puzzle best_puzzle = puzzle;
   std::vector<bool> tried(given.pieces.size(), false);  // by the inp piece of the block flipped

@@ -74,6 +74,16 @@ TEST_CASE("exhaustive: data no assembly reproduces get the lowest error judged, 
   // The right assembly is off by the shift alone, the least of all.
   CHECK(humpty::format_answer(every.best) == humpty::format_answer(net.answer));
   CHECK(every.fit.mse_pred == Approx(0.0025).epsilon(1e-3));
+  // Without rows every assembly fits alike: one of them is still an assembly of the puzzle.
+  humpty::Dataset none = net.data;
+  none.rows = 0;
+  none.x.clear();
+  none.pred.clear();
+  none.truth.clear();
+  const humpty::Exhaustive any = humpty::try_every_assembly(net.puzzle, none, {}, false, {}, pool);
+  CHECK(any.ran);
+  CHECK(humpty::check_assembly(net.puzzle, any.best));
+  CHECK(!any.fit.exact());
 }
 
 TEST_CASE("exhaustive: small square nets are proven, roles and all", "[exhaustive][solve]") {
