@@ -60,14 +60,19 @@ Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, 
   // Else the engine, and where it ends stuck and not exact with few enough assemblies to try them
   // all, they are (it solves the small nets that come with a shape to tell the roles apart in
   // milliseconds, where trying all 518,400 assemblies of 6 blocks takes a second).
+  // A pool of its own only when the caller gave none and the walk runs, after the engine's is gone
+  // (idle pools' threads spin between rounds).
+  ThreadPool* pool = options.pool;
   std::unique_ptr<ThreadPool> own_pool;
-  if (!options.pool) own_pool = std::make_unique<ThreadPool>(options.threads);
   // Without repairs (SearchOptions::repair_pairs) the pairs are those of the starts, kept: then
   // only their orders are tried (below three blocks).
   auto every_assembly = [&](const SearchTuning& tuning, const std::vector<Block>& kept) {
-    Exhaustive every =
-        try_every_assembly(puzzle, data, options.repair_pairs ? given_blocks(options.pairing) : kept, false,
-                           tuning, options.pool ? *options.pool : *own_pool);
+    if (!pool) {
+      own_pool = std::make_unique<ThreadPool>(options.threads);
+      pool = own_pool.get();
+    }
+    Exhaustive every = try_every_assembly(
+        puzzle, data, options.repair_pairs ? given_blocks(options.pairing) : kept, false, tuning, *pool);
     if (every.ran && options.log) {
       options.log("search",
                   format_text("every assembly tried (%.0f, each on %zu rows, the best %zu on all %zu) "
@@ -82,8 +87,11 @@ Result<SearchResult> search_assembly(const Puzzle& puzzle, const Dataset& data, 
     tuning.exhaustive_work = INFINITY;  // at most 4 assemblies, whatever the budget
     return exhaustive_result(every_assembly(tuning, starts[0].blocks));
   }
-  Engine engine(puzzle, data, options);
-  SearchResult result = engine.run(starts);
+  SearchResult result;
+  {
+    Engine engine(puzzle, data, options);
+    result = engine.run(starts);
+  }
   // Whatever the moves did, the answer uses every piece once, in the roles the puzzle gave.
   HUMPTY_ASSERT(check_assembly(puzzle, result.assembly));
   // Only where the search may repair pairs: with kept pairs (the square roles' trial searches
