@@ -344,13 +344,13 @@ struct SearchTuning {
   // flip can fit best, and the next check no longer finds the right ones.
   std::size_t role_rows = 512;
   std::size_t role_stuck_rounds = 2;
-  // Square blocks with data (roles.hpp, data_role_guesses): before the flips, the weights' split
-  // and then the role_guesses best splits into inps and outs by the first-order regression on
-  // role_fit_rows rows, each searched (pairs repaired, stopping after role_stuck_rounds rounds
+  // Square blocks with data (roles.hpp, data_role_guesses): before the flips, the role_guesses
+  // best splits into inps and outs by the first-order regression on role_fit_rows rows (the
+  // weights' split second), each searched (pairs repaired, stopping after role_stuck_rounds rounds
   // without a new best) until one is exact; only where the splits number at most
   // role_split_limit (9 blocks: 48,620). On humpty's own square nets of 5-8 blocks (d = h = 8 and
   // 16, 0-40 epochs) the right split ranked 0, 0, 0, 22, 0, 4, 39, 429, 3 and 644; each wrong
-  // split's search takes 0.2-0.6 s there. 32: the ranks up to 22 proven, at most ~20 s spent.
+  // split's search takes 0.2-0.6 s there. 32: the ranks up to 22 proven, ~10 s spent at most.
   std::size_t role_guesses = 32;
   std::size_t role_fit_rows = 2000;
   double role_split_limit = 5e4;
