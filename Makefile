@@ -147,7 +147,8 @@ sanitize:
 
 # The sanitized tests without the slow searches and the README's runs (for CI): [slow] is the
 # weak-fingerprint 24-block proof (105 s of the CI's sanitized run, 14 s unsanitized) and the
-# moved-weight prior's 32-block solves (7 s unsanitized); [every-option] runs the command line
+# moved-weight prior's 32-block solves (7 s unsanitized) and a trained square net's roles from a
+# later split of the data's (12 s sanitized, 1.4 s not; the untrained one's run); [every-option] runs the command line
 # ~200 times (13 s sanitized, 1 s not); [heavy] marks the six tests that took 10-20 s each under
 # the sanitizers (32-45 s with both processes running) and whose code runs in a lighter test too
 # (the published puzzle in float16: float16 pieces; a generated puzzle's solves; the relaxation's
