@@ -257,6 +257,7 @@ std::string report_json(const Puzzle& puzzle, const SolveReport& report, const R
     json.integer("kicks", s.kicks);
     json.integer("flip_rounds", s.flip_rounds);
     json.integer("every_assembly", s.every_assembly);
+    json.integer("data_pairs", report.data_pairs);
     json.integer("sure_pairs", s.sure_pairs);
     json.boolean("sure_lifted", s.sure_lifted);
     json.integer("relax_steps", s.relax_steps);

@@ -151,18 +151,11 @@ void keep_best(std::vector<Split>& best, Split split, std::size_t count) {
 
 }  // namespace
 
-std::vector<Assembly> data_role_guesses(const Puzzle& puzzle, const Dataset& data, std::size_t count,
-                                        std::size_t rows, double split_limit, ThreadPool& pool) {
-  std::vector<Assembly> guesses;
-  std::vector<int> pieces = puzzle.inp_pieces;
-  pieces.insert(pieces.end(), puzzle.out_pieces.begin(), puzzle.out_pieces.end());
-  std::sort(pieces.begin(), pieces.end());
-  const std::size_t m = pieces.size(), n = m / 2, d = puzzle.dim;
-  if (!puzzle.square || count == 0 || data.rows == 0 || n < 2) return guesses;
-  double splits = 1;
-  for (std::size_t k = 0; k < n; ++k) splits = splits * double(m - k) / double(k + 1);
-  if (splits > split_limit) return guesses;
-
+std::vector<double> first_order_coefficients(const Puzzle& puzzle, const Dataset& data,
+                                             const std::vector<int>& inps, const std::vector<int>& outs,
+                                             std::size_t rows, ThreadPool& pool) {
+  const std::size_t d = puzzle.dim, h = puzzle.hidden, ni = inps.size(), no = outs.size();
+  if (data.rows == 0 || ni == 0 || no == 0) return {};
   // The residual the blocks add up to, on spread rows: pred less the last layer on the input.
   const std::vector<std::size_t> spread = spread_rows(data.rows, rows);
   const std::size_t r_count = spread.size();
@@ -174,35 +167,43 @@ std::vector<Assembly> data_role_guesses(const Puzzle& puzzle, const Dataset& dat
     for (std::size_t k = 0; k < d; ++k) y += double(last.weight[k]) * double(x[k]);
     residual[r] = data.pred[spread[r]] - y;
   }
-  // A piece b as an out, read by the last layer: w . (W_b h + b_b) = (W_b^T w) . h + b_b . w.
-  std::vector<std::vector<double>> read(m, std::vector<double>(d, 0.0));
-  std::vector<double> read_bias(m, 0.0);
-  for (std::size_t b = 0; b < m; ++b) {
-    const Layer& layer = puzzle.pieces[std::size_t(pieces[b])];
+  // A piece b as an out, read by the last layer: w . (W_b u + b_b) = (W_b^T w) . u + b_b . w.
+  std::vector<std::vector<double>> read(no, std::vector<double>(h, 0.0));
+  std::vector<double> read_bias(no, 0.0);
+  for (std::size_t b = 0; b < no; ++b) {
+    const Layer& layer = puzzle.pieces[std::size_t(outs[b])];
+    HUMPTY_ASSERT(layer.rows == d && layer.cols == h);
     for (std::size_t i = 0; i < d; ++i) {
       const double wi = last.weight[i];
       read_bias[b] += double(layer.bias[i]) * wi;
-      for (std::size_t u = 0; u < d; ++u) read[b][u] += double(layer.weight[i * d + u]) * wi;
+      for (std::size_t u = 0; u < h; ++u) read[b][u] += double(layer.weight[i * h + u]) * wi;
     }
   }
-  // The features, one per ordered pair (a, b), a != b: f = a (m - 1) + (b < a ? b : b - 1).
-  // Each piece as an inp runs on the kernel, as the network would run it (d^2 a row: at d = 512
-  // a double loop took seconds).
-  const std::size_t features = m * (m - 1), padded = pad_to_panel(d);
+  // The features, one per (inp, out) of different pieces, numbered in that order. Each inp runs
+  // on the kernel, as the network would run it (d h a row: at d = 512 a double loop took seconds).
+  std::vector<long> feature_of(ni * no, -1);
+  std::size_t features = 0;
+  for (std::size_t a = 0; a < ni; ++a) {
+    for (std::size_t b = 0; b < no; ++b) {
+      if (inps[a] != outs[b]) feature_of[a * no + b] = long(features++);
+    }
+  }
+  const std::size_t padded = pad_to_panel(d);
   std::vector<float> inputs(r_count * padded);
   load_rows(data, spread, padded, inputs.data());
   std::vector<double> phi(features * r_count);
-  pool.run(m, [&](std::size_t a, int) {
-    const PackedLinear layer = pack_linear(puzzle.pieces[std::size_t(pieces[a])]);
+  pool.run(ni, [&](std::size_t a, int) {
+    const PackedLinear layer = pack_linear(puzzle.pieces[std::size_t(inps[a])]);
     std::vector<float> hidden(r_count * layer.out_padded);
     linear_rows(layer, inputs.data(), padded, r_count, hidden.data(), layer.out_padded, Epilogue::relu);
     for (std::size_t r = 0; r < r_count; ++r) {
-      const float* h = hidden.data() + r * layer.out_padded;
-      for (std::size_t b = 0; b < m; ++b) {
-        if (b == a) continue;
+      const float* u = hidden.data() + r * layer.out_padded;
+      for (std::size_t b = 0; b < no; ++b) {
+        const long f = feature_of[a * no + b];
+        if (f < 0) continue;
         double v = read_bias[b];
-        for (std::size_t u = 0; u < d; ++u) v += read[b][u] * double(h[u]);
-        phi[(a * (m - 1) + (b < a ? b : b - 1)) * r_count + r] = v;
+        for (std::size_t k = 0; k < h; ++k) v += read[b][k] * double(u[k]);
+        phi[std::size_t(f) * r_count + r] = v;
       }
     }
   });
@@ -231,8 +232,56 @@ std::vector<Assembly> data_role_guesses(const Puzzle& puzzle, const Dataset& dat
     beta = rhs;
     solved = cholesky_solve(gram, features, ridge, beta);
   }
-  if (!solved) return guesses;
-  auto coefficient = [&](std::size_t a, std::size_t b) { return beta[a * (m - 1) + (b < a ? b : b - 1)]; };
+  if (!solved) return {};
+  std::vector<double> table(ni * no, 0.0);
+  for (std::size_t e = 0; e < ni * no; ++e) {
+    if (feature_of[e] >= 0) table[e] = beta[std::size_t(feature_of[e])];
+  }
+  return table;
+}
+
+std::vector<Block> data_pairs(const Puzzle& puzzle, const Dataset& data, std::size_t rows, std::size_t limit,
+                              double lead_share, ThreadPool& pool) {
+  const std::size_t n = puzzle.blocks();
+  if (puzzle.square || n < 2 || n > limit || data.rows == 0) return {};
+  const std::vector<double> table =
+      first_order_coefficients(puzzle, data, puzzle.inp_pieces, puzzle.out_pieces, rows, pool);
+  if (table.empty()) return {};
+  std::vector<double> cost(n * n);
+  for (std::size_t e = 0; e < n * n; ++e) cost[e] = -table[e];
+  const std::vector<std::size_t> column = hungarian_min_cost(cost, n);
+  // A chosen pair leads where its coefficient is the largest of its row and of its column.
+  std::size_t leading = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t j = column[i];
+    bool lead = true;
+    for (std::size_t k = 0; k < n && lead; ++k) {
+      lead =
+          (k == j || table[i * n + k] < table[i * n + j]) && (k == i || table[k * n + j] < table[i * n + j]);
+    }
+    leading += lead;
+  }
+  if (double(leading) <= lead_share * double(n)) return {};
+  std::vector<Block> blocks;
+  for (std::size_t i = 0; i < n; ++i) blocks.push_back({puzzle.inp_pieces[i], puzzle.out_pieces[column[i]]});
+  return blocks;
+}
+
+std::vector<Assembly> data_role_guesses(const Puzzle& puzzle, const Dataset& data, std::size_t count,
+                                        std::size_t rows, double split_limit, ThreadPool& pool) {
+  std::vector<Assembly> guesses;
+  std::vector<int> pieces = puzzle.inp_pieces;
+  pieces.insert(pieces.end(), puzzle.out_pieces.begin(), puzzle.out_pieces.end());
+  std::sort(pieces.begin(), pieces.end());
+  const std::size_t m = pieces.size(), n = m / 2;
+  if (!puzzle.square || count == 0 || data.rows == 0 || n < 2) return guesses;
+  double splits = 1;
+  for (std::size_t k = 0; k < n; ++k) splits = splits * double(m - k) / double(k + 1);
+  if (splits > split_limit) return guesses;
+  // Every ordered pair of pieces, one as the inp and the other as its out.
+  const std::vector<double> table = first_order_coefficients(puzzle, data, pieces, pieces, rows, pool);
+  if (table.empty()) return guesses;
+  auto coefficient = [&](std::size_t a, std::size_t b) { return table[a * m + b]; };
 
   // Every split into n inps and n outs, by its best matching; one task per smallest inp.
   const std::size_t tasks = m - n + 1;

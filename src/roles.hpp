@@ -36,6 +36,30 @@ std::vector<Block> square_blocks(const std::vector<Layer>& pieces, const std::ve
 // split ranked first on 5 of 10, within 40 on 8 (Python; 429 and 644 of 12,870 on two 8-block
 // nets), where the weights' guess had 3-6 of 6-12 inps right; given the right roles the search
 // proves those nets in 0.1-4.4 s (6-12 blocks), and without them it proves none.
+// The first-order regression behind data_role_guesses and data_pairs: each (inps[i], outs[j]) of
+// two different pieces is a feature, that block's output through the last layer on the raw input
+// of `rows` spread rows, and pred - (w . x + c) is regressed on all of them (ridge least squares).
+// Returns the coefficients, [i * outs.size() + j] (0 where the two are the same piece), or nothing
+// where the least squares fail. While the stream stays near the input the residual is about the
+// sum of the right blocks' outputs, so the right pairs' coefficients stand out.
+std::vector<double> first_order_coefficients(const Puzzle& puzzle, const Dataset& data,
+                                             const std::vector<int>& inps, const std::vector<int>& outs,
+                                             std::size_t rows, ThreadPool& pool);
+
+// Pairs from the data alone (blocks of d != h, at most `limit` of them; else nothing): the
+// Hungarian algorithm's best matching of first_order_coefficients, each inp with one out. A
+// guess for networks whose weights do not pair (barely trained ones), checked by the search.
+// Nothing either unless more than `lead_share` of the chosen pairs lead (each the largest
+// coefficient of its row and its column): where the matching is mostly won against rivals, not
+// made of near ties. Measured (Python, humpty's own nets of d = 24, h = 48, 40 epochs of SGD at
+// 0.001 or untrained, seeds 1-3, 4000 rows): right pairs 7-16 of 16 (median 15), 6-14 of 20, 0-16
+// of 24 and 0-8 of 28 (the stream drifts from the input over more blocks, and the first-order
+// view with it); on 24 nets of 12-20 blocks trained by Adam and AdamW (d = 16 and 24) 0-10 (median
+// 3), and there the median chosen pair trails its best rival (on 23 of the 24) where on the 16- and
+// 20-block nets above it leads on 7 of 12.
+std::vector<Block> data_pairs(const Puzzle& puzzle, const Dataset& data, std::size_t rows, std::size_t limit,
+                              double lead_share, ThreadPool& pool);
+
 std::vector<Assembly> data_role_guesses(const Puzzle& puzzle, const Dataset& data, std::size_t count,
                                         std::size_t rows, double split_limit, ThreadPool& pool);
 

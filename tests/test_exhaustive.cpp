@@ -124,6 +124,7 @@ TEST_CASE("exhaustive: where the engine ends stuck on a small net, every assembl
     tuning.anneal_proposals = 0;
     tuning.local_window = 1;
     tuning.repair_rivals = 0;
+    tuning.data_pairs_limit = 0;  // the data's own pairs are another way in, not this test's
     auto report = humpty::solve(net.puzzle, &net.data, options);
     REQUIRE(report.ok());
     CHECK(report->fit.proves());

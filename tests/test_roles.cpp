@@ -83,3 +83,46 @@ TEST_CASE("roles: an untrained square net is proven from the data's first split"
 TEST_CASE("roles: a trained square net is proven from a later split of the data's", "[roles][solve][slow]") {
   check_proven_from_data(8, 16, 40);
 }
+
+TEST_CASE("roles: pairs from the data of an untrained net, the same for any threads", "[roles]") {
+  // 16 untrained blocks (d = 24, h = 48): the weights pair 1 of them (the score is at chance), the
+  // data's first-order regression all 16, most of them leading their row and column.
+  const humpty::GeneratedPuzzle& net = test::generated(16, 24, 48, 4000, 0, 1);
+  REQUIRE(!net.puzzle.square);
+  const humpty::SearchTuning tuning;
+  std::vector<humpty::Block> by_threads[2];
+  for (int threads : {1, 2}) {
+    humpty::ThreadPool pool(threads);
+    by_threads[threads - 1] = humpty::data_pairs(net.puzzle, net.data, tuning.data_pairs_rows,
+                                                 tuning.data_pairs_limit, tuning.data_pairs_lead_share, pool);
+  }
+  REQUIRE(by_threads[0].size() == 16);
+  CHECK(by_threads[0] == by_threads[1]);
+  const humpty::Assembly guess{by_threads[0], net.puzzle.last_piece};
+  CHECK(humpty::check_assembly(net.puzzle, guess));
+  CHECK(right_pairs(guess, net.answer) == 16);
+
+  humpty::ThreadPool pool(2);
+  // Beyond the limit, or with a share of leading pairs out of reach: nothing.
+  CHECK(humpty::data_pairs(net.puzzle, net.data, 4000, 15, 0.5, pool).empty());
+  CHECK(humpty::data_pairs(net.puzzle, net.data, 4000, 20, 1.0, pool).empty());
+  // A trained net whose chosen pairs mostly trail a rival (the search's pinned net: 16 blocks,
+  // 40 epochs of Adam; the weights' pairs are searched from there) and square blocks: nothing.
+  const humpty::GeneratedPuzzle& trained = test::generated(16, 16, 32, 2000, 40, 3);
+  CHECK(humpty::data_pairs(trained.puzzle, trained.data, 4000, 20, 0.5, pool).empty());
+  const humpty::GeneratedPuzzle& square = test::generated(6, 8, 8, 2000, 0, 1);
+  CHECK(humpty::data_pairs(square.puzzle, square.data, 4000, 20, 0.5, pool).empty());
+}
+
+TEST_CASE("roles: an untrained net is proven from the data's pairs", "[roles][solve]") {
+  // Before the data's pairs joined the starts the search took about 20 s to prove this net (the
+  // CLI, two threads); with them, about 0.1 s.
+  const humpty::GeneratedPuzzle& net = test::generated(16, 24, 48, 4000, 0, 1);
+  humpty::SolveOptions options;
+  options.search.threads = 2;
+  auto report = humpty::solve(net.puzzle, &net.data, options);
+  REQUIRE(report.ok());
+  CHECK(report->data_pairs == 16);
+  CHECK(report->fit.proves());
+  CHECK(report->answer == humpty::format_answer(net.answer));
+}

@@ -354,6 +354,21 @@ struct SearchTuning {
   std::size_t role_guesses = 32;
   std::size_t role_fit_rows = 2000;
   double role_split_limit = 5e4;
+  // Pairs from the data (roles.hpp, data_pairs): blocks of d != h with data, the pairs left to the
+  // search, up to data_pairs_limit blocks (0: never). The first-order regression on
+  // data_pairs_rows rows pairs them, and where more than data_pairs_lead_share of its chosen pairs
+  // lead their row and column, orders of those pairs join the search's starts. Why: the weights of
+  // barely trained nets do not pair, and while the stream stays near the input the data do.
+  // humpty's own nets (d = 24, h = 48; seeds 1-3; untrained and 40 epochs of SGD at 0.001; 20 s,
+  // 2 threads): 16 blocks 6 of 6 proven in 0.11-1.6 s, against 5 of 6 in 1.6-11.1 s without (the
+  // data's pairs used on four: 0.11-0.57 s, against 4.6, 7.5, 11.1 s and not proven); 20 blocks 4
+  // of 6 against 3. At 24 blocks (ungated) 0 of 6 against 2: the regression has 0-16 of 24 right.
+  // Without the lead test, trained nets of 12-20 blocks (Adam and AdamW, d = 16 and 24; 24 nets)
+  // took 48 s in all against 31 s, a wrong data start chosen for its better fit; with it the pairs
+  // are used on one of them (0.93 s to 1.53 s), and the regression costs the others 0.03-0.15 s.
+  std::size_t data_pairs_rows = 4000;
+  std::size_t data_pairs_limit = 20;
+  double data_pairs_lead_share = 0.5;
   // Small puzzles (exhaustive.hpp): every assembly is tried when their count times the
   // multiply-adds of one block on exhaustive_rows rows (d and h padded to the kernels' panels)
   // stays within exhaustive_work; each is screened on those rows, the exhaustive_keep best judged
@@ -470,6 +485,7 @@ struct SolveReport {
   ChainOrder chain;  // when the chain order was computed
   bool used_chain = false;
   bool searched = false;
+  std::size_t data_pairs = 0;  // pairs from the data that joined the starts (SearchTuning::data_pairs_limit)
   std::size_t prefix_blocks = 0;  // the first blocks were given (SolveOptions::prefix), not found
   SearchResult search;  // when searched
   bool has_data = false;

@@ -324,6 +324,9 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"exhaustive_rows", Tunable::count, &tuning.exhaustive_rows},
       {"exhaustive_keep", Tunable::count, &tuning.exhaustive_keep},
       {"exhaustive_work", Tunable::real, &tuning.exhaustive_work},
+      {"data_pairs_rows", Tunable::count, &tuning.data_pairs_rows},
+      {"data_pairs_limit", Tunable::count, &tuning.data_pairs_limit},
+      {"data_pairs_lead_share", Tunable::real, &tuning.data_pairs_lead_share},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
