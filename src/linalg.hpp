@@ -11,4 +11,10 @@ namespace humpty {
 // when G + ridge I is not positive definite.
 bool cholesky_solve(std::vector<double>& g, std::size_t m, double ridge, std::vector<double>& x);
 
+// The sum of x[q] y[q] over n doubles in eight partial sums (element q in sum q mod 8, a tail in
+// the first), added in a fixed order: side by side, where one running sum waits on each addition
+// (the first-order regression's Gram matrix, 400 features on 4000 rows, took ~0.1 s of a 20-block
+// solve that way). The same rounding on every machine and for any thread count.
+double dot_sum(const double* x, const double* y, std::size_t n);
+
 }  // namespace humpty

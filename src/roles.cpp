@@ -196,31 +196,23 @@ std::vector<double> first_order_coefficients(const Puzzle& puzzle, const Dataset
     const PackedLinear layer = pack_linear(puzzle.pieces[std::size_t(inps[a])]);
     std::vector<float> hidden(r_count * layer.out_padded);
     linear_rows(layer, inputs.data(), padded, r_count, hidden.data(), layer.out_padded, Epilogue::relu);
+    std::vector<double> u(h);
     for (std::size_t r = 0; r < r_count; ++r) {
-      const float* u = hidden.data() + r * layer.out_padded;
+      std::copy_n(hidden.data() + r * layer.out_padded, h, u.begin());
       for (std::size_t b = 0; b < no; ++b) {
         const long f = feature_of[a * no + b];
-        if (f < 0) continue;
-        double v = read_bias[b];
-        for (std::size_t k = 0; k < h; ++k) v += read[b][k] * double(u[k]);
-        phi[std::size_t(f) * r_count + r] = v;
+        if (f >= 0) phi[std::size_t(f) * r_count + r] = read_bias[b] + dot_sum(read[b].data(), u.data(), h);
       }
     }
   });
   // Ridge least squares on the Gram matrix (its lower triangle), each entry summed over the
-  // rows in order.
+  // rows in a fixed order (dot_sum).
   std::vector<double> gram(features * features, 0.0), beta(features, 0.0);
   pool.run(features, [&](std::size_t i, int) {
     const double* fi = phi.data() + i * r_count;
-    for (std::size_t j = 0; j <= i; ++j) {
-      const double* fj = phi.data() + j * r_count;
-      double sum = 0;
-      for (std::size_t r = 0; r < r_count; ++r) sum += fi[r] * fj[r];
-      gram[i * features + j] = sum;
-    }
-    double sum = 0;
-    for (std::size_t r = 0; r < r_count; ++r) sum += fi[r] * residual[r];
-    beta[i] = sum;
+    for (std::size_t j = 0; j <= i; ++j)
+      gram[i * features + j] = dot_sum(fi, phi.data() + j * r_count, r_count);
+    beta[i] = dot_sum(fi, residual.data(), r_count);
   });
   double trace = 0;
   for (std::size_t i = 0; i < features; ++i) trace += gram[i * features + i];
