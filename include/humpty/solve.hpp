@@ -365,7 +365,8 @@ struct SearchTuning {
   // of 6 against 3. At 24 blocks (ungated) 0 of 6 against 2: the regression has 0-16 of 24 right.
   // Without the lead test, trained nets of 12-20 blocks (Adam and AdamW, d = 16 and 24; 24 nets)
   // took 48 s in all against 31 s, a wrong data start chosen for its better fit; with it the pairs
-  // are used on one of them (0.93 s to 1.53 s), and the regression costs the others 0.03-0.15 s.
+  // are used on one of them (0.7 s to 1.3 s), and the others run the same moves (the regression
+  // adds ~40 ms at 20 blocks).
   std::size_t data_pairs_rows = 4000;
   std::size_t data_pairs_limit = 20;
   double data_pairs_lead_share = 0.5;
