@@ -1,5 +1,6 @@
 // Roles of square pieces (d == h) from their weights: which pieces pair, and which of a pair is
-// the inp layer (roles.hpp).
+// the inp layer; and the data's first-order regression, for square roles and for pairs
+// (roles.hpp).
 #include "roles.hpp"
 
 #include <algorithm>
