@@ -364,7 +364,7 @@ struct SearchTuning {
   // data's pairs used on four: 0.11-0.57 s, against 4.6, 7.5, 11.1 s and not proven); 20 blocks 4
   // of 6 against 3. At 24 blocks (ungated) 0 of 6 against 2: the regression has 0-16 of 24 right.
   // Without the lead test, trained nets of 12-20 blocks (Adam and AdamW, d = 16 and 24; 24 nets)
-  // took 48 s in all against 31 s, a wrong data start chosen for its better fit; with it the pairs
+  // took 47 s in all against 30 s, a wrong data start chosen for its better fit; with it the pairs
   // are used on one of them (0.7 s to 1.3 s), and the others run the same moves (the regression
   // adds ~40 ms at 20 blocks).
   std::size_t data_pairs_rows = 4000;
