@@ -472,26 +472,19 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
     // Given starts also come reordered by the out-bias path of their own pairs (both ways): the
     // caller's pairs may be right while its order is not, and some networks' biases chain exactly.
     const std::size_t given = starts.size();
-    for (std::size_t k = 0; k < given && k < 4; ++k) {
-      std::vector<Block> chain = order_by_chain(puzzle, starts[k].blocks, pool).order;
-      starts.push_back({chain, puzzle.last_piece});
-      std::reverse(chain.begin(), chain.end());
-      starts.push_back({chain, puzzle.last_piece});
-    }
+    auto both_ways = [&](std::vector<Block> order) {  // an order, then its reverse
+      starts.push_back({order, puzzle.last_piece});
+      std::reverse(order.begin(), order.end());
+      starts.push_back({std::move(order), puzzle.last_piece});
+    };
+    for (std::size_t k = 0; k < given && k < 4; ++k)
+      both_ways(order_by_chain(puzzle, starts[k].blocks, pool).order);
     if (starts.empty()) {
-      std::vector<Block> by_norm = order_by_out_norm(puzzle, pairing.blocks);
-      starts.push_back({by_norm, puzzle.last_piece});
-      std::reverse(by_norm.begin(), by_norm.end());
-      starts.push_back({by_norm, puzzle.last_piece});
+      both_ways(order_by_out_norm(puzzle, pairing.blocks));
       auto by_update = order_by_update_norm(puzzle, *data, pairing.blocks, pool);
       if (!by_update) return by_update.status();
       starts.push_back({std::move(*by_update), puzzle.last_piece});
-      if (report.used_chain) {
-        std::vector<Block> chain = report.chain.order;
-        starts.push_back({chain, puzzle.last_piece});
-        std::reverse(chain.begin(), chain.end());
-        starts.push_back({chain, puzzle.last_piece});
-      }
+      if (report.used_chain) both_ways(report.chain.order);
       // The data's own pairs (data_pairs), where the caller leaves the pairs to the search: their
       // orders join the starts, and the engine takes the start that fits best. (Also tried: a
       // search from them alone first, until stuck, then the usual one: as many of humpty's own
@@ -504,14 +497,8 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
                              tuning.data_pairs_lead_share, pool);
       if (!by_data.empty() && by_data != sorted_blocks(pairing.blocks)) {
         report.data_pairs = by_data.size();
-        std::vector<Block> chain = order_by_chain(puzzle, by_data, pool).order;
-        starts.push_back({chain, puzzle.last_piece});
-        std::reverse(chain.begin(), chain.end());
-        starts.push_back({chain, puzzle.last_piece});
-        std::vector<Block> by_norm = order_by_out_norm(puzzle, by_data);
-        starts.push_back({by_norm, puzzle.last_piece});
-        std::reverse(by_norm.begin(), by_norm.end());
-        starts.push_back({by_norm, puzzle.last_piece});
+        both_ways(order_by_chain(puzzle, by_data, pool).order);
+        both_ways(order_by_out_norm(puzzle, by_data));
         say("search",
             format_text("%zu pairs from the data's first-order regression, %zu of them the weights' "
                         "too: their orders join the starts",
