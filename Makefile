@@ -6,6 +6,7 @@
 #   make bench-hard      the hard suite of generated puzzles (bench/hard.sh, bench/hard.txt)
 #   make sanitize        the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make sanitize-fast   the same without the slow searches (CI)
+#   make sanitize-thread the tests but the slowest under ThreadSanitizer (needs clang++)
 #   make fuzz            libFuzzer on every reader for FUZZ_SECONDS (needs clang++)
 #   make demo            build, then `humpty demo` (no files needed)
 #   make check-arm64     cross-build for arm64 and run it under qemu (scripts/check-arm64.sh)
@@ -13,7 +14,7 @@
 #   make clean
 #
 # Switches: CXX=clang++, CXXFLAGS (default -O2 -g), WERROR=0 (for embedding), NATIVE=1
-# (-march=native), SANITIZE=1, TEST_OPT (default -O0, see below), STATIC_RUNTIME=0 (see below).
+# (-march=native), SANITIZE=1 (or thread), TEST_OPT (default -O0, see below), STATIC_RUNTIME=0 (see below).
 
 CXXFLAGS ?= -O2 -g
 # The tests' own code is compiled without optimisation; the library they test keeps CXXFLAGS.
@@ -43,6 +44,12 @@ BASE_FLAGS += -Wno-maybe-uninitialized
 endif
 BUILD := build-sanitize
 endif
+ifeq ($(SANITIZE),thread)
+# The thread pool's workers share the search's tables; ThreadSanitizer checks that every such
+# access is ordered by the pool's own synchronisation. Not with ASan: the two cannot share a binary.
+BASE_FLAGS += -fsanitize=thread -fno-omit-frame-pointer -DHUMPTY_ASSERTIONS
+BUILD := build-tsan
+endif
 ALL_CXXFLAGS := $(BASE_FLAGS) $(CXXFLAGS)
 LDLIBS += -pthread
 # build/humpty links the C++ runtime statically where the compiler can (a trial link decides):
@@ -65,7 +72,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o) $(BUILD)/obj/tests/su
 CATCH_OBJ := $(BUILD)/obj/tests/catch_main.o
 BENCH_OBJ := $(BUILD)/obj/bench/peak.o $(BUILD)/obj/bench/timeit.o $(BUILD)/obj/bench/load.o
 
-.PHONY: all test bench bench-hard sanitize sanitize-fast fuzz install uninstall clean demo check-arm64
+.PHONY: all test bench bench-hard sanitize sanitize-fast sanitize-thread fuzz install uninstall clean demo check-arm64
 all: $(BUILD)/libhumpty.a $(BUILD)/humpty
 
 # Objects are rebuilt when the compiler or the flags change, not only when sources do.
@@ -170,6 +177,14 @@ sanitize-fast:
 	echo "sanitize-fast: the other tests"; cat build-sanitize/shard-2.log; \
 	exit $$rc
 
+# Every test but the slowest searches and the README's runs (SANITIZE_SKIP) under ThreadSanitizer,
+# with clang++ at -O1 (-O1 keeps its reports readable): the pool's workers (src/parallel.cpp) write
+# the search's shared tables, and a race there would break the promise of the same bytes for any
+# --threads. Not in CI: the build and run took 551 s on two cores (docs/MEASUREMENTS.md).
+sanitize-thread:
+	$(MAKE) SANITIZE=thread CXX=clang++ CXXFLAGS="-O1 -g" build-tsan/humpty_tests build-tsan/humpty
+	TSAN_OPTIONS=halt_on_error=1 ./build-tsan/humpty_tests "$(SANITIZE_SKIP)"
+
 # The readers of untrusted bytes (.pth, .humpty, CSV, answers) under libFuzzer with ASan and
 # UBSan; checksums are not enforced in this build so that the fuzzer gets past them. One object per
 # source (coverage-instrumented, libFuzzer linked at the end), so that `make -j` builds it in
@@ -214,7 +229,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/humpty
 
 clean:
-	rm -rf build build-sanitize build-fuzz build-arm64 build-clang
+	rm -rf build build-sanitize build-tsan build-fuzz build-arm64 build-clang
 
 -include $(wildcard build-fuzz/obj/*.d)
 -include $(BUILD)/obj/examples/embed.d $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CATCH_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

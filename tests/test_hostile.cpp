@@ -21,16 +21,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
+// AddressSanitizer and ThreadSanitizer reserve terabytes of address space for their shadow
+// memory and cannot start under `ulimit -v`.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kShadowMemory = true;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kShadowMemory = true;
 #else
-constexpr bool kAddressSanitizer = false;
+constexpr bool kShadowMemory = false;
 #endif
 #else
-constexpr bool kAddressSanitizer = false;
+constexpr bool kShadowMemory = false;
 #endif
 
 // A small generated puzzle written as pieces, CSV and .humpty in `dir`.
@@ -161,9 +163,8 @@ TEST_CASE("hostile: whatever is thrown, every command ends with one line and an 
   const std::string dir = test::scratch_dir("hostile-threads");
   small_puzzle(dir);
   // 1024 threads under a memory limit: humpty starts at most 4 per core and runs on those.
-  // (AddressSanitizer reserves terabytes of address space and cannot start under `ulimit -v`.)
-  if (kAddressSanitizer) {
-    WARN("SKIPPED: the memory-limit run, under AddressSanitizer");
+  if (kShadowMemory) {
+    WARN("SKIPPED: the memory-limit run, under a sanitizer's shadow memory");
   } else {
     auto threads = test::run_shell("ulimit -v 1000000; $HUMPTY solve -q " + dir + "/p.humpty --threads 1024");
     CHECK((threads.exit_code == 0 || threads.exit_code == 1 || threads.exit_code == 3));
@@ -174,8 +175,8 @@ TEST_CASE("hostile: whatever is thrown, every command ends with one line and an 
 TEST_CASE("hostile: under a tight address-space limit the command line still solves", "[hostile][cli]") {
   // The command line reserves its heap 32 MB at a time for huge pages (src/cli/main.cpp), except
   // in a limited process: with the reservation, this run ended "out of memory" (exit 3).
-  if (kAddressSanitizer) {
-    WARN("SKIPPED: the memory-limit run, under AddressSanitizer");
+  if (kShadowMemory) {
+    WARN("SKIPPED: the memory-limit run, under a sanitizer's shadow memory");
     return;
   }
   const std::string dir = test::scratch_dir("hostile-ulimit");
