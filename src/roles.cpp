@@ -234,13 +234,9 @@ std::vector<double> first_order_coefficients(const Puzzle& puzzle, const Dataset
 }
 
 std::vector<Block> data_pairs(const Puzzle& puzzle, const Dataset& data, std::size_t rows, std::size_t limit,
-                              double lead_share, double rows_per_feature, ThreadPool& pool) {
+                              double lead_share, ThreadPool& pool) {
   const std::size_t n = puzzle.blocks();
   if (puzzle.square || n < 2 || n > limit || data.rows == 0) return {};
-  // n * n features: with fewer rows than that the ridge's coefficients are mostly the ridge's, and
-  // the lead test passes on noise (16 untrained blocks, 256 features: 16 pairs with 2-7 right from
-  // 30, 128 or 256 rows, where 1000-4000 rows give 13-16).
-  if (double(std::min(rows, data.rows)) < rows_per_feature * double(n * n)) return {};
   const std::vector<double> table =
       first_order_coefficients(puzzle, data, puzzle.inp_pieces, puzzle.out_pieces, rows, pool);
   if (table.empty()) return {};

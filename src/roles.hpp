@@ -44,10 +44,9 @@ std::vector<double> first_order_coefficients(const Puzzle& puzzle, const Dataset
 // of 24 and 1-8 of 28 (the stream drifts from the input over more blocks, and the first-order
 // view with it); on 24 nets of 12-20 blocks trained by Adam and AdamW (d = 16 and 24) 0-10 (median
 // 3), and there the median chosen pair trails its best rival (on 23 of the 24) where on the 16- and
-// 20-block nets above it leads on 7 of 12. Nothing with fewer than `rows_per_feature` rows for each
-// of the regression's n * n features.
+// 20-block nets above it leads on 7 of 12.
 std::vector<Block> data_pairs(const Puzzle& puzzle, const Dataset& data, std::size_t rows, std::size_t limit,
-                              double lead_share, double rows_per_feature, ThreadPool& pool);
+                              double lead_share, ThreadPool& pool);
 
 // Square blocks with data: the roles and pairs the data point to, best first, at most `count`
 // (none where the pieces' splits into inps and outs are too many to rank, over

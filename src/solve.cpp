@@ -494,7 +494,7 @@ Result<SolveReport> solve_roles_known(const Puzzle& puzzle, const Dataset* data,
       std::vector<Block> by_data;
       if (options.pairs.empty() && options.search.repair_pairs)
         by_data = data_pairs(puzzle, *data, tuning.data_pairs_rows, tuning.data_pairs_limit,
-                             tuning.data_pairs_lead_share, tuning.data_pairs_rows_per_feature, pool);
+                             tuning.data_pairs_lead_share, pool);
       if (!by_data.empty() && by_data != sorted_blocks(pairing.blocks)) {
         report.data_pairs = by_data.size();
         both_ways(order_by_chain(puzzle, by_data, pool).order);

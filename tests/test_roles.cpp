@@ -93,9 +93,8 @@ TEST_CASE("roles: pairs from the data of an untrained net, the same for any thre
   std::vector<humpty::Block> by_threads[2];
   for (int threads : {1, 2}) {
     humpty::ThreadPool pool(threads);
-    by_threads[threads - 1] =
-        humpty::data_pairs(net.puzzle, net.data, tuning.data_pairs_rows, tuning.data_pairs_limit,
-                           tuning.data_pairs_lead_share, tuning.data_pairs_rows_per_feature, pool);
+    by_threads[threads - 1] = humpty::data_pairs(net.puzzle, net.data, tuning.data_pairs_rows,
+                                                 tuning.data_pairs_limit, tuning.data_pairs_lead_share, pool);
   }
   REQUIRE(by_threads[0].size() == 16);
   CHECK(by_threads[0] == by_threads[1]);
@@ -105,25 +104,14 @@ TEST_CASE("roles: pairs from the data of an untrained net, the same for any thre
 
   humpty::ThreadPool pool(2);
   // Beyond the limit, or with a share of leading pairs out of reach: nothing.
-  CHECK(humpty::data_pairs(net.puzzle, net.data, 4000, 15, 0.5, 2, pool).empty());
-  CHECK(humpty::data_pairs(net.puzzle, net.data, 4000, 20, 1.0, 2, pool).empty());
-  // Its first 256 rows, one for each of the regression's 16 x 16 features: the lead test passes
-  // on a matching with 4 of 16 right, so fewer than two rows a feature give nothing.
-  humpty::Dataset few = net.data;
-  few.rows = 256;
-  few.x.resize(few.rows * few.features);
-  few.pred.resize(few.rows);
-  few.truth.resize(few.rows);
-  const std::vector<humpty::Block> noise = humpty::data_pairs(net.puzzle, few, 4000, 20, 0.5, 0, pool);
-  REQUIRE(noise.size() == 16);
-  CHECK(right_pairs({noise, net.puzzle.last_piece}, net.answer) < 8);
-  CHECK(humpty::data_pairs(net.puzzle, few, 4000, 20, 0.5, 2, pool).empty());
+  CHECK(humpty::data_pairs(net.puzzle, net.data, 4000, 15, 0.5, pool).empty());
+  CHECK(humpty::data_pairs(net.puzzle, net.data, 4000, 20, 1.0, pool).empty());
   // A trained net whose chosen pairs mostly trail a rival (the search's pinned net: 16 blocks,
   // 40 epochs of Adam; the weights' pairs are searched from there) and square blocks: nothing.
   const humpty::GeneratedPuzzle& trained = test::generated(16, 16, 32, 2000, 40, 3);
-  CHECK(humpty::data_pairs(trained.puzzle, trained.data, 4000, 20, 0.5, 2, pool).empty());
+  CHECK(humpty::data_pairs(trained.puzzle, trained.data, 4000, 20, 0.5, pool).empty());
   const humpty::GeneratedPuzzle& square = test::generated(6, 8, 8, 2000, 0, 1);
-  CHECK(humpty::data_pairs(square.puzzle, square.data, 4000, 20, 0.5, 2, pool).empty());
+  CHECK(humpty::data_pairs(square.puzzle, square.data, 4000, 20, 0.5, pool).empty());
 }
 
 TEST_CASE("roles: an untrained net is proven from the data's pairs", "[roles][solve]") {

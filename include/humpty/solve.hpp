@@ -366,14 +366,10 @@ struct SearchTuning {
   // Without the lead test, trained nets of 12-20 blocks (Adam and AdamW, d = 16 and 24; 24 nets)
   // took 47 s in all against 30 s, a wrong data start chosen for its better fit; with it the pairs
   // are used on one of them (0.7 s to 1.3 s), and the others run the same moves (the regression
-  // adds ~40 ms at 20 blocks). Not with fewer than data_pairs_rows_per_feature rows (of the
-  // data_pairs_rows) for each of the regression's N^2 features: untrained 16-block nets (256
-  // features) passed the lead test from 30-256 rows with 2-7 of 16 pairs right, where 1000-4000
-  // rows give 13-16 (seeds 1, 110, 111).
+  // adds ~40 ms at 20 blocks).
   std::size_t data_pairs_rows = 4000;
   std::size_t data_pairs_limit = 20;
   double data_pairs_lead_share = 0.5;
-  double data_pairs_rows_per_feature = 2;
   // Small puzzles (exhaustive.hpp): every assembly is tried when their count times the
   // multiply-adds of one block on exhaustive_rows rows (d and h padded to the kernels' panels)
   // stays within exhaustive_work; each is screened on those rows, the exhaustive_keep best judged

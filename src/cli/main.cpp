@@ -327,7 +327,6 @@ void set_tunable(SearchTuning& tuning, const std::string& text) {
       {"data_pairs_rows", Tunable::count, &tuning.data_pairs_rows},
       {"data_pairs_limit", Tunable::count, &tuning.data_pairs_limit},
       {"data_pairs_lead_share", Tunable::real, &tuning.data_pairs_lead_share},
-      {"data_pairs_rows_per_feature", Tunable::real, &tuning.data_pairs_rows_per_feature},
       {"progress_seconds", Tunable::real, &tuning.progress_seconds},
   };
   const std::size_t eq = text.find('=');
