@@ -23,6 +23,17 @@ void pack_panels(float* panels, std::size_t outputs, std::size_t inputs, Weight 
   for (std::size_t p = 0; p < pad_to_panel(outputs) / kPanel; ++p) {
     float* panel = panels + p * inputs * kPanel;
     const std::size_t first = p * kPanel, here = std::min(kPanel, outputs - first);
+    if (here == kPanel) {
+      // A whole panel: a loop of fixed length without the test, which g++ -O2 vectorises where the
+      // weights of one input lie side by side (pack_columns: a quarter of the trainer's time went
+      // to this loop with the test in it).
+      for (std::size_t k = 0; k < inputs; ++k) {
+        float column[kPanel];  // a local copy: the compiler need not prove that panel and weights differ
+        for (std::size_t j = 0; j < kPanel; ++j) column[j] = weight(first + j, k);
+        std::memcpy(panel + k * kPanel, column, sizeof column);
+      }
+      continue;
+    }
     for (std::size_t k = 0; k < inputs; ++k) {
       for (std::size_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = j < here ? weight(first + j, k) : 0.0f;
     }

@@ -172,12 +172,12 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       pack_columns_into(w.input, input, count, inputs, input_stride);
       linear_rows(w.input, w.columns.data(), kTrainChunk, outputs,
                   w.product.data(), product_stride, Epilogue::store);
-      for (std::size_t i = 0; i < outputs; ++i) {
+      for (std::size_t i = 0; i < outputs; ++i)
         std::memcpy(&g.weight[layer][i * inputs], &w.product[i * product_stride], inputs * sizeof(float));
-        float sum = 0;  // grad's column i, read from its transposed copy
-        for (std::size_t r = 0; r < count; ++r) sum += w.columns[i * kTrainChunk + r];
-        g.bias[layer][i] = sum;
-      }
+      // The bias: each column of grad summed over the rows in order from 0, all columns at once.
+      float* bias = g.bias[layer].data();
+      std::fill(bias, bias + outputs, 0.0f);
+      for (std::size_t r = 0; r < count; ++r) add_into(bias, grad + r * grad_stride, outputs);
     };
     for (std::size_t b = blocks; b-- > 0;) {
       const std::size_t inp = 2 * b, out = 2 * b + 1;
