@@ -1,6 +1,7 @@
 #include "kernels.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -351,6 +352,25 @@ void dot_differences_generic(const float* u, const float* a, const float* b, std
   dot_body<Float4>(u, a, b, width, count, stride, out);
 }
 
+void adam_update_generic(const AdamStep& step, float* param, float* m, float* v, const float* grad,
+                         std::size_t n) {
+  const float lr_decay = step.lr * step.decay, keep1 = 1 - step.beta1, keep2 = 1 - step.beta2;
+  for (std::size_t i = 0; i < n; ++i) {
+    float g = grad[i];
+    if (step.decay != 0) {
+      if (step.decoupled) {
+        param[i] -= lr_decay * param[i];
+      } else {
+        g += step.decay * param[i];
+      }
+    }
+    m[i] = step.beta1 * m[i] + keep1 * g;
+    v[i] = step.beta2 * v[i] + keep2 * g * g;
+    const float m_hat = m[i] / step.correction1, v_hat = v[i] / step.correction2;
+    param[i] -= step.lr * m_hat / (std::sqrt(v_hat) + step.eps);
+  }
+}
+
 // 2 rows x 2 panels = 16 accumulators of 128 bits.
 void masked_add_rows_generic(const PackedLinear& layer, const float* x, std::size_t x_stride,
                              const float* mask, std::size_t mask_stride, std::size_t count, float* y,
@@ -415,6 +435,36 @@ __attribute__((target("avx2"))) void masked_avx2(const PackedLinear& layer, cons
                                                  std::size_t y_stride) {
   sparse_body<Float8, 3>(layer, x, x_stride, mask, mask_stride, count, y, y_stride, nonzero_inputs_avx2);
 }
+
+// adam_update_generic eight parameters at a time (the rest through it).
+__attribute__((target("avx2"))) void adam_avx2(const AdamStep& step, float* param, float* m, float* v,
+                                               const float* grad, std::size_t n) {
+  const __m256 lr = _mm256_set1_ps(step.lr), decay = _mm256_set1_ps(step.decay),
+               lr_decay = _mm256_set1_ps(step.lr * step.decay), beta1 = _mm256_set1_ps(step.beta1),
+               beta2 = _mm256_set1_ps(step.beta2), keep1 = _mm256_set1_ps(1 - step.beta1),
+               keep2 = _mm256_set1_ps(1 - step.beta2), eps = _mm256_set1_ps(step.eps),
+               correction1 = _mm256_set1_ps(step.correction1), correction2 = _mm256_set1_ps(step.correction2);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 p = _mm256_loadu_ps(param + i), g = _mm256_loadu_ps(grad + i);
+    if (step.decay != 0) {
+      if (step.decoupled) {
+        p = _mm256_sub_ps(p, _mm256_mul_ps(lr_decay, p));
+      } else {
+        g = _mm256_add_ps(g, _mm256_mul_ps(decay, p));
+      }
+    }
+    const __m256 m8 = _mm256_add_ps(_mm256_mul_ps(beta1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(keep1, g));
+    const __m256 v8 = _mm256_add_ps(_mm256_mul_ps(beta2, _mm256_loadu_ps(v + i)),
+                                    _mm256_mul_ps(_mm256_mul_ps(keep2, g), g));
+    const __m256 m_hat = _mm256_div_ps(m8, correction1), v_hat = _mm256_div_ps(v8, correction2);
+    p = _mm256_sub_ps(p, _mm256_div_ps(_mm256_mul_ps(lr, m_hat), _mm256_add_ps(_mm256_sqrt_ps(v_hat), eps)));
+    _mm256_storeu_ps(m + i, m8);
+    _mm256_storeu_ps(v + i, v8);
+    _mm256_storeu_ps(param + i, p);
+  }
+  adam_update_generic(step, param + i, m + i, v + i, grad + i, n - i);
+}
 #endif
 
 using MaskedKernel = void (*)(const PackedLinear&, const float*, std::size_t, const float*, std::size_t,
@@ -423,19 +473,23 @@ using MaskedKernel = void (*)(const PackedLinear&, const float*, std::size_t, co
 using DotKernel = void (*)(const float*, const float*, const float*, std::size_t, std::size_t, std::size_t,
                            float*);
 
+using AdamKernel = void (*)(const AdamStep&, float*, float*, float*, const float*, std::size_t);
+
 struct KernelChoice {
   RowsKernel rows;
   MaskedKernel masked;
   DotKernel dots;
+  AdamKernel adam;
   const char* name;
 };
 
 KernelChoice choose_kernel() {
 #ifdef HUMPTY_HAVE_AVX2_KERNEL
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return {rows_avx2, masked_avx2, dots_avx2, "avx2"};
+  if (__builtin_cpu_supports("avx2")) return {rows_avx2, masked_avx2, dots_avx2, adam_avx2, "avx2"};
 #endif
-  return {linear_rows_generic, masked_add_rows_generic, dot_differences_generic, "generic"};
+  return {linear_rows_generic, masked_add_rows_generic, dot_differences_generic, adam_update_generic,
+          "generic"};
 }
 
 const KernelChoice& kernel() {
@@ -463,6 +517,10 @@ void masked_add_rows(const PackedLinear& layer, const float* x, std::size_t x_st
 void dot_differences(const float* u, const float* a, const float* b, std::size_t width, std::size_t count,
                      std::size_t stride, float* out) {
   kernel().dots(u, a, b, width, count, stride, out);
+}
+
+void adam_update(const AdamStep& step, float* param, float* m, float* v, const float* grad, std::size_t n) {
+  kernel().adam(step, param, m, v, grad, n);
 }
 
 const char* kernel_name() {

@@ -112,6 +112,20 @@ void dot_differences(const float* u, const float* a, const float* b, std::size_t
 void dot_differences_generic(const float* u, const float* a, const float* b, std::size_t width,
                              std::size_t count, std::size_t stride, float* out);
 
+// One Adam or AdamW step (torch.optim's arithmetic) for n parameters, element by element:
+// decoupled decay p -= (lr decay) p first, or L2 decay g += decay p; then m = beta1 m + (1 -
+// beta1) g, v = beta2 v + ((1 - beta2) g) g, p -= (lr m / correction1) / (sqrt(v / correction2)
+// + eps), each product and sum rounded on its own (no fused multiply-add), so every kernel gives
+// the same bits. The trainer's: scalar, its divisions and square root took a quarter of a
+// one-thread Adam run, and the compilers keep std::sqrt scalar (errno).
+struct AdamStep {
+  float lr = 0, decay = 0, beta1 = 0, beta2 = 0, eps = 0, correction1 = 1, correction2 = 1;
+  bool decoupled = false;  // AdamW
+};
+void adam_update(const AdamStep& step, float* param, float* m, float* v, const float* grad, std::size_t n);
+void adam_update_generic(const AdamStep& step, float* param, float* m, float* v, const float* grad,
+                         std::size_t n);
+
 // One residual block, x += out(relu(inp(x))), on `count` rows of x (stride = out.out_padded).
 // `hidden` is scratch of count x inp.out_padded floats.
 inline void run_block(const PackedLinear& inp, const PackedLinear& out, float* x, std::size_t count,

@@ -229,6 +229,8 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       const float correction1 = 1 - float(std::pow(double(beta1), double(adam_step)));
       const float correction2 = 1 - float(std::pow(double(beta2), double(adam_step)));
       const float lr = float(options.lr), decay = float(options.weight_decay), momentum = float(options.momentum);
+      const AdamStep adam{lr,  decay,       beta1,       beta2,
+                          eps, correction1, correction2, options.rule == TrainRule::adamw};
       // Sum the chunks in order, then AdamW (decoupled weight decay first, as torch.optim.AdamW).
       pool.run(2 * layers.size(), [&](std::size_t task, int worker) {
         const std::size_t l = task / 2;
@@ -244,27 +246,17 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
         for (std::size_t c = 0; c < chunks; ++c)
           add_into(sum.data(), (is_bias ? chunk_gradient[c].bias[l] : chunk_gradient[c].weight[l]).data(),
                    sum.size());
+        if (options.rule != TrainRule::sgd) {
+          adam_update(adam, param.data(), m.data(), v.data(), sum.data(), param.size());
+          return;
+        }
         for (std::size_t i = 0; i < param.size(); ++i) {
+          // torch.optim.SGD: L2 into the gradient, the momentum buffer starts at the first
+          // gradient (m holds it), no dampening.
           float grad = sum[i];
-          if (options.rule == TrainRule::sgd) {
-            // torch.optim.SGD: L2 into the gradient, the momentum buffer starts at the first
-            // gradient (m holds it), no dampening.
-            if (decay != 0) grad += decay * param[i];
-            m[i] = adam_step == 1 ? grad : momentum * m[i] + grad;
-            param[i] -= lr * m[i];
-            continue;
-          }
-          if (decay != 0) {
-            if (options.rule == TrainRule::adamw) {
-              param[i] -= lr * decay * param[i];  // decoupled, before the step
-            } else {
-              grad += decay * param[i];  // Adam's L2
-            }
-          }
-          m[i] = beta1 * m[i] + (1 - beta1) * grad;
-          v[i] = beta2 * v[i] + (1 - beta2) * grad * grad;
-          float m_hat = m[i] / correction1, v_hat = v[i] / correction2;
-          param[i] -= lr * m_hat / (std::sqrt(v_hat) + eps);
+          if (decay != 0) grad += decay * param[i];
+          m[i] = adam_step == 1 ? grad : momentum * m[i] + grad;
+          param[i] -= lr * m[i];
         }
       });
       for (std::size_t c = 0; c < chunks; ++c) epoch_error += chunk_gradient[c].squared_error;

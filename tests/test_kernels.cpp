@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstring>
 #include <tuple>
 
@@ -219,5 +220,46 @@ TEST_CASE("dot products of differences: 8 partial sums in lane order, the same b
       REQUIRE(fast[r] == expected);
       REQUIRE(generic[r] == expected);
     }
+  }
+}
+
+TEST_CASE("an Adam step: torch.optim's arithmetic in the documented order, the same bits on every kernel",
+          "[kernels]") {
+  note_kernel_comparison();
+  const std::size_t n = 37;  // four groups of eight and a tail
+  const humpty::Layer start = test::random_layer(4, n, 71, 1.0f);
+  const float* draws = start.weight.data();  // param, m, v (made non-negative) and grad, n each
+  for (int mode = 0; mode < 3; ++mode) {     // no decay, L2, decoupled
+    humpty::AdamStep step{0.01f, mode == 0 ? 0.0f : 0.05f, 0.9f, 0.999f, 1e-8f, 0.271f, 0.00599f, mode == 2};
+    std::vector<float> p(draws, draws + n), m(draws + n, draws + 2 * n), v(draws + 2 * n, draws + 3 * n);
+    const std::vector<float> g(draws + 3 * n, draws + 4 * n);
+    // Moments as at the first step (zero) for half the parameters, where the new terms decide
+    // every bit, and small for the rest; zeros among the parameters too.
+    for (std::size_t i = 0; i < n; ++i) {
+      v[i] = i % 2 ? 1e-4f * v[i] * v[i] : 0.0f;
+      m[i] = i % 2 ? 1e-2f * m[i] : 0.0f;
+    }
+    p[3] = 0.0f;
+    m[5] = -0.0f;
+    std::vector<float> fast_p = p, fast_m = m, fast_v = v, generic_p = p, generic_m = m, generic_v = v;
+    humpty::adam_update(step, fast_p.data(), fast_m.data(), fast_v.data(), g.data(), n);
+    humpty::adam_update_generic(step, generic_p.data(), generic_m.data(), generic_v.data(), g.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      // The documented order, written out.
+      float grad = g[i], param = p[i];
+      if (mode == 1) grad += step.decay * param;
+      if (mode == 2) param -= (step.lr * step.decay) * param;
+      const float mm = step.beta1 * m[i] + (1 - step.beta1) * grad;
+      const float vv = step.beta2 * v[i] + ((1 - step.beta2) * grad) * grad;
+      param -= (step.lr * (mm / step.correction1)) / (std::sqrt(vv / step.correction2) + step.eps);
+      INFO("mode " << mode << " parameter " << i);
+      REQUIRE(std::memcmp(&fast_p[i], &param, sizeof param) == 0);
+      REQUIRE(std::memcmp(&generic_p[i], &param, sizeof param) == 0);
+      REQUIRE(std::memcmp(&fast_m[i], &mm, sizeof mm) == 0);
+      REQUIRE(std::memcmp(&generic_m[i], &mm, sizeof mm) == 0);
+      REQUIRE(std::memcmp(&fast_v[i], &vv, sizeof vv) == 0);
+      REQUIRE(std::memcmp(&generic_v[i], &vv, sizeof vv) == 0);
+    }
+    CHECK(fast_p != p);  // the step moved the parameters
   }
 }
