@@ -184,7 +184,7 @@ double train(Layers& layers, const std::vector<float>& x, const std::vector<doub
       layer_gradient(w.grad.data(), dp, d, hidden(b), hp, h, out);
       // dA = (G W_out) masked by relu'.
       linear_rows(step.backward[out], w.grad.data(), dp, count, w.grad_hidden.data(), hp, Epilogue::store);
-      // Masked with the bits, not a branch: half the units are active, so the branch this was
+      // Masked with the bits, not a branch: half the units are active, so a branch here was
       // mispredicted half the time (a fifth of the training's time in perf). The same values: a
       // gradient kept as it is, or +0.
       for (std::size_t r = 0; r < count; ++r) {
